@@ -1,0 +1,93 @@
+"""Avain: an OpenID Connect provider with single sign-on and a consent ledger."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, render_template, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from idp.config import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, database, extensions, blueprints, error handling."""
+    settings = load_settings(test_config)
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"), instance_path=settings.instance_path)
+    app.config.update(
+        AVAIN=settings,
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="avain_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.issuer_is_https,
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.session_lifetime),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        MAX_CONTENT_LENGTH=256 * 1024,
+        WTF_CSRF_TIME_LIMIT=3600 * 4,
+        WTF_CSRF_SSL_STRICT=False,
+        OAUTH2_REFRESH_TOKEN_GENERATOR=True,
+    )
+    if settings.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from idp import db, errors, i18n, security
+    from idp.extensions import csrf, login_manager
+
+    db.init_app(app, settings.database_url)
+    if settings.redis_url:
+        import redis
+
+        app.extensions["avain.redis"] = redis.Redis.from_url(settings.redis_url)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = None
+
+    from idp.auth.current import load_user
+
+    login_manager.user_loader(load_user)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from idp.oauth.logout import EndSession
+    from idp.oauth.server import create_server
+
+    server = create_server(app)
+    server.register_endpoint(EndSession)
+    app.extensions["avain.oauth_server"] = server
+
+    from idp.account.views import bp as account_bp
+    from idp.auth.views import bp as auth_bp
+    from idp.oauth.authorize import bp as flow_bp
+    from idp.oauth.logout import bp as logout_bp
+    from idp.oauth.views import bp as oauth_bp
+
+    for bp in (oauth_bp, flow_bp, logout_bp, auth_bp, account_bp):
+        app.register_blueprint(bp)
+
+    @app.before_request
+    def _language() -> None:
+        g.lang = i18n.pick_language()
+
+    @app.route("/")
+    def index() -> Response:
+        return Response(render_template("index.html", discovery=url_for(
+            "oauth.openid_configuration")))
+
+    @app.route("/health")
+    def health() -> Response:
+        from sqlalchemy import text
+
+        db.get_session().execute(text("SELECT 1"))
+        return Response('{"status":"ok"}', mimetype="application/json")
+
+    return app

@@ -1,0 +1,140 @@
+"""Customer accounts: registration, email verification, login, password reset and change."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from idp.auth import passwords
+from idp.auth.throttle import LoginThrottle
+from idp.db import utcnow
+from idp.models import User
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
+VERIFY_MAX_AGE = 48 * 3600
+RESET_MAX_AGE = 3600
+
+
+class AccountError(Exception):
+    """A customer-facing failure; ``code`` picks the translated message."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def register(session: Session, email: str, name: str, password: str) -> User:
+    email = normalise_email(email)
+    name = " ".join(name.split())
+    if not EMAIL_RE.match(email):
+        raise AccountError("invalid_email")
+    if not name or len(name) > 200:
+        raise AccountError("invalid_name")
+    if reason := passwords.weakness(password, email):
+        raise AccountError(f"password_{reason}")
+    if find_by_email(session, email) is not None:
+        raise AccountError("email_taken")
+    user = User(email=email, name=name, password_hash=passwords.hash_password(password),
+                password_changed_at=utcnow())
+    parts = name.split(" ", 1)
+    user.given_name = parts[0]
+    user.family_name = parts[1] if len(parts) > 1 else None
+    session.add(user)
+    session.flush()
+    return user
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    error: str | None = None
+
+
+def authenticate(
+    session: Session, throttle: LoginThrottle, email: str, password: str, ip: str
+) -> LoginResult:
+    """Check a password login. Unknown email and wrong password look and take the same."""
+    email = normalise_email(email)
+    if throttle.blocked(email, ip):
+        passwords.verify(password, None)
+        return LoginResult(None, "throttled")
+    user = find_by_email(session, email) if EMAIL_RE.match(email) else None
+    ok, new_hash = passwords.verify(password, user.password_hash if user else None)
+    if not ok or user is None:
+        throttle.failed(email, ip)
+        return LoginResult(None, "bad_credentials")
+    if new_hash:
+        user.password_hash = new_hash
+    throttle.succeeded(email)
+    return LoginResult(user)
+
+
+def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=f"avain-{purpose}")
+
+
+def _password_marker(user: User) -> str:
+    """Changes when the password changes, so a reset link works once."""
+    return hashlib.sha256((user.password_hash or "none").encode()).hexdigest()[:16]
+
+
+def make_verify_token(secret_key: str, user: User) -> str:
+    return _serializer(secret_key, "verify").dumps({"u": user.id, "e": user.email})
+
+
+def verify_email(session: Session, secret_key: str, token: str) -> User:
+    try:
+        data = _serializer(secret_key, "verify").loads(token, max_age=VERIFY_MAX_AGE)
+    except SignatureExpired:
+        raise AccountError("link_expired") from None
+    except BadSignature:
+        raise AccountError("link_invalid") from None
+    user = session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or user.email != data.get("e"):
+        raise AccountError("link_invalid")
+    user.email_verified = True
+    return user
+
+
+def make_reset_token(secret_key: str, user: User) -> str:
+    return _serializer(secret_key, "reset").dumps({"u": user.id, "p": _password_marker(user)})
+
+
+def user_for_reset(session: Session, secret_key: str, token: str) -> User:
+    try:
+        data = _serializer(secret_key, "reset").loads(token, max_age=RESET_MAX_AGE)
+    except SignatureExpired:
+        raise AccountError("link_expired") from None
+    except BadSignature:
+        raise AccountError("link_invalid") from None
+    user = session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or data.get("p") != _password_marker(user):
+        raise AccountError("link_invalid")
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    if reason := passwords.weakness(password, user.email):
+        raise AccountError(f"password_{reason}")
+    user.password_hash = passwords.hash_password(password)
+    user.password_changed_at = utcnow()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    ok, _ = passwords.verify(current, user.password_hash)
+    if not ok:
+        raise AccountError("wrong_password")
+    set_password(user, new)

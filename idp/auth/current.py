@@ -1,0 +1,51 @@
+"""The browser's SSO session, as flask-login sees it.
+
+flask-login keeps the SSO session id as the "user id" in the signed cookie, so the
+user loader finds the server-side session, and revoking it logs the browser out.
+"""
+
+from __future__ import annotations
+
+from flask import g, session
+from flask_login import login_user, logout_user
+from sqlalchemy.orm import Session
+
+from idp.auth import sessions
+from idp.models import SsoSession, User
+
+
+def load_user(sid: str) -> User | None:
+    from idp.db import get_session
+
+    sso = sessions.load_active(get_session(), sid)
+    if sso is None:
+        return None
+    g.sso = sso
+    sso.user.current_sid = sso.id
+    return sso.user
+
+
+def current_sso() -> SsoSession | None:
+    from flask_login import current_user
+
+    if not current_user.is_authenticated:
+        return None
+    sso: SsoSession | None = g.get("sso")
+    return sso
+
+
+def begin_browser_login(sso: SsoSession) -> None:
+    """Rotate the cookie session at login (fixation), keeping pending interactions."""
+    keep = {k: session[k] for k in ("interactions",) if k in session}
+    session.clear()
+    session.update(keep)
+    sso.user.current_sid = sso.id
+    g.sso = sso
+    login_user(sso.user, remember=False)
+
+
+def end_browser_login(db: Session, sso: SsoSession | None) -> None:
+    if sso is not None:
+        sessions.revoke(db, sso)
+    logout_user()
+    g.pop("sso", None)

@@ -1,0 +1,209 @@
+"""Configuration: declared once, loaded from defaults, ``config/*.toml``, then ``IDP_*``.
+
+Every key is declared in :data:`OPTIONS` with its type, default and meaning.
+``load_settings`` layers the sources and validates the result, raising
+:class:`ConfigError` with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    type: type
+    default: Any
+    doc: str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("issuer", str, "http://localhost:5000",
+           "Public base URL of Avain; the OpenID Connect `iss`. Must be https in production."),
+    Option("database_url", str, "",
+           "SQLAlchemy URL. Empty means SQLite at instance/avain.db."),
+    Option("redis_url", str, "",
+           "Redis URL for shared short-lived state (throttling). Empty: kept in the database."),
+    Option("secret_key", str, "",
+           "Signs cookies and encrypts signing keys at rest. Empty: generated into "
+           "instance/secret_key on first start (development only)."),
+    Option("instance_path", str, "",
+           "Folder for the SQLite database, dev secret and mail outbox. Empty: ./instance."),
+    Option("languages", list, ["fi", "sv", "en"], "Languages of the customer pages."),
+    Option("default_language", str, "en", "Language when the browser states no preference."),
+    Option("session_lifetime", int, 14 * 24 * 3600, "SSO session lifetime in seconds."),
+    Option("code_lifetime", int, 60, "Authorization code lifetime in seconds."),
+    Option("access_token_lifetime", int, 600, "Access token lifetime in seconds."),
+    Option("id_token_lifetime", int, 600, "ID token lifetime in seconds."),
+    Option("refresh_token_lifetime", int, 30 * 24 * 3600, "Refresh token lifetime in seconds."),
+    Option("key_publish_delay", int, 3600,
+           "Seconds a rotated-in key is published in the JWKS before it starts to sign."),
+    Option("initial_access_token", str, "",
+           "Bearer token required for Dynamic Client Registration. Empty: registration off."),
+    Option("login_max_failures", int, 5,
+           "Failed logins per account (and x4 per client IP) before throttling starts."),
+    Option("login_throttle_window", int, 900, "Seconds over which failed logins are counted."),
+    Option("smtp_host", str, "", "SMTP server for mail. Empty: mail goes to instance/outbox."),
+    Option("smtp_port", int, 25, "SMTP port."),
+    Option("smtp_username", str, "", "SMTP user name, if the server wants one."),
+    Option("smtp_password", str, "", "SMTP password (set it in the environment, never in a file)."),
+    Option("smtp_starttls", bool, False, "Use STARTTLS with the SMTP server."),
+    Option("mail_from", str, "Avain <no-reply@localhost>", "Sender of outgoing mail."),
+    Option("backchannel_timeout", float, 5.0, "Seconds to wait for a back-channel logout POST."),
+    Option("backchannel_max_attempts", int, 8, "Delivery attempts before a logout token is dropped."),
+    Option("trust_proxy", bool, False,
+           "Trust X-Forwarded-For/Proto from one reverse proxy in front of Avain."),
+)
+
+_BY_NAME = {o.name: o for o in OPTIONS}
+_SECRET_KEYS = {"secret_key", "smtp_password", "initial_access_token", "database_url", "redis_url"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings; attribute names are the option names."""
+
+    values: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def issuer_is_https(self) -> bool:
+        return self.values["issuer"].startswith("https://")
+
+
+def _coerce(option: Option, raw: Any, source: str) -> Any:
+    try:
+        if option.type is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if option.type is list:
+            if isinstance(raw, list):
+                return [str(v) for v in raw]
+            return [part.strip() for part in str(raw).split(",") if part.strip()]
+        return option.type(raw)
+    except (TypeError, ValueError):
+        shown = "(hidden)" if option.name in _SECRET_KEYS else repr(raw)
+        raise ConfigError(
+            f"{source}: {option.name} must be a {option.type.__name__}, got {shown}"
+        ) from None
+
+
+def _from_files(config_dir: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if not config_dir.is_dir():
+        return values
+    for path in sorted(config_dir.glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        section = data.get("avain", {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: [avain] must be a table")
+        for key, raw in section.items():
+            if key not in _BY_NAME:
+                raise ConfigError(f"{path}: unknown key avain.{key}")
+            if key in _SECRET_KEYS - {"database_url", "redis_url"}:
+                raise ConfigError(
+                    f"{path}: {key} is a secret; set IDP_{key.upper()} in the environment instead"
+                )
+            values[key] = _coerce(_BY_NAME[key], raw, str(path))
+    return values
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    config_dir: Path | None = None,
+) -> Settings:
+    """Layer defaults, config files, ``IDP_*`` environment and ``overrides``; validate."""
+    env = os.environ if environ is None else environ
+    values = {o.name: o.default for o in OPTIONS}
+    cfg_dir = config_dir or Path(env.get("IDP_CONFIG_DIR", "config"))
+    values.update(_from_files(cfg_dir))
+    for option in OPTIONS:
+        key = f"IDP_{option.name.upper()}"
+        if key in env:
+            values[option.name] = _coerce(option, env[key], key)
+    for key, raw in (overrides or {}).items():
+        if key not in _BY_NAME:
+            raise ConfigError(f"unknown setting {key}")
+        values[key] = _coerce(_BY_NAME[key], raw, "test config")
+    _finish(values)
+    return Settings(values)
+
+
+def _finish(values: dict[str, Any]) -> None:
+    instance = Path(values["instance_path"] or "instance").resolve()
+    values["instance_path"] = str(instance)
+    issuer = values["issuer"].rstrip("/")
+    parts = urlsplit(issuer)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            "IDP_ISSUER must be an absolute http(s) URL without query or fragment, "
+            f"e.g. https://login.example.com (got {issuer!r})"
+        )
+    if parts.scheme == "http" and parts.hostname not in {"localhost", "127.0.0.1", "::1"}:
+        raise ConfigError("IDP_ISSUER must use https unless it is localhost")
+    values["issuer"] = issuer
+    if not values["database_url"]:
+        values["database_url"] = f"sqlite:///{instance / 'avain.db'}"
+    if not values["database_url"].split(":", 1)[0].startswith(("sqlite", "postgresql")):
+        raise ConfigError("IDP_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+    if values["redis_url"] and not values["redis_url"].startswith(("redis://", "rediss://")):
+        raise ConfigError("IDP_REDIS_URL must start with redis:// or rediss://")
+    if not values["secret_key"]:
+        if parts.scheme == "https":
+            raise ConfigError(
+                "IDP_SECRET_KEY is required when the issuer is https; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        values["secret_key"] = _dev_secret(instance)
+    if len(values["secret_key"]) < 32:
+        raise ConfigError("IDP_SECRET_KEY must be at least 32 characters")
+    for lang in values["languages"]:
+        if lang not in {"fi", "sv", "en"}:
+            raise ConfigError(f"languages: {lang!r} has no translation (use fi, sv, en)")
+    if values["default_language"] not in values["languages"]:
+        raise ConfigError("default_language must be one of languages")
+    for name in ("session_lifetime", "code_lifetime", "access_token_lifetime",
+                 "id_token_lifetime", "refresh_token_lifetime", "login_max_failures",
+                 "login_throttle_window", "backchannel_max_attempts"):
+        if values[name] <= 0:
+            raise ConfigError(f"{name} must be positive")
+    if values["key_publish_delay"] < 0:
+        raise ConfigError("key_publish_delay must not be negative")
+
+
+def _dev_secret(instance: Path) -> str:
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(secret)
+    return secret

@@ -1,0 +1,87 @@
+"""The one error tree outside the protocol code, and the one place errors become responses.
+
+Protocol routes (their blueprints are listed in ``PROTOCOL_BLUEPRINTS``) answer
+with OAuth-style JSON; every other route with a readable HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_BLUEPRINTS = {"oauth"}
+PROTOCOL_PATHS = {"/token", "/userinfo", "/introspect", "/revoke", "/register", "/jwks.json"}
+
+
+class IdpError(Exception):
+    error = "server_error"
+    status_code = 400
+
+    def __init__(self, description: str = "", error: str | None = None,
+                 status_code: int | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        if error:
+            self.error = error
+        if status_code:
+            self.status_code = status_code
+
+
+class NotFound(IdpError):
+    error = "not_found"
+    status_code = 404
+
+
+class Conflict(IdpError):
+    error = "conflict"
+    status_code = 409
+
+
+class Invalid(IdpError):
+    error = "invalid_request"
+    status_code = 400
+
+
+def _wants_json() -> bool:
+    return request.blueprint in PROTOCOL_BLUEPRINTS or request.path in PROTOCOL_PATHS
+
+
+def _render(status: int, error: str, description: str) -> Response:
+    if _wants_json():
+        resp = jsonify({"error": error, "error_description": description})
+        resp.status_code = status
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+    html = render_template("errors/error.html", status=status, error=error,
+                           description=description)
+    return Response(html, status=status, mimetype="text/html")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(IdpError)
+    def _idp_error(exc: IdpError) -> Response:
+        return _render(exc.status_code, exc.error, exc.description)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Response:
+        return _render(400, "csrf", _("The form expired or was sent from another site. "
+                                      "Go back, reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        error = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
+            code, "invalid_request" if code < 500 else "server_error")
+        return _render(code, error, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _render(500, "server_error",
+                       _("Something went wrong on our side. Please try again."))

@@ -1,0 +1,96 @@
+"""The transactional outbox: deliveries written with the change that caused them, sent after
+commit, every attempt recorded, failures retried with backoff."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp.db import utcnow
+from idp.models import Delivery
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = 15  # seconds; doubled after every failed attempt
+
+
+def _attempt(delivery: Delivery, timeout: float, max_attempts: int) -> None:
+    now = utcnow()
+    entry: dict[str, Any] = {"at": now.isoformat()}
+    try:
+        resp = requests.post(delivery.url, data={"logout_token": delivery.payload},
+                             timeout=timeout, allow_redirects=False,
+                             headers={"Cache-Control": "no-cache"})
+        entry["status"] = resp.status_code
+        ok = resp.status_code in (200, 204)
+    except requests.RequestException as exc:
+        entry["error"] = type(exc).__name__
+        ok = False
+    delivery.attempts += 1
+    delivery.attempt_log = [*delivery.attempt_log, entry]
+    if ok:
+        delivery.delivered_at = now
+    elif delivery.attempts >= max_attempts:
+        delivery.failed_at = now
+    else:
+        delivery.next_attempt_at = now + timedelta(
+            seconds=BACKOFF_BASE * 2 ** (delivery.attempts - 1))
+
+
+def deliver_due(factory: sessionmaker[Session], timeout: float, max_attempts: int,
+                limit: int = 50) -> int:
+    """Send what is due now; returns how many were attempted."""
+    with factory() as session:
+        stmt = (select(Delivery)
+                .where(Delivery.delivered_at.is_(None), Delivery.failed_at.is_(None),
+                       Delivery.next_attempt_at <= utcnow())
+                .order_by(Delivery.id).limit(limit))
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        due = list(session.scalars(stmt))
+        for delivery in due:
+            _attempt(delivery, timeout, max_attempts)
+        session.commit()
+        return len(due)
+
+
+def kick(app: Any) -> threading.Thread:
+    """Deliver in the background now (after the request's commit)."""
+    s = app.config["AVAIN"]
+    factory = app.extensions["avain.sessionmaker"]
+
+    def run() -> None:
+        try:
+            deliver_due(factory, s.backchannel_timeout, s.backchannel_max_attempts)
+        except Exception:
+            log.exception("outbox delivery failed")
+
+    thread = threading.Thread(target=run, name="avain-outbox", daemon=True)
+    thread.start()
+    app.extensions.setdefault("avain.outbox_threads", []).append(thread)
+    return thread
+
+
+def start_worker(app: Any, interval: float = 10.0) -> threading.Thread:
+    """A loop that retries due deliveries for as long as the process lives."""
+    s = app.config["AVAIN"]
+    factory = app.extensions["avain.sessionmaker"]
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                deliver_due(factory, s.backchannel_timeout, s.backchannel_max_attempts)
+            except Exception:
+                log.exception("outbox worker failed")
+
+    thread = threading.Thread(target=loop, name="avain-outbox-worker", daemon=True)
+    thread.start()
+    app.extensions["avain.outbox_stop"] = stop
+    return thread

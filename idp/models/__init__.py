@@ -1,0 +1,26 @@
+"""Typed SQLAlchemy models of the identity provider (the consent ledger has its own)."""
+
+from idp.models.clients import Client, ClientConsent, hash_secret
+from idp.models.events import AuditEvent, Delivery, ThrottleCounter
+from idp.models.interactions import Interaction
+from idp.models.keys import InstanceSecret, SigningKey
+from idp.models.tokens import AuthorizationCode, Token, digest
+from idp.models.users import SsoSession, User, new_id
+
+__all__ = [
+    "AuditEvent",
+    "AuthorizationCode",
+    "Client",
+    "ClientConsent",
+    "Delivery",
+    "InstanceSecret",
+    "Interaction",
+    "SigningKey",
+    "SsoSession",
+    "ThrottleCounter",
+    "Token",
+    "User",
+    "digest",
+    "hash_secret",
+    "new_id",
+]

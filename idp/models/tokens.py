@@ -1,0 +1,114 @@
+"""Authorization codes, token grants and issued tokens.
+
+Codes and tokens are stored as SHA-256 digests only. Every token belongs to a
+``grant_id``: the chain that started with one authorization code; revoking the
+grant revokes every access and refresh token issued along it (RFC 9700 §4.14).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.db import Base, aware, utcnow
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class AuthorizationCode(Base):
+    __tablename__ = "authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    grant_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    sid: Mapped[str | None] = mapped_column(String(64))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    nonce: Mapped[str | None] = mapped_column(Text)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    code_challenge_method: Mapped[str] = mapped_column(String(10))
+    claims_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    auth_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acr: Mapped[str | None] = mapped_column(String(100))
+    amr: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # -- Authlib AuthorizationCodeMixin --------------------------------------
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return int(aware(self.auth_time).timestamp())
+
+    def get_acr(self) -> str | None:
+        return self.acr
+
+    def get_amr(self) -> list[str] | None:
+        return self.amr
+
+
+class Token(Base):
+    """One issuance at the token endpoint: an access token and maybe a refresh token."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[str] = mapped_column(String(36), index=True)
+    jti: Mapped[str] = mapped_column(String(64), unique=True)
+    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.client_id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    grant_scope: Mapped[str] = mapped_column(Text, default="")
+    claims_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    auth_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acr: Mapped[str | None] = mapped_column(String(100))
+    amr: Mapped[list[str] | None] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    access_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refresh_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # -- Authlib TokenMixin ----------------------------------------------------
+    def check_client(self, client: Any) -> bool:
+        return bool(self.client_id == client.get_client_id())
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return int((aware(self.access_expires_at) - aware(self.issued_at)).total_seconds())
+
+    def is_expired(self) -> bool:
+        return aware(self.access_expires_at) <= utcnow()
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_user(self) -> Any:
+        return None

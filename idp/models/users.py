@@ -1,0 +1,88 @@
+"""Customers and their SSO sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from idp.db import Base, aware, utcnow
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(200))
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    phone_number: Mapped[str | None] = mapped_column(String(40))
+    phone_number_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    sessions: Mapped[list[SsoSession]] = relationship(back_populates="user")
+
+    # flask-login: the id kept in the cookie is the SSO session's id, set when loaded.
+    current_sid = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        sid: str | None = self.current_sid
+        return sid
+
+    def get_user_id(self) -> str:
+        """Authlib's user interface."""
+        return self.id
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+
+class SsoSession(Base):
+    """A server-side single sign-on session; its id is the OIDC ``sid``."""
+
+    __tablename__ = "sso_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    auth_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acr: Mapped[str] = mapped_column(String(100), default="urn:avain:acr:pwd")
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+    def is_active_at(self, now: datetime) -> bool:
+        return self.revoked_at is None and aware(self.expires_at) > now

@@ -1,0 +1,203 @@
+"""The authorization endpoint and its interaction pages (account choice, consent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Error, scope_to_list
+from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session
+from flask import url_for
+from werkzeug.exceptions import BadRequest
+
+from idp import context
+from idp.auth.current import current_sso, end_browser_login
+from idp.db import commit, get_session
+from idp.errors import Invalid
+from idp.i18n import pick_language
+from idp.oauth import interaction as steps
+from idp.oauth import keys, responses, tokens
+from idp.oauth.claims import SCOPE_CLAIMS, parse_claims_request, requested_claims
+from idp.oauth.grants import AuthorizationCodeGrant
+
+bp = Blueprint("flow", __name__)
+
+MAX_PARAM_LENGTH = 4096
+OWNED_KEY = "interactions"
+
+
+def server() -> Any:
+    return current_app.extensions["avain.oauth_server"]
+
+
+def _owned() -> list[str]:
+    value = session.get(OWNED_KEY, [])
+    return value if isinstance(value, list) else []
+
+
+def _own(interaction_id: str) -> None:
+    session[OWNED_KEY] = (_owned() + [interaction_id])[-8:]
+
+
+def _check_params() -> None:
+    for key, value in request.values.items(multi=True):
+        if len(value) > MAX_PARAM_LENGTH or len(key) > 100:
+            raise Invalid(f"The parameter {key[:40]} is too long.")
+        if any(ord(ch) < 0x20 for ch in value):
+            raise Invalid(f"The parameter {key[:40]} contains control characters.")
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize() -> Response:
+    """OIDC Core §3.1.2: validate, find the step the customer still has to take, or issue a code."""
+    _check_params()
+    data = request.values
+    state = data.get("state")
+    mode = data.get("response_mode")
+    sso = current_sso()
+    db = get_session()
+    try:
+        grant: AuthorizationCodeGrant = server().get_consent_grant(
+            end_user=sso.user if sso else None)
+    except OAuth2Error as err:
+        return responses.error(err, state, mode)
+    except ValueError:
+        raise Invalid("The authorization request contains characters that are not allowed.")
+    redirect_uri = grant.redirect_uri
+    try:
+        if data.get("request"):
+            raise RequestNotSupportedError(redirect_uri=redirect_uri)
+        if data.get("request_uri"):
+            raise RequestURINotSupportedError(redirect_uri=redirect_uri)
+        client = grant.request.client
+        item = steps.load(db, data.get("interaction"), _owned())
+        if item is not None and item.client_id != client.client_id:
+            item = None
+        hinted = None
+        if data.get("id_token_hint"):
+            keyset = keys.public_keyset(db, context.settings().secret_key)
+            hinted = steps.hint_subject(data["id_token_hint"], keyset, redirect_uri)
+        req = steps.Request(
+            client=client, scope=grant.request.scope or "", redirect_uri=redirect_uri,
+            prompts=set((data.get("prompt") or "").split()),
+            max_age=int(data["max_age"]) if data.get("max_age") else None,
+            id_token_hint=data.get("id_token_hint"), interaction=item,
+        )
+        session_sub = tokens.subject(db, sso.user, client) if sso else None
+        step = steps.next_step(db, req, sso, hinted, session_sub)
+    except OAuth2Error as err:
+        return responses.error(err, state, mode)
+    if step is not None:
+        if item is None:
+            params = {k: v for k, v in data.items() if k != "interaction"}
+            item = steps.create(db, client.client_id, params)
+            _own(item.id)
+        commit()
+        return redirect(_step_url(step, item.id, data))
+    assert sso is not None
+    grant.request.scope = steps.granted_scope(req, sso.user)
+    grant.sso = sso
+    try:
+        status, _, headers = grant.create_authorization_response(redirect_uri, sso.user)
+    except OAuth2Error as err:
+        return responses.error(err, state, mode)
+    commit()
+    return responses.from_location(dict(headers)["Location"], redirect_uri, mode)
+
+
+def _step_url(step: str, interaction_id: str, data: Any) -> str:
+    args: dict[str, str] = {"interaction": interaction_id}
+    if data.get("ui_locales"):
+        args["ui_locales"] = data["ui_locales"]
+    if step == "login":
+        if data.get("login_hint"):
+            args["login_hint"] = data["login_hint"]
+        if "create" in (data.get("prompt") or "").split():
+            return url_for("auth.register", **args)
+        return url_for("auth.login", **args)
+    if step == "select_account":
+        return url_for("flow.select_account", **args)
+    return url_for("flow.consent", **args)
+
+
+def resume_url(interaction_id: str) -> str | None:
+    item = steps.load(get_session(), interaction_id, _owned())
+    if item is None:
+        return None
+    return url_for("flow.authorize", **item.params, interaction=item.id)
+
+
+def _interaction_or_400() -> Any:
+    item = steps.load(get_session(), request.values.get("interaction"), _owned())
+    if item is None:
+        raise BadRequest("This sign-in request has expired. Go back to the site and start again.")
+    client = server().query_client(item.client_id)
+    if client is None:
+        raise BadRequest("The application is no longer registered.")
+    return item, client
+
+
+@bp.route("/select-account", methods=["GET", "POST"])
+def select_account() -> Response:
+    """OIDC Core §3.1.2.1 prompt=select_account: continue as this account or use another."""
+    item, client = _interaction_or_400()
+    sso = current_sso()
+    if sso is None:
+        return redirect(url_for("auth.login", interaction=item.id))
+    if request.method == "POST":
+        if request.form.get("choice") == "other":
+            from idp.oauth.logout import end_session
+
+            end_session(get_session(), sso)
+            end_browser_login(get_session(), sso)
+            commit()
+            return redirect(url_for("auth.login", interaction=item.id))
+        item.account_selected_for = sso.id
+        commit()
+        return redirect(resume_url(item.id) or url_for("account.home"))
+    return Response(render_template("oauth/select_account.html", client=client,
+                                    user=sso.user, interaction=item.id))
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+def consent() -> Response:
+    """OIDC Core §3.1.2.4: the customer allows or denies what the client asked for."""
+    item, client = _interaction_or_400()
+    sso = current_sso()
+    if sso is None:
+        return redirect(url_for("auth.login", interaction=item.id))
+    db = get_session()
+    scope = client.get_allowed_scope(item.params.get("scope"))
+    if request.method == "POST":
+        if request.form.get("decision") != "allow":
+            err = OAuth2Error(error="access_denied", description="The customer denied access.",
+                              redirect_uri=item.params.get("redirect_uri"))
+            db.delete(item)
+            commit()
+            return responses.error(err, item.params.get("state"),
+                                   item.params.get("response_mode"))
+        chosen = [s for s in scope_to_list(scope)
+                  if s == "openid" or request.form.get(f"scope_{s}") == "on"
+                  or s not in OPTIONAL_SCOPES]
+        item.consented_for = sso.user.id
+        item.consented_scope = " ".join(chosen)
+        steps.remember_consent(db, sso.user, client, " ".join(
+            s for s in chosen if s != "offline_access"))
+        commit()
+        return redirect(resume_url(item.id) or url_for("account.home"))
+    try:
+        claims_request = parse_claims_request(item.params.get("claims"))
+    except OAuth2Error:
+        claims_request = None
+    extra = sorted((requested_claims("", claims_request, "userinfo")
+                    | requested_claims("", claims_request, "id_token"))
+                   - {c for s in scope_to_list(scope) for c in SCOPE_CLAIMS.get(s, ())}
+                   - {"sub", "iss", "auth_time", "acr", "amr", "sid"})
+    return Response(render_template(
+        "oauth/consent.html", client=client, user=sso.user, interaction=item.id,
+        scopes=[s for s in scope_to_list(scope) if s != "openid"], extra_claims=extra,
+        optional=OPTIONAL_SCOPES, lang=pick_language(item.params.get("ui_locales")),
+    ))
+
+
+OPTIONAL_SCOPES = frozenset({"offline_access"})

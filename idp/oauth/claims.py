@@ -1,0 +1,92 @@
+"""Claims about the customer: scopes (OIDC Core §5.4), the claims parameter (§5.5), subjects (§8)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
+
+from idp.db import aware
+from idp.models import Client, User
+
+SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
+    "profile": ("name", "given_name", "family_name", "locale", "updated_at"),
+    "email": ("email", "email_verified"),
+    "address": ("address",),
+    "phone": ("phone_number", "phone_number_verified"),
+}
+SUPPORTED_CLAIMS = ("sub", "iss", "auth_time", "acr", "amr", "sid") + tuple(
+    c for claims in SCOPE_CLAIMS.values() for c in claims
+)
+SUPPORTED_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
+
+
+def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
+    """OIDC Core §5.5: a JSON object with optional ``userinfo`` and ``id_token`` members."""
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidRequestError("The 'claims' parameter is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("The 'claims' parameter must be a JSON object.")
+    out: dict[str, Any] = {}
+    for member in ("userinfo", "id_token"):
+        requested = data.get(member)
+        if requested is None:
+            continue
+        if not isinstance(requested, dict):
+            raise InvalidRequestError(f"claims.{member} must be a JSON object.")
+        for name, spec in requested.items():
+            if spec is not None and not isinstance(spec, dict):
+                raise InvalidRequestError(f"claims.{member}.{name} must be null or an object.")
+        out[member] = requested
+    return out
+
+
+def requested_claims(scope: str, claims_request: dict[str, Any] | None, member: str) -> set[str]:
+    """Claim names asked for by scope (userinfo only) and by the claims parameter."""
+    names: set[str] = set()
+    if member == "userinfo":
+        for s in scope_to_list(scope or ""):
+            names.update(SCOPE_CLAIMS.get(s, ()))
+    if claims_request and member in claims_request:
+        names.update(n for n in claims_request[member] if n in SUPPORTED_CLAIMS)
+    return names
+
+
+def essential_acr_values(claims_request: dict[str, Any] | None) -> list[str]:
+    """The acr values a client marks essential in ``claims.id_token.acr`` (§5.5.1.1)."""
+    spec = ((claims_request or {}).get("id_token") or {}).get("acr") or {}
+    if not isinstance(spec, dict):
+        return []
+    if "value" in spec and isinstance(spec["value"], str):
+        return [spec["value"]]
+    values = spec.get("values")
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
+
+
+def subject_for(user: User, client: Client, salt: bytes) -> str:
+    """§8.1: a pairwise identifier per sector, or the public one."""
+    if client.subject_type != "pairwise":
+        return user.id
+    digest = hashlib.sha256(client.sector.encode() + b"|" + user.id.encode() + b"|" + salt).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def claim_values(user: User, names: set[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in sorted(names):
+        if name in {"sub", "iss", "auth_time", "acr", "amr", "sid"}:
+            continue
+        value: Any = getattr(user, name, None)
+        if name == "updated_at" and value is not None:
+            value = int(aware(value).timestamp())
+        if value is None:
+            continue
+        values[name] = value
+    return values

@@ -1,0 +1,156 @@
+"""Creating and validating clients, shared by the CLI, the admin and dynamic registration."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.models import Client, hash_secret
+from idp.oauth.claims import SUPPORTED_SCOPES
+
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+
+
+class ClientError(Exception):
+    """Invalid client metadata; ``error`` is the RFC 7591 §3.2.2 code."""
+
+    def __init__(self, description: str, error: str = "invalid_client_metadata") -> None:
+        super().__init__(description)
+        self.description = description
+        self.error = error
+
+
+@dataclass
+class ClientSpec:
+    name: str
+    redirect_uris: list[str]
+    public: bool = False
+    grant_types: list[str] = field(default_factory=lambda: ["authorization_code",
+                                                            "refresh_token"])
+    token_endpoint_auth_method: str | None = None
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = True
+    subject_type: str = "public"
+    scope: str = " ".join(SUPPORTED_SCOPES)
+    id_token_signed_response_alg: str = "RS256"
+    jwks: dict[str, Any] | None = None
+    first_party: bool = False
+    client_id: str | None = None
+
+
+def _check_uri(uri: Any, what: str, allow_custom_scheme: bool = False) -> str:
+    if not isinstance(uri, str) or not uri or len(uri) > 2000:
+        raise ClientError(f"{what} must be a non-empty URI.",
+                          "invalid_redirect_uri" if what == "redirect_uri" else
+                          "invalid_client_metadata")
+    parts = urlsplit(uri)
+    bad = "invalid_redirect_uri" if what == "redirect_uri" else "invalid_client_metadata"
+    if parts.fragment or "#" in uri:
+        raise ClientError(f"{what} must not contain a fragment: {uri}", bad)
+    if parts.scheme == "https" and parts.netloc:
+        return uri
+    if parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"} or (
+            parts.scheme == "http" and (parts.hostname or "").endswith(".localhost")):
+        return uri
+    if allow_custom_scheme and parts.scheme and "." in parts.scheme and not parts.netloc:
+        return uri
+    raise ClientError(f"{what} must be https (or http on localhost): {uri}", bad)
+
+
+def validate(spec: ClientSpec) -> ClientSpec:
+    if not spec.name or len(spec.name) > 200:
+        raise ClientError("client_name must be 1 to 200 characters.")
+    unknown = set(spec.grant_types) - set(GRANT_TYPES)
+    if unknown:
+        raise ClientError(f"Unsupported grant type {sorted(unknown)[0]}.")
+    if not spec.grant_types:
+        raise ClientError("At least one grant type is required.")
+    method = spec.token_endpoint_auth_method or ("none" if spec.public
+                                                 else "client_secret_basic")
+    if method not in AUTH_METHODS:
+        raise ClientError(f"Unsupported token_endpoint_auth_method {method}.")
+    spec.token_endpoint_auth_method = method
+    spec.public = method == "none"
+    if spec.public and "client_credentials" in spec.grant_types:
+        raise ClientError("A public client cannot use client_credentials.")
+    if method == "private_key_jwt" and not (spec.jwks and isinstance(spec.jwks.get("keys"),
+                                                                     list)):
+        raise ClientError("private_key_jwt needs the client's public keys in jwks.")
+    if "authorization_code" in spec.grant_types:
+        if not spec.redirect_uris:
+            raise ClientError("At least one redirect_uri is required.", "invalid_redirect_uri")
+        spec.redirect_uris = [_check_uri(u, "redirect_uri", allow_custom_scheme=spec.public)
+                              for u in spec.redirect_uris]
+    spec.post_logout_redirect_uris = [_check_uri(u, "post_logout_redirect_uri")
+                                      for u in spec.post_logout_redirect_uris]
+    if spec.backchannel_logout_uri:
+        _check_uri(spec.backchannel_logout_uri, "backchannel_logout_uri")
+        if urlsplit(spec.backchannel_logout_uri).fragment:
+            raise ClientError("backchannel_logout_uri must not contain a fragment.")
+    if spec.subject_type not in {"public", "pairwise"}:
+        raise ClientError("subject_type must be public or pairwise.")
+    if spec.subject_type == "pairwise":
+        hosts = {urlsplit(u).hostname for u in spec.redirect_uris}
+        if len(hosts) > 1:
+            raise ClientError("Pairwise clients need their redirect URIs on one host.")
+    if spec.id_token_signed_response_alg not in {"RS256", "ES256"}:
+        raise ClientError("id_token_signed_response_alg must be RS256 or ES256.")
+    spec.scope = " ".join(s for s in spec.scope.split() if s in SUPPORTED_SCOPES) or "openid"
+    return spec
+
+
+def create(session: Session, spec: ClientSpec) -> tuple[Client, str | None]:
+    """Create a client; returns it and its secret, shown once (None for other methods)."""
+    spec = validate(spec)
+    client_id = spec.client_id or secrets.token_urlsafe(18)
+    if session.get(Client, client_id) is not None:
+        raise ClientError(f"A client with id {client_id} exists already.")
+    secret = (secrets.token_urlsafe(32)
+              if spec.token_endpoint_auth_method in {"client_secret_basic", "client_secret_post"}
+              else None)
+    response_types = ["code"] if "authorization_code" in spec.grant_types else []
+    client = Client(
+        client_id=client_id, client_secret_hash=hash_secret(secret) if secret else None,
+        client_name=spec.name, redirect_uris=spec.redirect_uris,
+        post_logout_redirect_uris=spec.post_logout_redirect_uris,
+        grant_types=spec.grant_types, response_types=response_types, scope=spec.scope,
+        token_endpoint_auth_method=spec.token_endpoint_auth_method,
+        subject_type=spec.subject_type,
+        id_token_signed_response_alg=spec.id_token_signed_response_alg, jwks=spec.jwks,
+        backchannel_logout_uri=spec.backchannel_logout_uri,
+        backchannel_logout_session_required=spec.backchannel_logout_session_required,
+        first_party=spec.first_party,
+    )
+    session.add(client)
+    session.flush()
+    return client, secret
+
+
+def all_clients(session: Session) -> list[Client]:
+    return list(session.scalars(select(Client).order_by(Client.created_at)))
+
+
+def describe(client: Client) -> dict[str, Any]:
+    """Registered metadata in RFC 7591 §3.2.1 form (no secret)."""
+    return {
+        "client_id": client.client_id,
+        "client_name": client.client_name,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "grant_types": client.grant_types,
+        "response_types": client.response_types,
+        "scope": client.scope,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "subject_type": client.subject_type,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "backchannel_logout_session_required": client.backchannel_logout_session_required,
+        "client_id_issued_at": int(client.created_at.timestamp()),
+    }

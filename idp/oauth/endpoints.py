@@ -1,0 +1,104 @@
+"""Revocation (RFC 7009), introspection (RFC 7662) and private_key_jwt (RFC 7523 §2.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidClientError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from joserfc.jwk import KeySet
+
+from idp import context
+from idp.db import aware, get_session, utcnow
+from idp.models import Client, Token, User
+from idp.oauth import tokens
+
+ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
+def _find(token_string: str, hint: str | None) -> Token | None:
+    session = get_session()
+    order = ["refresh_token", "access_token"] if hint == "refresh_token" else [
+        "access_token", "refresh_token"]
+    for kind in order:
+        found = (tokens.find_by_access_token(session, token_string) if kind == "access_token"
+                 else tokens.find_by_refresh_token(session, token_string))
+        if found is not None:
+            found.matched_as = kind  # type: ignore[attr-defined]
+            return found
+    return None
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ENDPOINT_AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
+        return _find(token_string, token_type_hint)
+
+    def revoke_token(self, token: Token, request: Any) -> None:
+        """RFC 7009 §2.1: revoking a refresh token ends the grant's access tokens too."""
+        if getattr(token, "matched_as", "") == "refresh_token":
+            tokens.revoke_grant(get_session(), token.grant_id)
+        elif token.revoked_at is None:
+            token.revoked_at = utcnow()
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = ENDPOINT_AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
+        return _find(token_string, token_type_hint)
+
+    def check_permission(self, token: Token, client: Any, request: Any) -> bool:
+        """A client may introspect the tokens issued to it."""
+        return bool(token.client_id == client.client_id)
+
+    def introspect_token(self, token: Token) -> dict[str, Any]:
+        kind = getattr(token, "matched_as", "access_token")
+        active = (tokens.refresh_active(token) if kind == "refresh_token"
+                  else tokens.access_active(token))
+        if not active:
+            return {"active": False}
+        session = get_session()
+        s = context.settings()
+        client = session.get(Client, token.client_id)
+        out: dict[str, Any] = {
+            "active": True, "scope": token.scope, "client_id": token.client_id,
+            "token_type": "Bearer" if kind == "access_token" else "refresh_token",
+            "iat": int(aware(token.issued_at).timestamp()), "iss": s.issuer, "aud": s.issuer,
+            "jti": token.jti,
+            "exp": int(aware(token.access_expires_at if kind == "access_token"
+                             else token.refresh_expires_at or token.access_expires_at)
+                       .timestamp()),
+        }
+        if token.user_id and client is not None:
+            user = session.get(User, token.user_id)
+            if user is not None:
+                out["sub"] = tokens.subject(session, user, client)
+        elif client is not None:
+            out["sub"] = client.client_id
+        if token.auth_time:
+            out["auth_time"] = int(aware(token.auth_time).timestamp())
+        if token.acr:
+            out["acr"] = token.acr
+        return out
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """RFC 7523 §2.2 client authentication with keys the client registered."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def get_audiences(self) -> list[str]:
+        issuer = context.settings().issuer
+        return [issuer, f"{issuer}/token", f"{issuer}/introspect", f"{issuer}/revoke"]
+
+    def validate_jti(self, claims: Any, jti: str) -> bool:
+        return not context.seen_before(get_session(), f"jti:{claims['sub']}:{jti}")
+
+    def resolve_client_public_key(self, client: Any) -> KeySet:
+        if not client.jwks:
+            raise InvalidClientError(description="The client has no registered keys.")
+        return KeySet.import_key_set(client.jwks)

@@ -1,0 +1,195 @@
+"""Authlib grants, subclassed for Avain's storage and rules.
+
+- Authorization code (RFC 6749 §4.1, OIDC Core §3.1): codes are stored hashed, live
+  ``code_lifetime`` seconds, are claimed atomically; a second use revokes every token
+  issued from the first (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+- Refresh token (RFC 6749 §6): rotated on every use; presenting a used one revokes the
+  whole grant (RFC 9700 §4.14.2).
+- Client credentials (RFC 6749 §4.4).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.util import scope_to_list
+from sqlalchemy import update
+
+from idp import context
+from idp.db import aware, get_session, utcnow
+from idp.models import AuthorizationCode, Token, User, digest
+from idp.oauth import tokens
+from idp.oauth.claims import parse_claims_request
+
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
+class TokenIssuingMixin:
+    """Grants issue and store tokens through :mod:`idp.oauth.tokens`."""
+
+    request: Any
+
+    def grant_context(self) -> tokens.GrantContext:
+        raise NotImplementedError
+
+    def generate_token(self, user: Any = None, scope: str | None = None,
+                       grant_type: str | None = None, expires_in: int | None = None,
+                       include_refresh_token: bool = True) -> dict[str, Any]:
+        return tokens.issue(get_session(), self.request.client, user, scope or "",
+                            self.grant_context(), include_refresh_token)
+
+    def save_token(self, token: dict[str, Any]) -> None:
+        """Stored by :func:`tokens.issue` already."""
+
+
+class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    RESPONSE_MODES = ("query", "form_post")
+
+    #: set by the authorize view: the SSO session that approved the request
+    sso: Any = None
+
+    def validate_authorization_request(self) -> str:
+        redirect_uri: str = super().validate_authorization_request()
+        data = self.request.payload.data
+        mode = data.get("response_mode", "query")
+        if mode not in self.RESPONSE_MODES:
+            raise InvalidRequestError(
+                "Unsupported 'response_mode'; use query or form_post.", redirect_uri=redirect_uri)
+        try:
+            parse_claims_request(data.get("claims"))
+        except InvalidRequestError as exc:
+            exc.redirect_uri = redirect_uri
+            raise
+        return redirect_uri
+
+    def create_authorization_response(self, redirect_uri: str, grant_user: Any) -> Any:
+        """RFC 6749 §4.1.2 with RFC 9207 ``iss``; the view renders the response mode."""
+        if not grant_user:
+            raise AccessDeniedError(redirect_uri=redirect_uri)
+        self.request.user = grant_user
+        code = self.generate_authorization_code()
+        self.save_authorization_code(code, self.request)
+        params = [("code", code)]
+        if self.request.payload.state:
+            params.append(("state", self.request.payload.state))
+        params.append(("iss", context.settings().issuer))
+        return 302, "", [("Location", add_params_to_uri(redirect_uri, params))]
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        data = request.payload.data
+        sso = self.sso
+        s = context.settings()
+        now = utcnow()
+        get_session().add(AuthorizationCode(
+            code_hash=digest(code), grant_id=str(uuid.uuid4()),
+            client_id=request.client.client_id, user_id=request.user.id,
+            sid=sso.id if sso else None, redirect_uri=request.payload.redirect_uri,
+            scope=request.scope or "", nonce=data.get("nonce"),
+            code_challenge=data["code_challenge"], code_challenge_method="S256",
+            claims_request=parse_claims_request(data.get("claims")),
+            auth_time=sso.auth_time if sso else now, acr=sso.acr if sso else None,
+            amr=sso.amr if sso else None, created_at=now,
+            expires_at=now + timedelta(seconds=s.code_lifetime),
+        ))
+        get_session().flush()
+
+    def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
+        session = get_session()
+        item = session.get(AuthorizationCode, digest(code))
+        if item is None or item.client_id != client.client_id:
+            return None
+        if item.used_at is not None:
+            tokens.revoke_grant(session, item.grant_id)
+            return None
+        if aware(item.expires_at) <= utcnow():
+            return None
+        claimed = session.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.code_hash == item.code_hash,
+                   AuthorizationCode.used_at.is_(None))
+            .values(used_at=utcnow())
+        )
+        if getattr(claimed, "rowcount", 0) != 1:
+            tokens.revoke_grant(session, item.grant_id)
+            return None
+        return item
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        """Claimed (marked used) when it was queried."""
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> User | None:
+        return get_session().get(User, authorization_code.user_id)
+
+    def grant_context(self) -> tokens.GrantContext:
+        code: AuthorizationCode = self.request.authorization_code
+        return tokens.GrantContext(
+            grant_id=code.grant_id, sid=code.sid, auth_time=code.auth_time, acr=code.acr,
+            amr=code.amr, nonce=code.nonce, claims_request=code.claims_request,
+            grant_scope=code.scope,
+        )
+
+
+class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+        session = get_session()
+        token = tokens.find_by_refresh_token(session, refresh_token)
+        if token is None or not token.check_client(self.request.client):
+            return None
+        if token.refresh_used_at is not None:
+            tokens.revoke_grant(session, token.grant_id)
+            return None
+        if not tokens.refresh_active(token) or not tokens.claim_refresh(session, token):
+            return None
+        return token
+
+    def _validate_token_scope(self, token: Token) -> None:
+        scope = self.request.payload.scope
+        if scope and not set(scope_to_list(token.grant_scope)).issuperset(scope_to_list(scope)):
+            raise InvalidScopeError("The requested scope exceeds what was granted.")
+
+    def authenticate_user(self, refresh_token: Token) -> User | None:
+        return get_session().get(User, refresh_token.user_id) if refresh_token.user_id else None
+
+    def revoke_old_credential(self, refresh_token: Token) -> None:
+        """Marked used when it was authenticated."""
+
+    def grant_context(self) -> tokens.GrantContext:
+        old: Token = self.request.refresh_token
+        return tokens.GrantContext(
+            grant_id=old.grant_id, sid=old.sid, auth_time=old.auth_time, acr=old.acr,
+            amr=old.amr, claims_request=old.claims_request, grant_scope=old.grant_scope,
+        )
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """OIDC Core §12.2: a refreshed openid grant gets a new ID token."""
+        status, token, headers = super().create_token_response()
+        if "openid" in scope_to_list(token.get("scope") or ""):
+            token["id_token"] = tokens.id_token(
+                get_session(), self.request.client, self.request.user, self.grant_context(),
+                token["access_token"])
+        return status, token, headers
+
+
+class ClientCredentialsGrant(TokenIssuingMixin, grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+    def generate_token(self, user: Any = None, scope: str | None = None,
+                       grant_type: str | None = None, expires_in: int | None = None,
+                       include_refresh_token: bool = True) -> dict[str, Any]:
+        allowed = self.request.client.get_allowed_scope(scope or self.request.client.scope)
+        allowed = " ".join(s for s in scope_to_list(allowed) if s not in {"openid",
+                                                                          "offline_access"})
+        return tokens.issue(get_session(), self.request.client, None, allowed,
+                            self.grant_context(), False)
+
+    def grant_context(self) -> tokens.GrantContext:
+        return tokens.GrantContext(grant_id=str(uuid.uuid4()))

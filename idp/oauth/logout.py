@@ -1,0 +1,93 @@
+"""OpenID Connect RP-Initiated Logout 1.0, and ending an SSO session everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oidc.rpinitiated import EndSessionEndpoint
+from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.orm import Session
+from wtforms import ValidationError
+
+from idp import context
+from idp.auth import sessions
+from idp.auth.current import current_sso, end_browser_login
+from idp.db import commit, get_session
+from idp.events import backchannel, outbox
+from idp.extensions import csrf
+from idp.models import SsoSession
+from idp.oauth import keys, tokens
+
+bp = Blueprint("logout", __name__)
+
+
+class EndSession(EndSessionEndpoint):
+    def get_server_jwks(self) -> Any:
+        return keys.public_jwks(get_session(), context.settings().secret_key)
+
+
+def end_session(db: Session, sso: SsoSession) -> int:
+    """Revoke the SSO session and its session-bound tokens; queue back-channel logouts."""
+    sessions.revoke(db, sso)
+    tokens.revoke_session_tokens(db, sso.id)
+    queued = backchannel.enqueue_session_logout(db, context.settings().issuer, sso.user, sso.id)
+    return len(queued)
+
+
+def _finish(sso: SsoSession | None, redirect_uri: str | None) -> Response:
+    db = get_session()
+    queued = end_session(db, sso) if sso is not None else 0
+    end_browser_login(db, sso)
+    commit()
+    if queued:
+        outbox.kick(current_app._get_current_object())  # type: ignore[attr-defined]
+    if redirect_uri:
+        return redirect(redirect_uri)
+    return Response(render_template("auth/logged_out.html"))
+
+
+def _hint_matches(claims: dict[str, Any] | None, sso: SsoSession | None) -> bool:
+    if claims is None:
+        return False
+    if sso is None:
+        return True
+    if claims.get("sid"):
+        return bool(claims["sid"] == sso.id)
+    return True
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt
+def logout() -> Response:
+    """§2: with a valid id_token_hint log out at once; otherwise ask the customer first."""
+    server = current_app.extensions["avain.oauth_server"]
+    try:
+        req = server.validate_endpoint_request("end_session")
+    except OAuth2Error as err:
+        return Response(render_template("errors/error.html", status=400, error=err.error,
+                                        description=err.description or ""), status=400)
+    sso = current_sso()
+    data = request.values
+    if _hint_matches(req.id_token_claims, sso):
+        return _finish(sso, req.redirect_uri)
+    confirmed = request.method == "POST" and request.form.get("confirm") == "yes"
+    if confirmed:
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except (ValidationError, CSRFError):
+            confirmed = False
+    if not confirmed:
+        return Response(render_template(
+            "auth/logout_confirm.html", client=req.client, user=sso.user if sso else None,
+            params={k: v for k, v in data.items() if k in {
+                "client_id", "post_logout_redirect_uri", "state", "ui_locales",
+                "logout_hint"}}))
+    target = None
+    post_logout = data.get("post_logout_redirect_uri")
+    if req.client is not None and post_logout in req.client.post_logout_redirect_uris:
+        target = add_params_to_uri(post_logout, {"state": data["state"]}) if data.get(
+            "state") else post_logout
+    return _finish(sso, target)

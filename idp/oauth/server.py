@@ -1,0 +1,46 @@
+"""All Authlib wiring in one place: the authorization server, its grants and endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.util import scope_to_list
+
+from idp.db import get_session
+from idp.models import Client
+from idp.oauth.claims import SUPPORTED_SCOPES
+from idp.oauth.endpoints import Introspection, PrivateKeyJWT, Revocation
+from idp.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from idp.oauth.oidc import AvainOpenIDCode
+from idp.oauth.pkce import RequireS256
+
+
+class AvainAuthorizationServer(AuthorizationServer):
+    def query_client(self, client_id: str) -> Client | None:
+        if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+            return None
+        return get_session().get(Client, client_id)
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        """Grants store their tokens themselves (``idp.oauth.tokens.issue``)."""
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        """OIDC Core §3.1.2.1: scope values the server does not know are ignored."""
+
+
+def create_server(app: Any) -> AvainAuthorizationServer:
+    server = AvainAuthorizationServer()
+    server.init_app(app)
+    server.scopes_supported = list(SUPPORTED_SCOPES)
+    server.register_grant(AuthorizationCodeGrant, [RequireS256(), AvainOpenIDCode()])
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
+    server.register_endpoint(Revocation)
+    server.register_endpoint(Introspection)
+    return server
+
+
+def known_scopes(scope: str) -> str:
+    return " ".join(s for s in scope_to_list(scope or "") if s in SUPPORTED_SCOPES)

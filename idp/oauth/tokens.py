@@ -1,0 +1,170 @@
+"""Issuing and finding tokens: JWT access tokens (RFC 9068), ID tokens (OIDC Core §2),
+refresh tokens, and revocation of a whole grant (RFC 9700 §4.14)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from authlib.oidc.core.util import create_half_hash
+from joserfc import jwt
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from idp import context
+from idp.db import aware, utcnow
+from idp.models import Client, Token, User, digest
+from idp.oauth import claims as claims_mod
+
+
+@dataclass
+class GrantContext:
+    """Facts of the authentication that a token chain carries along."""
+
+    grant_id: str
+    sid: str | None = None
+    auth_time: datetime | None = None
+    acr: str | None = None
+    amr: list[str] | None = None
+    nonce: str | None = None
+    claims_request: dict[str, Any] | None = None
+    grant_scope: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def subject(session: Session, user: User, client: Client) -> str:
+    return claims_mod.subject_for(user, client, context.instance_secret(session, "pairwise_salt"))
+
+
+def _sign(session: Session, alg: str, claims: dict[str, Any], typ: str | None = None) -> str:
+    key = context.signing_key(session, alg)
+    header = {"alg": alg, "kid": key.kid}
+    if typ:
+        header["typ"] = typ
+    return jwt.encode(header, claims, key, algorithms=[alg])
+
+
+def issue(
+    session: Session, client: Client, user: User | None, scope: str, ctx: GrantContext,
+    include_refresh_token: bool,
+) -> dict[str, Any]:
+    """Create and store an access token (and maybe a refresh token); return the response dict."""
+    s = context.settings()
+    now = int(time.time())
+    jti = secrets.token_urlsafe(24)
+    sub = subject(session, user, client) if user else client.client_id
+    at_claims: dict[str, Any] = {
+        "iss": s.issuer, "sub": sub, "aud": s.issuer, "client_id": client.client_id,
+        "iat": now, "exp": now + s.access_token_lifetime, "jti": jti, "scope": scope,
+    }
+    if user and ctx.auth_time:
+        at_claims["auth_time"] = int(aware(ctx.auth_time).timestamp())
+        if ctx.acr:
+            at_claims["acr"] = ctx.acr
+        if ctx.amr:
+            at_claims["amr"] = ctx.amr
+    access_token = _sign(session, "RS256", at_claims, typ="at+jwt")
+    token: dict[str, Any] = {
+        "access_token": access_token, "token_type": "Bearer",
+        "expires_in": s.access_token_lifetime, "scope": scope,
+    }
+    refresh_token = secrets.token_urlsafe(48) if include_refresh_token and user else None
+    issued = utcnow()
+    row = Token(
+        grant_id=ctx.grant_id, jti=jti, access_token_hash=digest(access_token),
+        refresh_token_hash=digest(refresh_token) if refresh_token else None,
+        client_id=client.client_id, user_id=user.id if user else None, sid=ctx.sid,
+        scope=scope, grant_scope=ctx.grant_scope or scope, claims_request=ctx.claims_request,
+        auth_time=ctx.auth_time, acr=ctx.acr, amr=ctx.amr, issued_at=issued,
+        access_expires_at=issued + timedelta(seconds=s.access_token_lifetime),
+        refresh_expires_at=(issued + timedelta(seconds=s.refresh_token_lifetime)
+                            if refresh_token else None),
+    )
+    session.add(row)
+    session.flush()
+    if refresh_token:
+        token["refresh_token"] = refresh_token
+    return token
+
+
+def id_token(
+    session: Session, client: Client, user: User, ctx: GrantContext, access_token: str | None,
+    code: str | None = None,
+) -> str:
+    """OIDC Core §2 and §3.1.3.6; claims asked for in ``claims.id_token`` are added."""
+    s = context.settings()
+    alg = client.id_token_signed_response_alg or "RS256"
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": s.issuer, "sub": subject(session, user, client), "aud": client.client_id,
+        "iat": now, "exp": now + s.id_token_lifetime,
+    }
+    if ctx.auth_time:
+        payload["auth_time"] = int(aware(ctx.auth_time).timestamp())
+    if ctx.nonce:
+        payload["nonce"] = ctx.nonce
+    if ctx.acr:
+        payload["acr"] = ctx.acr
+    if ctx.amr:
+        payload["amr"] = ctx.amr
+    if ctx.sid:
+        payload["sid"] = ctx.sid
+    if access_token:
+        payload["at_hash"] = create_half_hash(access_token, alg).decode()
+    if code:
+        payload["c_hash"] = create_half_hash(code, alg).decode()
+    wanted = claims_mod.requested_claims("", ctx.claims_request, "id_token")
+    payload.update(claims_mod.claim_values(user, wanted))
+    return _sign(session, alg, payload)
+
+
+def find_by_access_token(session: Session, value: str) -> Token | None:
+    return session.scalar(select(Token).where(Token.access_token_hash == digest(value)))
+
+
+def find_by_refresh_token(session: Session, value: str) -> Token | None:
+    return session.scalar(select(Token).where(Token.refresh_token_hash == digest(value)))
+
+
+def access_active(token: Token, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return token.revoked_at is None and aware(token.access_expires_at) > now
+
+
+def refresh_active(token: Token, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (token.revoked_at is None and token.refresh_used_at is None
+            and token.refresh_expires_at is not None and aware(token.refresh_expires_at) > now)
+
+
+def claim_refresh(session: Session, token: Token) -> bool:
+    """Mark a refresh token used, atomically; False when another request used it first."""
+    result = session.execute(
+        update(Token).where(Token.id == token.id, Token.refresh_used_at.is_(None))
+        .values(refresh_used_at=utcnow())
+    )
+    session.refresh(token)
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def revoke_grant(session: Session, grant_id: str) -> int:
+    result = session.execute(
+        update(Token).where(Token.grant_id == grant_id, Token.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def revoke_session_tokens(session: Session, sid: str) -> int:
+    """At logout: tokens bound to the session die; offline_access grants live on."""
+    rows = session.scalars(select(Token).where(Token.sid == sid, Token.revoked_at.is_(None)))
+    now = utcnow()
+    count = 0
+    for row in rows:
+        if "offline_access" not in row.grant_scope.split():
+            row.revoked_at = now
+            count += 1
+    return count
