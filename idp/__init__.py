@@ -18,8 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, database, extensions, blueprints, error handling."""
     settings = load_settings(test_config)
-    app = Flask(__name__, template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"), instance_path=settings.instance_path)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=settings.instance_path,
+    )
     app.config.update(
         AVAIN=settings,
         SECRET_KEY=settings.secret_key,
@@ -80,8 +84,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.route("/")
     def index() -> Response:
-        return Response(render_template("index.html", discovery=url_for(
-            "oauth.openid_configuration")))
+        return Response(
+            render_template("index.html", discovery=url_for("oauth.openid_configuration"))
+        )
 
     @app.route("/health")
     def health() -> Response:

@@ -29,17 +29,32 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("issuer", str, "http://localhost:5000",
-           "Public base URL of Avain; the OpenID Connect `iss`. Must be https in production."),
-    Option("database_url", str, "",
-           "SQLAlchemy URL. Empty means SQLite at instance/avain.db."),
-    Option("redis_url", str, "",
-           "Redis URL for shared short-lived state (throttling). Empty: kept in the database."),
-    Option("secret_key", str, "",
-           "Signs cookies and encrypts signing keys at rest. Empty: generated into "
-           "instance/secret_key on first start (development only)."),
-    Option("instance_path", str, "",
-           "Folder for the SQLite database, dev secret and mail outbox. Empty: ./instance."),
+    Option(
+        "issuer",
+        str,
+        "http://localhost:5000",
+        "Public base URL of Avain; the OpenID Connect `iss`. Must be https in production.",
+    ),
+    Option("database_url", str, "", "SQLAlchemy URL. Empty means SQLite at instance/avain.db."),
+    Option(
+        "redis_url",
+        str,
+        "",
+        "Redis URL for shared short-lived state (throttling). Empty: kept in the database.",
+    ),
+    Option(
+        "secret_key",
+        str,
+        "",
+        "Signs cookies and encrypts signing keys at rest. Empty: generated into "
+        "instance/secret_key on first start (development only).",
+    ),
+    Option(
+        "instance_path",
+        str,
+        "",
+        "Folder for the SQLite database, dev secret and mail outbox. Empty: ./instance.",
+    ),
     Option("languages", list, ["fi", "sv", "en"], "Languages of the customer pages."),
     Option("default_language", str, "en", "Language when the browser states no preference."),
     Option("session_lifetime", int, 14 * 24 * 3600, "SSO session lifetime in seconds."),
@@ -47,12 +62,24 @@ OPTIONS: tuple[Option, ...] = (
     Option("access_token_lifetime", int, 600, "Access token lifetime in seconds."),
     Option("id_token_lifetime", int, 600, "ID token lifetime in seconds."),
     Option("refresh_token_lifetime", int, 30 * 24 * 3600, "Refresh token lifetime in seconds."),
-    Option("key_publish_delay", int, 3600,
-           "Seconds a rotated-in key is published in the JWKS before it starts to sign."),
-    Option("initial_access_token", str, "",
-           "Bearer token required for Dynamic Client Registration. Empty: registration off."),
-    Option("login_max_failures", int, 5,
-           "Failed logins per account (and x4 per client IP) before throttling starts."),
+    Option(
+        "key_publish_delay",
+        int,
+        3600,
+        "Seconds a rotated-in key is published in the JWKS before it starts to sign.",
+    ),
+    Option(
+        "initial_access_token",
+        str,
+        "",
+        "Bearer token required for Dynamic Client Registration. Empty: registration off.",
+    ),
+    Option(
+        "login_max_failures",
+        int,
+        5,
+        "Failed logins per account (and x4 per client IP) before throttling starts.",
+    ),
     Option("login_throttle_window", int, 900, "Seconds over which failed logins are counted."),
     Option("smtp_host", str, "", "SMTP server for mail. Empty: mail goes to instance/outbox."),
     Option("smtp_port", int, 25, "SMTP port."),
@@ -61,9 +88,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("smtp_starttls", bool, False, "Use STARTTLS with the SMTP server."),
     Option("mail_from", str, "Avain <no-reply@localhost>", "Sender of outgoing mail."),
     Option("backchannel_timeout", float, 5.0, "Seconds to wait for a back-channel logout POST."),
-    Option("backchannel_max_attempts", int, 8, "Delivery attempts before a logout token is dropped."),
-    Option("trust_proxy", bool, False,
-           "Trust X-Forwarded-For/Proto from one reverse proxy in front of Avain."),
+    Option(
+        "backchannel_max_attempts", int, 8, "Delivery attempts before a logout token is dropped."
+    ),
+    Option(
+        "trust_proxy",
+        bool,
+        False,
+        "Trust X-Forwarded-For/Proto from one reverse proxy in front of Avain.",
+    ),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -84,7 +117,7 @@ class Settings:
 
     @property
     def issuer_is_https(self) -> bool:
-        return self.values["issuer"].startswith("https://")
+        return str(self.values["issuer"]).startswith("https://")
 
 
 def _coerce(option: Option, raw: Any, source: str) -> Any:
@@ -188,9 +221,16 @@ def _finish(values: dict[str, Any]) -> None:
             raise ConfigError(f"languages: {lang!r} has no translation (use fi, sv, en)")
     if values["default_language"] not in values["languages"]:
         raise ConfigError("default_language must be one of languages")
-    for name in ("session_lifetime", "code_lifetime", "access_token_lifetime",
-                 "id_token_lifetime", "refresh_token_lifetime", "login_max_failures",
-                 "login_throttle_window", "backchannel_max_attempts"):
+    for name in (
+        "session_lifetime",
+        "code_lifetime",
+        "access_token_lifetime",
+        "id_token_lifetime",
+        "refresh_token_lifetime",
+        "login_max_failures",
+        "login_throttle_window",
+        "backchannel_max_attempts",
+    ):
         if values[name] <= 0:
             raise ConfigError(f"{name} must be positive")
     if values["key_publish_delay"] < 0:

@@ -31,8 +31,11 @@ def redis_client() -> Any | None:
 def throttle(session: Session) -> LoginThrottle:
     s = settings()
     client = redis_client()
-    counter = (RedisCounter(client, s.login_throttle_window) if client is not None
-               else DbCounter(session, s.login_throttle_window))
+    counter = (
+        RedisCounter(client, s.login_throttle_window)
+        if client is not None
+        else DbCounter(session, s.login_throttle_window)
+    )
     return LoginThrottle(counter, s.login_max_failures)
 
 
@@ -40,8 +43,11 @@ def seen_before(session: Session, key: str) -> bool:
     """Record ``key`` once (a replay cache); True when it was already recorded."""
     s = settings()
     client = redis_client()
-    counter = (RedisCounter(client, s.login_throttle_window) if client is not None
-               else DbCounter(session, s.login_throttle_window))
+    counter = (
+        RedisCounter(client, s.login_throttle_window)
+        if client is not None
+        else DbCounter(session, s.login_throttle_window)
+    )
     return counter.hit(f"once:{key}") > 1
 
 
@@ -71,4 +77,4 @@ def signing_key(session: Session, alg: str) -> Any:
 
 def max_token_lifetime() -> int:
     s = settings()
-    return max(s.access_token_lifetime, s.id_token_lifetime)
+    return int(max(s.access_token_lifetime, s.id_token_lifetime))

@@ -61,7 +61,8 @@ def init_app(app: Flask, url: str) -> None:
 
 def new_session(app: Flask | None = None) -> Session:
     """A session outside any request (CLI, workers); the caller commits and closes."""
-    return (app or current_app).extensions["avain.sessionmaker"]()
+    factory: sessionmaker[Session] = (app or current_app).extensions["avain.sessionmaker"]
+    return factory()
 
 
 def get_session() -> Session:

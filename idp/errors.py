@@ -23,8 +23,9 @@ class IdpError(Exception):
     error = "server_error"
     status_code = 400
 
-    def __init__(self, description: str = "", error: str | None = None,
-                 status_code: int | None = None) -> None:
+    def __init__(
+        self, description: str = "", error: str | None = None, status_code: int | None = None
+    ) -> None:
         super().__init__(description)
         self.description = description
         if error:
@@ -58,8 +59,7 @@ def _render(status: int, error: str, description: str) -> Response:
         resp.status_code = status
         resp.headers["Cache-Control"] = "no-store"
         return resp
-    html = render_template("errors/error.html", status=status, error=error,
-                           description=description)
+    html = render_template("errors/error.html", status=status, error=error, description=description)
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -70,18 +70,26 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Response:
-        return _render(400, "csrf", _("The form expired or was sent from another site. "
-                                      "Go back, reload the page and try again."))
+        return _render(
+            400,
+            "csrf",
+            _(
+                "The form expired or was sent from another site. "
+                "Go back, reload the page and try again."
+            ),
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         code = exc.code or 500
         error = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
-            code, "invalid_request" if code < 500 else "server_error")
+            code, "invalid_request" if code < 500 else "server_error"
+        )
         return _render(code, error, exc.description or "")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _render(500, "server_error",
-                       _("Something went wrong on our side. Please try again."))
+        return _render(
+            500, "server_error", _("Something went wrong on our side. Please try again.")
+        )

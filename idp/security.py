@@ -22,8 +22,9 @@ def init_app(app: Flask) -> None:
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
         if https:
-            resp.headers.setdefault("Strict-Transport-Security",
-                                    "max-age=63072000; includeSubDomains")
+            resp.headers.setdefault(
+                "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
+            )
         if request.blueprint in {"auth", "account", "oauth"} and resp.mimetype == "text/html":
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp

@@ -58,8 +58,9 @@ def _drop_pg_database(base_url: str, url: str) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'avain.db'}"
         upgrade(url)
@@ -122,16 +123,22 @@ def db(app: Flask) -> Iterator[Session]:
 
 # -- factories --------------------------------------------------------------------
 
+
 @pytest.fixture
 def make_user(app: Flask):  # type: ignore[no-untyped-def]
     from idp.auth import accounts
 
-    def make(email: str | None = None, name: str = "Testi Asiakas",
-             password: str = PASSWORD, verified: bool = True) -> Any:
+    def make(
+        email: str | None = None,
+        name: str = "Testi Asiakas",
+        password: str = PASSWORD,
+        verified: bool = True,
+    ) -> Any:
         with app.app_context():
             session = new_session(app)
-            user = accounts.register(session, email or f"u{secrets.token_hex(4)}@example.com",
-                                     name, password)
+            user = accounts.register(
+                session, email or f"u{secrets.token_hex(4)}@example.com", name, password
+            )
             user.email_verified = verified
             session.commit()
             session.expunge(user)
@@ -162,6 +169,7 @@ def make_client(app: Flask):  # type: ignore[no-untyped-def]
 
 # -- protocol helpers ---------------------------------------------------------------
 
+
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
@@ -179,26 +187,42 @@ def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def login(client: FlaskClient, email: str, password: str = PASSWORD,
-          interaction: str = "") -> Any:
+def login(client: FlaskClient, email: str, password: str = PASSWORD, interaction: str = "") -> Any:
     page = client.get("/login")
-    return client.post("/login", data={"email": email, "password": password,
-                                       "interaction": interaction,
-                                       "csrf_token": csrf_of(page.data)})
+    return client.post(
+        "/login",
+        data={
+            "email": email,
+            "password": password,
+            "interaction": interaction,
+            "csrf_token": csrf_of(page.data),
+        },
+    )
 
 
 def authorize_params(rp: Any, **extra: str) -> tuple[dict[str, str], str]:
     verifier, challenge = pkce_pair()
-    params = {"response_type": "code", "client_id": rp.client_id,
-              "redirect_uri": rp.redirect_uris[0], "scope": "openid profile email",
-              "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
-              "code_challenge": challenge, "code_challenge_method": "S256"}
+    params = {
+        "response_type": "code",
+        "client_id": rp.client_id,
+        "redirect_uri": rp.redirect_uris[0],
+        "scope": "openid profile email",
+        "state": secrets.token_urlsafe(8),
+        "nonce": secrets.token_urlsafe(8),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
     params.update(extra)
     return params, verifier
 
 
-def follow_to_code(client: FlaskClient, params: dict[str, str], email: str,
-                   password: str = PASSWORD, allow: bool = True) -> dict[str, str]:
+def follow_to_code(
+    client: FlaskClient,
+    params: dict[str, str],
+    email: str,
+    password: str = PASSWORD,
+    allow: bool = True,
+) -> dict[str, str]:
     """Drive /authorize through login and consent as a browser would; return the callback query."""
     resp = client.get("/authorize", query_string=params)
     for _ in range(6):
@@ -210,10 +234,15 @@ def follow_to_code(client: FlaskClient, params: dict[str, str], email: str,
             resp = login(client, email, password, interaction)
         elif path == "/consent":
             page = client.get(location)
-            resp = client.post("/consent", data={
-                "interaction": query_of(location)["interaction"],
-                "decision": "allow" if allow else "deny",
-                "scope_offline_access": "on", "csrf_token": csrf_of(page.data)})
+            resp = client.post(
+                "/consent",
+                data={
+                    "interaction": query_of(location)["interaction"],
+                    "decision": "allow" if allow else "deny",
+                    "scope_offline_access": "on",
+                    "csrf_token": csrf_of(page.data),
+                },
+            )
         elif path == "/authorize":
             resp = client.get(location)
         else:
@@ -221,10 +250,13 @@ def follow_to_code(client: FlaskClient, params: dict[str, str], email: str,
     raise AssertionError("too many redirects")
 
 
-def exchange(client: FlaskClient, rp: Any, secret: str | None, code: str, verifier: str
-             ) -> Any:
-    data = {"grant_type": "authorization_code", "code": code,
-            "redirect_uri": rp.redirect_uris[0], "code_verifier": verifier}
+def exchange(client: FlaskClient, rp: Any, secret: str | None, code: str, verifier: str) -> Any:
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uris[0],
+        "code_verifier": verifier,
+    }
     if secret is None:
         data["client_id"] = rp.client_id
         return client.post("/token", data=data)

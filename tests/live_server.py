@@ -38,8 +38,12 @@ def live_avain(tmp: Path, database_url: str | None = None, **settings: Any) -> I
     instance.mkdir(parents=True, exist_ok=True)
     url = database_url or f"sqlite:///{instance / 'avain.db'}"
     upgrade(url)
-    config = {"issuer": f"http://localhost:{port}", "database_url": url,
-              "instance_path": str(instance), "secret_key": "live-test-secret-" + "y" * 32}
+    config = {
+        "issuer": f"http://localhost:{port}",
+        "database_url": url,
+        "instance_path": str(instance),
+        "secret_key": "live-test-secret-" + "y" * 32,
+    }
     config.update(settings)
     app = create_app(config)
     server = make_server("127.0.0.1", port, app, threaded=True)

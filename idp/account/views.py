@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -18,18 +19,23 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 @bp.route("/")
 @login_required
-def home() -> Response:
+def home() -> ResponseReturnValue:
     sso = current_sso()
     assert sso is not None
-    return Response(render_template(
-        "account/home.html", user=sso.user, current_sid=sso.id,
-        sessions=sessions.list_active(get_session(), sso.user_id),
-        notice=request.args.get("notice")))
+    return Response(
+        render_template(
+            "account/home.html",
+            user=sso.user,
+            current_sid=sso.id,
+            sessions=sessions.list_active(get_session(), sso.user_id),
+            notice=request.args.get("notice"),
+        )
+    )
 
 
 @bp.route("/sessions/<sid>/revoke", methods=["POST"])
 @login_required
-def revoke_session(sid: str) -> Response:
+def revoke_session(sid: str) -> ResponseReturnValue:
     from idp.oauth.logout import end_session
 
     sso = current_sso()
@@ -49,7 +55,7 @@ def revoke_session(sid: str) -> Response:
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-def password() -> Response:
+def password() -> ResponseReturnValue:
     sso = current_sso()
     assert sso is not None
     error = None
@@ -71,5 +77,7 @@ def password() -> Response:
                         end_session(db, other)
                 commit()
                 return redirect(url_for("account.home", notice="password_changed"))
-    return Response(render_template("account/password.html", error=error,
-                                    title=_("Change password")), status=400 if error else 200)
+    return Response(
+        render_template("account/password.html", error=error, title=_("Change password")),
+        status=400 if error else 200,
+    )

@@ -47,8 +47,12 @@ def register(session: Session, email: str, name: str, password: str) -> User:
         raise AccountError(f"password_{reason}")
     if find_by_email(session, email) is not None:
         raise AccountError("email_taken")
-    user = User(email=email, name=name, password_hash=passwords.hash_password(password),
-                password_changed_at=utcnow())
+    user = User(
+        email=email,
+        name=name,
+        password_hash=passwords.hash_password(password),
+        password_changed_at=utcnow(),
+    )
     parts = name.split(" ", 1)
     user.given_name = parts[0]
     user.family_name = parts[1] if len(parts) > 1 else None

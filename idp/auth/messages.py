@@ -8,12 +8,14 @@ from flask_babel import gettext as _
 def message(code: str) -> str:
     texts = {
         "bad_credentials": _("The email address or password is not correct."),
-        "throttled": _("Too many failed attempts. Wait 15 minutes and try again, or reset "
-                       "your password."),
+        "throttled": _(
+            "Too many failed attempts. Wait 15 minutes and try again, or reset your password."
+        ),
         "invalid_email": _("Enter a valid email address."),
         "invalid_name": _("Enter your name (at most 200 characters)."),
-        "email_taken": _("An account with this email address exists already. Sign in or "
-                         "reset the password."),
+        "email_taken": _(
+            "An account with this email address exists already. Sign in or reset the password."
+        ),
         "password_too_short": _("The password must be at least 10 characters long."),
         "password_too_long": _("The password is too long."),
         "password_equals_email": _("The password must not be your email address."),
@@ -23,4 +25,4 @@ def message(code: str) -> str:
         "link_expired": _("The link has expired. Ask for a new one."),
         "link_invalid": _("The link is not valid or was used already."),
     }
-    return texts.get(code, _("Something went wrong. Please try again."))
+    return str(texts.get(code, _("Something went wrong. Please try again.")))

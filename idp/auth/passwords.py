@@ -24,7 +24,7 @@ _DUMMY_HASH = context.hash("avain-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
-    return context.hash(password)
+    return str(context.hash(password))
 
 
 def verify(password: str, stored: str | None) -> tuple[bool, str | None]:
@@ -34,7 +34,8 @@ def verify(password: str, stored: str | None) -> tuple[bool, str | None]:
     if not stored:
         context.verify(password, _DUMMY_HASH)
         return False, None
-    return context.verify_and_update(password, stored)
+    ok, new_hash = context.verify_and_update(password, stored)
+    return bool(ok), new_hash
 
 
 def weakness(password: str, email: str = "") -> str | None:
@@ -52,6 +53,16 @@ def weakness(password: str, email: str = "") -> str | None:
 
 
 _COMMON = {
-    "password12", "password123", "1234567890", "qwertyuiop", "salasana123", "lösenord123",
-    "0123456789", "letmein123", "welcome123", "iloveyou12", "qwerty1234", "password1!",
+    "password12",
+    "password123",
+    "1234567890",
+    "qwertyuiop",
+    "salasana123",
+    "lösenord123",
+    "0123456789",
+    "letmein123",
+    "welcome123",
+    "iloveyou12",
+    "qwerty1234",
+    "password1!",
 }

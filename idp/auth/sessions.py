@@ -11,18 +11,30 @@ from sqlalchemy.orm import Session
 from idp.db import aware, utcnow
 from idp.models import SsoSession, User
 
-ACR_PASSWORD = "urn:avain:acr:pwd"
+ACR_PASSWORD = "urn:avain:acr:pwd"  # noqa: S105
 
 
 def start_session(
-    session: Session, user: User, lifetime: int, amr: list[str], acr: str = ACR_PASSWORD,
-    user_agent: str | None = None, ip: str | None = None,
+    session: Session,
+    user: User,
+    lifetime: int,
+    amr: list[str],
+    acr: str = ACR_PASSWORD,
+    user_agent: str | None = None,
+    ip: str | None = None,
 ) -> SsoSession:
     now = utcnow()
     sso = SsoSession(
-        id=secrets.token_urlsafe(32), user_id=user.id, created_at=now, auth_time=now,
-        last_seen_at=now, expires_at=now + timedelta(seconds=lifetime), amr=amr, acr=acr,
-        user_agent=(user_agent or "")[:300] or None, ip_address=ip,
+        id=secrets.token_urlsafe(32),
+        user_id=user.id,
+        created_at=now,
+        auth_time=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
+        amr=amr,
+        acr=acr,
+        user_agent=(user_agent or "")[:300] or None,
+        ip_address=ip,
     )
     session.add(sso)
     session.flush()
@@ -49,8 +61,7 @@ def revoke(session: Session, sso: SsoSession, when: datetime | None = None) -> N
 def revoke_all(session: Session, user_id: str, except_sid: str | None = None) -> list[str]:
     """Revoke every active session of a customer; returns the revoked ids."""
     now = utcnow()
-    stmt = select(SsoSession).where(SsoSession.user_id == user_id,
-                                    SsoSession.revoked_at.is_(None))
+    stmt = select(SsoSession).where(SsoSession.user_id == user_id, SsoSession.revoked_at.is_(None))
     revoked = []
     for sso in session.scalars(stmt):
         if sso.id != except_sid and sso.is_active_at(now):
@@ -61,16 +72,18 @@ def revoke_all(session: Session, user_id: str, except_sid: str | None = None) ->
 
 def list_active(session: Session, user_id: str) -> list[SsoSession]:
     now = utcnow()
-    stmt = (select(SsoSession).where(SsoSession.user_id == user_id,
-                                     SsoSession.revoked_at.is_(None))
-            .order_by(SsoSession.auth_time.desc()))
+    stmt = (
+        select(SsoSession)
+        .where(SsoSession.user_id == user_id, SsoSession.revoked_at.is_(None))
+        .order_by(SsoSession.auth_time.desc())
+    )
     return [s for s in session.scalars(stmt) if s.is_active_at(now)]
 
 
 def expire_stale(session: Session) -> int:
     result = session.execute(
-        update(SsoSession).where(SsoSession.revoked_at.is_(None),
-                                 SsoSession.expires_at <= utcnow())
+        update(SsoSession)
+        .where(SsoSession.revoked_at.is_(None), SsoSession.expires_at <= utcnow())
         .values(revoked_at=SsoSession.expires_at)
     )
     return int(getattr(result, "rowcount", 0) or 0)

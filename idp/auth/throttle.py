@@ -88,8 +88,10 @@ class LoginThrottle:
         return self.max_failures * 4
 
     def blocked(self, email: str, ip: str) -> bool:
-        return (self.counter.count(_key("acct", email)) >= self.max_failures
-                or self.counter.count(_key("ip", ip)) >= self.ip_limit)
+        return (
+            self.counter.count(_key("acct", email)) >= self.max_failures
+            or self.counter.count(_key("ip", ip)) >= self.ip_limit
+        )
 
     def failed(self, email: str, ip: str) -> None:
         self.counter.hit(_key("acct", email))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from idp import context
@@ -14,6 +15,7 @@ from idp.auth.mail import send_mail
 from idp.auth.messages import message
 from idp.db import commit, get_session
 from idp.i18n import LANG_COOKIE
+from idp.models import User
 
 bp = Blueprint("auth", __name__)
 
@@ -54,7 +56,7 @@ def _client_name() -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response:
+def login() -> ResponseReturnValue:
     error = None
     email = request.values.get("login_hint", "")[:320]
     if request.method == "POST":
@@ -64,37 +66,59 @@ def login() -> Response:
         result = accounts.authenticate(db, context.throttle(db), email, password, _client_ip())
         if result.user is not None:
             sso = sessions.start_session(
-                db, result.user, context.settings().session_lifetime, amr=["pwd"],
-                user_agent=request.user_agent.string, ip=_client_ip())
+                db,
+                result.user,
+                context.settings().session_lifetime,
+                amr=["pwd"],
+                user_agent=request.user_agent.string,
+                ip=_client_ip(),
+            )
             begin_browser_login(sso)
             commit()
             return redirect(_after_login())
         commit()
         error = message(result.error or "bad_credentials")
     status = 401 if error else 200
-    return Response(render_template("auth/login.html", error=error, email=email,
-                                    interaction=request.values.get("interaction", ""),
-                                    next=request.values.get("next", ""),
-                                    client_name=_client_name()), status=status)
+    return Response(
+        render_template(
+            "auth/login.html",
+            error=error,
+            email=email,
+            interaction=request.values.get("interaction", ""),
+            next=request.values.get("next", ""),
+            client_name=_client_name(),
+        ),
+        status=status,
+    )
 
 
-def _send_verification(user: accounts.User) -> None:
+def _send_verification(user: User) -> None:
     s = context.settings()
     token = accounts.make_verify_token(s.secret_key, user)
     link = s.issuer + url_for("auth.verify", token=token)
-    send_mail(s, user.email, _("Confirm your email address for Avain"),
-              _("Hello %(name)s,\n\nconfirm your email address by opening this link:\n%(link)s"
-                "\n\nThe link is valid for 48 hours. If you did not create an account, "
-                "ignore this message.", name=user.name, link=link))
+    send_mail(
+        s,
+        user.email,
+        _("Confirm your email address for Avain"),
+        _(
+            "Hello %(name)s,\n\nconfirm your email address by opening this link:\n%(link)s"
+            "\n\nThe link is valid for 48 hours. If you did not create an account, "
+            "ignore this message.",
+            name=user.name,
+            link=link,
+        ),
+    )
 
 
 @bp.route("/register", methods=["GET", "POST"])
-def register() -> Response:
+def register() -> ResponseReturnValue:
     error = None
     form = {"email": request.values.get("login_hint", "")[:320], "name": ""}
     if request.method == "POST":
-        form = {"email": request.form.get("email", "")[:320],
-                "name": request.form.get("name", "")[:200]}
+        form = {
+            "email": request.form.get("email", "")[:320],
+            "name": request.form.get("name", "")[:200],
+        }
         password = request.form.get("password", "")
         if password != request.form.get("password_confirm", ""):
             error = message("password_mismatch")
@@ -106,29 +130,49 @@ def register() -> Response:
                 error = message(exc.code)
             else:
                 sso = sessions.start_session(
-                    db, user, context.settings().session_lifetime, amr=["pwd"],
-                    user_agent=request.user_agent.string, ip=_client_ip())
+                    db,
+                    user,
+                    context.settings().session_lifetime,
+                    amr=["pwd"],
+                    user_agent=request.user_agent.string,
+                    ip=_client_ip(),
+                )
                 begin_browser_login(sso)
                 commit()
                 _send_verification(user)
-                return redirect(url_for("auth.verify_sent", interaction=request.values.get(
-                    "interaction", ""), next=request.values.get("next", "")))
-    return Response(render_template("auth/register.html", error=error, form=form,
-                                    interaction=request.values.get("interaction", ""),
-                                    next=request.values.get("next", "")),
-                    status=400 if error else 200)
+                return redirect(
+                    url_for(
+                        "auth.verify_sent",
+                        interaction=request.values.get("interaction", ""),
+                        next=request.values.get("next", ""),
+                    )
+                )
+    return Response(
+        render_template(
+            "auth/register.html",
+            error=error,
+            form=form,
+            interaction=request.values.get("interaction", ""),
+            next=request.values.get("next", ""),
+        ),
+        status=400 if error else 200,
+    )
 
 
 @bp.route("/verify/sent")
-def verify_sent() -> Response:
+def verify_sent() -> ResponseReturnValue:
     sso = current_sso()
-    return Response(render_template("auth/verify_sent.html",
-                                    email=sso.user.email if sso else None,
-                                    continue_url=_after_login()))
+    return Response(
+        render_template(
+            "auth/verify_sent.html",
+            email=sso.user.email if sso else None,
+            continue_url=_after_login(),
+        )
+    )
 
 
 @bp.route("/verify/resend", methods=["POST"])
-def verify_resend() -> Response:
+def verify_resend() -> ResponseReturnValue:
     sso = current_sso()
     if sso is None:
         return redirect(url_for("auth.login"))
@@ -138,49 +182,70 @@ def verify_resend() -> Response:
 
 
 @bp.route("/verify/<token>")
-def verify(token: str) -> Response:
+def verify(token: str) -> ResponseReturnValue:
     db = get_session()
     try:
         user = accounts.verify_email(db, context.settings().secret_key, token[:1000])
     except accounts.AccountError as exc:
-        return Response(render_template("auth/notice.html", title=_("Link not valid"),
-                                        text=message(exc.code)), status=400)
+        return Response(
+            render_template("auth/notice.html", title=_("Link not valid"), text=message(exc.code)),
+            status=400,
+        )
     commit()
-    return Response(render_template("auth/notice.html", title=_("Email address confirmed"),
-                                    text=_("Thank you, %(email)s is now confirmed.",
-                                           email=user.email)))
+    return Response(
+        render_template(
+            "auth/notice.html",
+            title=_("Email address confirmed"),
+            text=_("Thank you, %(email)s is now confirmed.", email=user.email),
+        )
+    )
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
-def forgot() -> Response:
+def forgot() -> ResponseReturnValue:
     if request.method == "POST":
         email = request.form.get("email", "")[:320]
         db = get_session()
         user = accounts.find_by_email(db, email)
         if user is not None:
             s = context.settings()
-            link = s.issuer + url_for("auth.reset",
-                                      token=accounts.make_reset_token(s.secret_key, user))
-            send_mail(s, user.email, _("Reset your Avain password"),
-                      _("Hello %(name)s,\n\nset a new password by opening this link:\n%(link)s"
-                        "\n\nThe link is valid for one hour and works once. If you did not ask "
-                        "for this, ignore this message.", name=user.name, link=link))
+            link = s.issuer + url_for(
+                "auth.reset", token=accounts.make_reset_token(s.secret_key, user)
+            )
+            send_mail(
+                s,
+                user.email,
+                _("Reset your Avain password"),
+                _(
+                    "Hello %(name)s,\n\nset a new password by opening this link:\n%(link)s"
+                    "\n\nThe link is valid for one hour and works once. If you did not ask "
+                    "for this, ignore this message.",
+                    name=user.name,
+                    link=link,
+                ),
+            )
         # The same answer whether or not the address has an account.
-        return Response(render_template("auth/notice.html", title=_("Check your email"),
-                                        text=_("If an account uses that address, we sent it a "
-                                               "link to set a new password.")))
+        return Response(
+            render_template(
+                "auth/notice.html",
+                title=_("Check your email"),
+                text=_("If an account uses that address, we sent it a link to set a new password."),
+            )
+        )
     return Response(render_template("auth/forgot.html"))
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
-def reset(token: str) -> Response:
+def reset(token: str) -> ResponseReturnValue:
     db = get_session()
     s = context.settings()
     try:
         user = accounts.user_for_reset(db, s.secret_key, token[:1000])
     except accounts.AccountError as exc:
-        return Response(render_template("auth/notice.html", title=_("Link not valid"),
-                                        text=message(exc.code)), status=400)
+        return Response(
+            render_template("auth/notice.html", title=_("Link not valid"), text=message(exc.code)),
+            status=400,
+        )
     error = None
     if request.method == "POST":
         password = request.form.get("password", "")
@@ -198,19 +263,33 @@ def reset(token: str) -> Response:
                     end_session(db, sso)
                 user.email_verified = True
                 commit()
-                return Response(render_template(
-                    "auth/notice.html", title=_("Password changed"),
-                    text=_("Your new password is set and you were signed out everywhere. "
-                           "You can now sign in."), link=url_for("auth.login")))
-    return Response(render_template("auth/reset.html", error=error, token=token),
-                    status=400 if error else 200)
+                return Response(
+                    render_template(
+                        "auth/notice.html",
+                        title=_("Password changed"),
+                        text=_(
+                            "Your new password is set and you were signed out everywhere. "
+                            "You can now sign in."
+                        ),
+                        link=url_for("auth.login"),
+                    )
+                )
+    return Response(
+        render_template("auth/reset.html", error=error, token=token), status=400 if error else 200
+    )
 
 
 @bp.route("/lang/<code>", methods=["POST"])
-def set_language(code: str) -> Response:
+def set_language(code: str) -> ResponseReturnValue:
     target = _safe_next(request.form.get("next"))
     resp = redirect(target)
     if code in context.settings().languages:
-        resp.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, httponly=True,
-                        samesite="Lax", secure=context.settings().issuer_is_https)
+        resp.set_cookie(
+            LANG_COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=context.settings().issuer_is_https,
+        )
     return resp

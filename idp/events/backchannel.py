@@ -16,25 +16,30 @@ LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
 def clients_in_session(session: Session, sid: str) -> list[Client]:
-    ids = session.scalars(select(AuthorizationCode.client_id)
-                          .where(AuthorizationCode.sid == sid).distinct())
+    ids = session.scalars(
+        select(AuthorizationCode.client_id).where(AuthorizationCode.sid == sid).distinct()
+    )
     found = [session.get(Client, cid) for cid in ids]
     return [c for c in found if c is not None]
 
 
-def logout_token(session: Session, issuer: str, client: Client, user: User,
-                 sid: str | None) -> str:
+def logout_token(session: Session, issuer: str, client: Client, user: User, sid: str | None) -> str:
     """§2.4: iss, aud, iat, exp, jti, events, and sub and/or sid; never a nonce."""
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": issuer, "aud": client.client_id, "iat": now, "exp": now + 120,
-        "jti": secrets.token_urlsafe(16), "sub": tokens.subject(session, user, client),
+        "iss": issuer,
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + 120,
+        "jti": secrets.token_urlsafe(16),
+        "sub": tokens.subject(session, user, client),
         "events": {LOGOUT_EVENT: {}},
     }
     if sid:
         claims["sid"] = sid
-    return tokens._sign(session, client.id_token_signed_response_alg or "RS256", claims,
-                        typ="logout+jwt")
+    return tokens._sign(
+        session, client.id_token_signed_response_alg or "RS256", claims, typ="logout+jwt"
+    )
 
 
 def enqueue_session_logout(session: Session, issuer: str, user: User, sid: str) -> list[Delivery]:
@@ -44,7 +49,8 @@ def enqueue_session_logout(session: Session, issuer: str, user: User, sid: str) 
         if not client.backchannel_logout_uri:
             continue
         delivery = Delivery(
-            kind="backchannel_logout", client_id=client.client_id,
+            kind="backchannel_logout",
+            client_id=client.client_id,
             url=client.backchannel_logout_uri,
             payload=logout_token(session, issuer, client, user, sid),
         )

@@ -24,9 +24,13 @@ def _attempt(delivery: Delivery, timeout: float, max_attempts: int) -> None:
     now = utcnow()
     entry: dict[str, Any] = {"at": now.isoformat()}
     try:
-        resp = requests.post(delivery.url, data={"logout_token": delivery.payload},
-                             timeout=timeout, allow_redirects=False,
-                             headers={"Cache-Control": "no-cache"})
+        resp = requests.post(
+            delivery.url,
+            data={"logout_token": delivery.payload},
+            timeout=timeout,
+            allow_redirects=False,
+            headers={"Cache-Control": "no-cache"},
+        )
         entry["status"] = resp.status_code
         ok = resp.status_code in (200, 204)
     except requests.RequestException as exc:
@@ -40,17 +44,25 @@ def _attempt(delivery: Delivery, timeout: float, max_attempts: int) -> None:
         delivery.failed_at = now
     else:
         delivery.next_attempt_at = now + timedelta(
-            seconds=BACKOFF_BASE * 2 ** (delivery.attempts - 1))
+            seconds=BACKOFF_BASE * 2 ** (delivery.attempts - 1)
+        )
 
 
-def deliver_due(factory: sessionmaker[Session], timeout: float, max_attempts: int,
-                limit: int = 50) -> int:
+def deliver_due(
+    factory: sessionmaker[Session], timeout: float, max_attempts: int, limit: int = 50
+) -> int:
     """Send what is due now; returns how many were attempted."""
     with factory() as session:
-        stmt = (select(Delivery)
-                .where(Delivery.delivered_at.is_(None), Delivery.failed_at.is_(None),
-                       Delivery.next_attempt_at <= utcnow())
-                .order_by(Delivery.id).limit(limit))
+        stmt = (
+            select(Delivery)
+            .where(
+                Delivery.delivered_at.is_(None),
+                Delivery.failed_at.is_(None),
+                Delivery.next_attempt_at <= utcnow(),
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         due = list(session.scalars(stmt))

@@ -86,7 +86,7 @@ class Client(Base):
 
     @property
     def is_public(self) -> bool:
-        return self.token_endpoint_auth_method == "none"
+        return self.token_endpoint_auth_method == "none"  # noqa: S105
 
     @property
     def sector(self) -> str:

@@ -39,7 +39,14 @@ class User(Base):
     sessions: Mapped[list[SsoSession]] = relationship(back_populates="user")
 
     # flask-login: the id kept in the cookie is the SSO session's id, set when loaded.
-    current_sid = None
+    @property
+    def current_sid(self) -> str | None:
+        value: str | None = self.__dict__.get("_avain_sid")
+        return value
+
+    @current_sid.setter
+    def current_sid(self, value: str | None) -> None:
+        self.__dict__["_avain_sid"] = value
 
     @property
     def is_authenticated(self) -> bool:

@@ -6,8 +6,17 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Error, scope_to_list
 from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
-from flask import Blueprint, Response, current_app, redirect, render_template, request, session
-from flask import url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from idp import context
@@ -48,7 +57,7 @@ def _check_params() -> None:
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
-def authorize() -> Response:
+def authorize() -> ResponseReturnValue:
     """OIDC Core §3.1.2: validate, find the step the customer still has to take, or issue a code."""
     _check_params()
     data = request.values
@@ -58,11 +67,14 @@ def authorize() -> Response:
     db = get_session()
     try:
         grant: AuthorizationCodeGrant = server().get_consent_grant(
-            end_user=sso.user if sso else None)
+            end_user=sso.user if sso else None
+        )
     except OAuth2Error as err:
         return responses.error(err, state, mode)
     except ValueError:
-        raise Invalid("The authorization request contains characters that are not allowed.")
+        raise Invalid(
+            "The authorization request contains characters that are not allowed."
+        ) from None
     redirect_uri = grant.redirect_uri
     try:
         if data.get("request"):
@@ -78,10 +90,13 @@ def authorize() -> Response:
             keyset = keys.public_keyset(db, context.settings().secret_key)
             hinted = steps.hint_subject(data["id_token_hint"], keyset, redirect_uri)
         req = steps.Request(
-            client=client, scope=grant.request.scope or "", redirect_uri=redirect_uri,
+            client=client,
+            scope=grant.request.scope or "",
+            redirect_uri=redirect_uri,
             prompts=set((data.get("prompt") or "").split()),
             max_age=int(data["max_age"]) if data.get("max_age") else None,
-            id_token_hint=data.get("id_token_hint"), interaction=item,
+            id_token_hint=data.get("id_token_hint"),
+            interaction=item,
         )
         session_sub = tokens.subject(db, sso.user, client) if sso else None
         step = steps.next_step(db, req, sso, hinted, session_sub)
@@ -106,7 +121,7 @@ def authorize() -> Response:
 
 
 def _step_url(step: str, interaction_id: str, data: Any) -> str:
-    args: dict[str, str] = {"interaction": interaction_id}
+    args: dict[str, Any] = {"interaction": interaction_id}
     if data.get("ui_locales"):
         args["ui_locales"] = data["ui_locales"]
     if step == "login":
@@ -138,7 +153,7 @@ def _interaction_or_400() -> Any:
 
 
 @bp.route("/select-account", methods=["GET", "POST"])
-def select_account() -> Response:
+def select_account() -> ResponseReturnValue:
     """OIDC Core §3.1.2.1 prompt=select_account: continue as this account or use another."""
     item, client = _interaction_or_400()
     sso = current_sso()
@@ -155,12 +170,15 @@ def select_account() -> Response:
         item.account_selected_for = sso.id
         commit()
         return redirect(resume_url(item.id) or url_for("account.home"))
-    return Response(render_template("oauth/select_account.html", client=client,
-                                    user=sso.user, interaction=item.id))
+    return Response(
+        render_template(
+            "oauth/select_account.html", client=client, user=sso.user, interaction=item.id
+        )
+    )
 
 
 @bp.route("/consent", methods=["GET", "POST"])
-def consent() -> Response:
+def consent() -> ResponseReturnValue:
     """OIDC Core §3.1.2.4: the customer allows or denies what the client asked for."""
     item, client = _interaction_or_400()
     sso = current_sso()
@@ -170,34 +188,50 @@ def consent() -> Response:
     scope = client.get_allowed_scope(item.params.get("scope"))
     if request.method == "POST":
         if request.form.get("decision") != "allow":
-            err = OAuth2Error(error="access_denied", description="The customer denied access.",
-                              redirect_uri=item.params.get("redirect_uri"))
+            err = OAuth2Error(
+                error="access_denied",
+                description="The customer denied access.",
+                redirect_uri=item.params.get("redirect_uri"),
+            )
             db.delete(item)
             commit()
-            return responses.error(err, item.params.get("state"),
-                                   item.params.get("response_mode"))
-        chosen = [s for s in scope_to_list(scope)
-                  if s == "openid" or request.form.get(f"scope_{s}") == "on"
-                  or s not in OPTIONAL_SCOPES]
+            return responses.error(err, item.params.get("state"), item.params.get("response_mode"))
+        chosen = [
+            s
+            for s in scope_to_list(scope)
+            if s == "openid" or request.form.get(f"scope_{s}") == "on" or s not in OPTIONAL_SCOPES
+        ]
         item.consented_for = sso.user.id
         item.consented_scope = " ".join(chosen)
-        steps.remember_consent(db, sso.user, client, " ".join(
-            s for s in chosen if s != "offline_access"))
+        steps.remember_consent(
+            db, sso.user, client, " ".join(s for s in chosen if s != "offline_access")
+        )
         commit()
         return redirect(resume_url(item.id) or url_for("account.home"))
     try:
         claims_request = parse_claims_request(item.params.get("claims"))
     except OAuth2Error:
         claims_request = None
-    extra = sorted((requested_claims("", claims_request, "userinfo")
-                    | requested_claims("", claims_request, "id_token"))
-                   - {c for s in scope_to_list(scope) for c in SCOPE_CLAIMS.get(s, ())}
-                   - {"sub", "iss", "auth_time", "acr", "amr", "sid"})
-    return Response(render_template(
-        "oauth/consent.html", client=client, user=sso.user, interaction=item.id,
-        scopes=[s for s in scope_to_list(scope) if s != "openid"], extra_claims=extra,
-        optional=OPTIONAL_SCOPES, lang=pick_language(item.params.get("ui_locales")),
-    ))
+    extra = sorted(
+        (
+            requested_claims("", claims_request, "userinfo")
+            | requested_claims("", claims_request, "id_token")
+        )
+        - {c for s in scope_to_list(scope) for c in SCOPE_CLAIMS.get(s, ())}
+        - {"sub", "iss", "auth_time", "acr", "amr", "sid"}
+    )
+    return Response(
+        render_template(
+            "oauth/consent.html",
+            client=client,
+            user=sso.user,
+            interaction=item.id,
+            scopes=[s for s in scope_to_list(scope) if s != "openid"],
+            extra_claims=extra,
+            optional=OPTIONAL_SCOPES,
+            lang=pick_language(item.params.get("ui_locales")),
+        )
+    )
 
 
 OPTIONAL_SCOPES = frozenset({"offline_access"})

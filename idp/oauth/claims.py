@@ -1,4 +1,4 @@
-"""Claims about the customer: scopes (OIDC Core §5.4), the claims parameter (§5.5), subjects (§8)."""
+"""Claims about the customer: scopes (OIDC Core §5.4), claims parameter (§5.5), subjects (§8)."""
 
 from __future__ import annotations
 

@@ -31,15 +31,14 @@ class ClientSpec:
     name: str
     redirect_uris: list[str]
     public: bool = False
-    grant_types: list[str] = field(default_factory=lambda: ["authorization_code",
-                                                            "refresh_token"])
+    grant_types: list[str] = field(default_factory=lambda: ["authorization_code", "refresh_token"])
     token_endpoint_auth_method: str | None = None
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = True
     subject_type: str = "public"
     scope: str = " ".join(SUPPORTED_SCOPES)
-    id_token_signed_response_alg: str = "RS256"
+    id_token_signed_response_alg: str = "RS256"  # noqa: S105
     jwks: dict[str, Any] | None = None
     first_party: bool = False
     client_id: str | None = None
@@ -47,17 +46,21 @@ class ClientSpec:
 
 def _check_uri(uri: Any, what: str, allow_custom_scheme: bool = False) -> str:
     if not isinstance(uri, str) or not uri or len(uri) > 2000:
-        raise ClientError(f"{what} must be a non-empty URI.",
-                          "invalid_redirect_uri" if what == "redirect_uri" else
-                          "invalid_client_metadata")
+        raise ClientError(
+            f"{what} must be a non-empty URI.",
+            "invalid_redirect_uri" if what == "redirect_uri" else "invalid_client_metadata",
+        )
     parts = urlsplit(uri)
     bad = "invalid_redirect_uri" if what == "redirect_uri" else "invalid_client_metadata"
     if parts.fragment or "#" in uri:
         raise ClientError(f"{what} must not contain a fragment: {uri}", bad)
     if parts.scheme == "https" and parts.netloc:
         return uri
-    if parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"} or (
-            parts.scheme == "http" and (parts.hostname or "").endswith(".localhost")):
+    if (
+        parts.scheme == "http"
+        and parts.hostname in {"localhost", "127.0.0.1", "::1"}
+        or (parts.scheme == "http" and (parts.hostname or "").endswith(".localhost"))
+    ):
         return uri
     if allow_custom_scheme and parts.scheme and "." in parts.scheme and not parts.netloc:
         return uri
@@ -72,24 +75,25 @@ def validate(spec: ClientSpec) -> ClientSpec:
         raise ClientError(f"Unsupported grant type {sorted(unknown)[0]}.")
     if not spec.grant_types:
         raise ClientError("At least one grant type is required.")
-    method = spec.token_endpoint_auth_method or ("none" if spec.public
-                                                 else "client_secret_basic")
+    method = spec.token_endpoint_auth_method or ("none" if spec.public else "client_secret_basic")
     if method not in AUTH_METHODS:
         raise ClientError(f"Unsupported token_endpoint_auth_method {method}.")
     spec.token_endpoint_auth_method = method
     spec.public = method == "none"
     if spec.public and "client_credentials" in spec.grant_types:
         raise ClientError("A public client cannot use client_credentials.")
-    if method == "private_key_jwt" and not (spec.jwks and isinstance(spec.jwks.get("keys"),
-                                                                     list)):
+    if method == "private_key_jwt" and not (spec.jwks and isinstance(spec.jwks.get("keys"), list)):
         raise ClientError("private_key_jwt needs the client's public keys in jwks.")
     if "authorization_code" in spec.grant_types:
         if not spec.redirect_uris:
             raise ClientError("At least one redirect_uri is required.", "invalid_redirect_uri")
-        spec.redirect_uris = [_check_uri(u, "redirect_uri", allow_custom_scheme=spec.public)
-                              for u in spec.redirect_uris]
-    spec.post_logout_redirect_uris = [_check_uri(u, "post_logout_redirect_uri")
-                                      for u in spec.post_logout_redirect_uris]
+        spec.redirect_uris = [
+            _check_uri(u, "redirect_uri", allow_custom_scheme=spec.public)
+            for u in spec.redirect_uris
+        ]
+    spec.post_logout_redirect_uris = [
+        _check_uri(u, "post_logout_redirect_uri") for u in spec.post_logout_redirect_uris
+    ]
     if spec.backchannel_logout_uri:
         _check_uri(spec.backchannel_logout_uri, "backchannel_logout_uri")
         if urlsplit(spec.backchannel_logout_uri).fragment:
@@ -112,18 +116,25 @@ def create(session: Session, spec: ClientSpec) -> tuple[Client, str | None]:
     client_id = spec.client_id or secrets.token_urlsafe(18)
     if session.get(Client, client_id) is not None:
         raise ClientError(f"A client with id {client_id} exists already.")
-    secret = (secrets.token_urlsafe(32)
-              if spec.token_endpoint_auth_method in {"client_secret_basic", "client_secret_post"}
-              else None)
+    secret = (
+        secrets.token_urlsafe(32)
+        if spec.token_endpoint_auth_method in {"client_secret_basic", "client_secret_post"}
+        else None
+    )
     response_types = ["code"] if "authorization_code" in spec.grant_types else []
     client = Client(
-        client_id=client_id, client_secret_hash=hash_secret(secret) if secret else None,
-        client_name=spec.name, redirect_uris=spec.redirect_uris,
+        client_id=client_id,
+        client_secret_hash=hash_secret(secret) if secret else None,
+        client_name=spec.name,
+        redirect_uris=spec.redirect_uris,
         post_logout_redirect_uris=spec.post_logout_redirect_uris,
-        grant_types=spec.grant_types, response_types=response_types, scope=spec.scope,
+        grant_types=spec.grant_types,
+        response_types=response_types,
+        scope=spec.scope,
         token_endpoint_auth_method=spec.token_endpoint_auth_method,
         subject_type=spec.subject_type,
-        id_token_signed_response_alg=spec.id_token_signed_response_alg, jwks=spec.jwks,
+        id_token_signed_response_alg=spec.id_token_signed_response_alg,
+        jwks=spec.jwks,
         backchannel_logout_uri=spec.backchannel_logout_uri,
         backchannel_logout_session_required=spec.backchannel_logout_session_required,
         first_party=spec.first_party,

@@ -20,11 +20,17 @@ ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_k
 
 def _find(token_string: str, hint: str | None) -> Token | None:
     session = get_session()
-    order = ["refresh_token", "access_token"] if hint == "refresh_token" else [
-        "access_token", "refresh_token"]
+    order = (
+        ["refresh_token", "access_token"]
+        if hint == "refresh_token"
+        else ["access_token", "refresh_token"]
+    )
     for kind in order:
-        found = (tokens.find_by_access_token(session, token_string) if kind == "access_token"
-                 else tokens.find_by_refresh_token(session, token_string))
+        found = (
+            tokens.find_by_access_token(session, token_string)
+            if kind == "access_token"
+            else tokens.find_by_refresh_token(session, token_string)
+        )
         if found is not None:
             found.matched_as = kind  # type: ignore[attr-defined]
             return found
@@ -57,21 +63,30 @@ class Introspection(IntrospectionEndpoint):
 
     def introspect_token(self, token: Token) -> dict[str, Any]:
         kind = getattr(token, "matched_as", "access_token")
-        active = (tokens.refresh_active(token) if kind == "refresh_token"
-                  else tokens.access_active(token))
+        active = (
+            tokens.refresh_active(token) if kind == "refresh_token" else tokens.access_active(token)
+        )
         if not active:
             return {"active": False}
         session = get_session()
         s = context.settings()
         client = session.get(Client, token.client_id)
         out: dict[str, Any] = {
-            "active": True, "scope": token.scope, "client_id": token.client_id,
+            "active": True,
+            "scope": token.scope,
+            "client_id": token.client_id,
             "token_type": "Bearer" if kind == "access_token" else "refresh_token",
-            "iat": int(aware(token.issued_at).timestamp()), "iss": s.issuer, "aud": s.issuer,
+            "iat": int(aware(token.issued_at).timestamp()),
+            "iss": s.issuer,
+            "aud": s.issuer,
             "jti": token.jti,
-            "exp": int(aware(token.access_expires_at if kind == "access_token"
-                             else token.refresh_expires_at or token.access_expires_at)
-                       .timestamp()),
+            "exp": int(
+                aware(
+                    token.access_expires_at
+                    if kind == "access_token"
+                    else token.refresh_expires_at or token.access_expires_at
+                ).timestamp()
+            ),
         }
         if token.user_id and client is not None:
             user = session.get(User, token.user_id)

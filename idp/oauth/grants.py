@@ -37,11 +37,22 @@ class TokenIssuingMixin:
     def grant_context(self) -> tokens.GrantContext:
         raise NotImplementedError
 
-    def generate_token(self, user: Any = None, scope: str | None = None,
-                       grant_type: str | None = None, expires_in: int | None = None,
-                       include_refresh_token: bool = True) -> dict[str, Any]:
-        return tokens.issue(get_session(), self.request.client, user, scope or "",
-                            self.grant_context(), include_refresh_token)
+    def generate_token(
+        self,
+        user: Any = None,
+        scope: str | None = None,
+        grant_type: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        return tokens.issue(
+            get_session(),
+            self.request.client,
+            user,
+            scope or "",
+            self.grant_context(),
+            include_refresh_token,
+        )
 
     def save_token(self, token: dict[str, Any]) -> None:
         """Stored by :func:`tokens.issue` already."""
@@ -60,7 +71,8 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         mode = data.get("response_mode", "query")
         if mode not in self.RESPONSE_MODES:
             raise InvalidRequestError(
-                "Unsupported 'response_mode'; use query or form_post.", redirect_uri=redirect_uri)
+                "Unsupported 'response_mode'; use query or form_post.", redirect_uri=redirect_uri
+            )
         try:
             parse_claims_request(data.get("claims"))
         except InvalidRequestError as exc:
@@ -86,17 +98,26 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         sso = self.sso
         s = context.settings()
         now = utcnow()
-        get_session().add(AuthorizationCode(
-            code_hash=digest(code), grant_id=str(uuid.uuid4()),
-            client_id=request.client.client_id, user_id=request.user.id,
-            sid=sso.id if sso else None, redirect_uri=request.payload.redirect_uri,
-            scope=request.scope or "", nonce=data.get("nonce"),
-            code_challenge=data["code_challenge"], code_challenge_method="S256",
-            claims_request=parse_claims_request(data.get("claims")),
-            auth_time=sso.auth_time if sso else now, acr=sso.acr if sso else None,
-            amr=sso.amr if sso else None, created_at=now,
-            expires_at=now + timedelta(seconds=s.code_lifetime),
-        ))
+        get_session().add(
+            AuthorizationCode(
+                code_hash=digest(code),
+                grant_id=str(uuid.uuid4()),
+                client_id=request.client.client_id,
+                user_id=request.user.id,
+                sid=sso.id if sso else None,
+                redirect_uri=request.payload.redirect_uri,
+                scope=request.scope or "",
+                nonce=data.get("nonce"),
+                code_challenge=data["code_challenge"],
+                code_challenge_method="S256",
+                claims_request=parse_claims_request(data.get("claims")),
+                auth_time=sso.auth_time if sso else now,
+                acr=sso.acr if sso else None,
+                amr=sso.amr if sso else None,
+                created_at=now,
+                expires_at=now + timedelta(seconds=s.code_lifetime),
+            )
+        )
         get_session().flush()
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
@@ -111,8 +132,9 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             return None
         claimed = session.execute(
             update(AuthorizationCode)
-            .where(AuthorizationCode.code_hash == item.code_hash,
-                   AuthorizationCode.used_at.is_(None))
+            .where(
+                AuthorizationCode.code_hash == item.code_hash, AuthorizationCode.used_at.is_(None)
+            )
             .values(used_at=utcnow())
         )
         if getattr(claimed, "rowcount", 0) != 1:
@@ -129,8 +151,13 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
     def grant_context(self) -> tokens.GrantContext:
         code: AuthorizationCode = self.request.authorization_code
         return tokens.GrantContext(
-            grant_id=code.grant_id, sid=code.sid, auth_time=code.auth_time, acr=code.acr,
-            amr=code.amr, nonce=code.nonce, claims_request=code.claims_request,
+            grant_id=code.grant_id,
+            sid=code.sid,
+            auth_time=code.auth_time,
+            acr=code.acr,
+            amr=code.amr,
+            nonce=code.nonce,
+            claims_request=code.claims_request,
             grant_scope=code.scope,
         )
 
@@ -165,8 +192,13 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
     def grant_context(self) -> tokens.GrantContext:
         old: Token = self.request.refresh_token
         return tokens.GrantContext(
-            grant_id=old.grant_id, sid=old.sid, auth_time=old.auth_time, acr=old.acr,
-            amr=old.amr, claims_request=old.claims_request, grant_scope=old.grant_scope,
+            grant_id=old.grant_id,
+            sid=old.sid,
+            auth_time=old.auth_time,
+            acr=old.acr,
+            amr=old.amr,
+            claims_request=old.claims_request,
+            grant_scope=old.grant_scope,
         )
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
@@ -174,22 +206,33 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         status, token, headers = super().create_token_response()
         if "openid" in scope_to_list(token.get("scope") or ""):
             token["id_token"] = tokens.id_token(
-                get_session(), self.request.client, self.request.user, self.grant_context(),
-                token["access_token"])
+                get_session(),
+                self.request.client,
+                self.request.user,
+                self.grant_context(),
+                token["access_token"],
+            )
         return status, token, headers
 
 
 class ClientCredentialsGrant(TokenIssuingMixin, grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
-    def generate_token(self, user: Any = None, scope: str | None = None,
-                       grant_type: str | None = None, expires_in: int | None = None,
-                       include_refresh_token: bool = True) -> dict[str, Any]:
+    def generate_token(
+        self,
+        user: Any = None,
+        scope: str | None = None,
+        grant_type: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
         allowed = self.request.client.get_allowed_scope(scope or self.request.client.scope)
-        allowed = " ".join(s for s in scope_to_list(allowed) if s not in {"openid",
-                                                                          "offline_access"})
-        return tokens.issue(get_session(), self.request.client, None, allowed,
-                            self.grant_context(), False)
+        allowed = " ".join(
+            s for s in scope_to_list(allowed) if s not in {"openid", "offline_access"}
+        )
+        return tokens.issue(
+            get_session(), self.request.client, None, allowed, self.grant_context(), False
+        )
 
     def grant_context(self) -> tokens.GrantContext:
         return tokens.GrantContext(grant_id=str(uuid.uuid4()))

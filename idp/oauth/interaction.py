@@ -41,8 +41,13 @@ class Request:
 def create(session: Session, client_id: str, params: dict[str, Any]) -> Interaction:
     now = utcnow()
     session.execute(delete(Interaction).where(Interaction.expires_at < now))
-    item = Interaction(id=secrets.token_urlsafe(24), client_id=client_id, params=params,
-                       created_at=now, expires_at=now + INTERACTION_LIFETIME)
+    item = Interaction(
+        id=secrets.token_urlsafe(24),
+        client_id=client_id,
+        params=params,
+        created_at=now,
+        expires_at=now + INTERACTION_LIFETIME,
+    )
     session.add(item)
     session.flush()
     return item
@@ -63,8 +68,9 @@ def hint_subject(id_token_hint: str, keyset: Any, redirect_uri: str) -> str:
     try:
         token = jwt.decode(id_token_hint, keyset)
     except (JoseError, ValueError):
-        raise InvalidRequestError("id_token_hint is not an ID token issued by this server.",
-                                  redirect_uri=redirect_uri) from None
+        raise InvalidRequestError(
+            "id_token_hint is not an ID token issued by this server.", redirect_uri=redirect_uri
+        ) from None
     sub = token.claims.get("sub")
     if not isinstance(sub, str):
         raise InvalidRequestError("id_token_hint has no subject.", redirect_uri=redirect_uri)
@@ -72,14 +78,20 @@ def hint_subject(id_token_hint: str, keyset: Any, redirect_uri: str) -> str:
 
 
 def remembered_scope(session: Session, user: User, client: Client) -> set[str]:
-    row = session.scalar(select(ClientConsent).where(ClientConsent.user_id == user.id,
-                                                     ClientConsent.client_id == client.client_id))
+    row = session.scalar(
+        select(ClientConsent).where(
+            ClientConsent.user_id == user.id, ClientConsent.client_id == client.client_id
+        )
+    )
     return set(scope_to_list(row.scope)) if row else set()
 
 
 def remember_consent(session: Session, user: User, client: Client, scope: str) -> None:
-    row = session.scalar(select(ClientConsent).where(ClientConsent.user_id == user.id,
-                                                     ClientConsent.client_id == client.client_id))
+    row = session.scalar(
+        select(ClientConsent).where(
+            ClientConsent.user_id == user.id, ClientConsent.client_id == client.client_id
+        )
+    )
     if row is None:
         session.add(ClientConsent(user_id=user.id, client_id=client.client_id, scope=scope))
     else:
@@ -93,8 +105,13 @@ def fresh_login(sso: SsoSession | None, interaction: Interaction | None) -> bool
     return bool(sso and interaction and aware(sso.auth_time) >= aware(interaction.created_at))
 
 
-def check_login(req: Request, sso: SsoSession | None, hinted_sub: str | None,
-                sub_of_session: str | None, now: datetime) -> bool:
+def check_login(
+    req: Request,
+    sso: SsoSession | None,
+    hinted_sub: str | None,
+    sub_of_session: str | None,
+    now: datetime,
+) -> bool:
     """Core §3.1.2.1 prompt=login and max_age; §3.1.2.3 a hinted other account."""
     if sso is None:
         return True
@@ -119,8 +136,13 @@ def check_consent(session: Session, req: Request, user: User) -> bool:
     return not wanted.issubset(remembered_scope(session, user, req.client))
 
 
-def next_step(session: Session, req: Request, sso: SsoSession | None,
-              hinted_sub: str | None, sub_of_session: str | None) -> str | None:
+def next_step(
+    session: Session,
+    req: Request,
+    sso: SsoSession | None,
+    hinted_sub: str | None,
+    sub_of_session: str | None,
+) -> str | None:
     none = "none" in req.prompts
     if check_login(req, sso, hinted_sub, sub_of_session, utcnow()):
         if none:
@@ -128,7 +150,8 @@ def next_step(session: Session, req: Request, sso: SsoSession | None,
         return "login"
     assert sso is not None
     if "select_account" in req.prompts and not (
-            req.interaction and req.interaction.account_selected_for == sso.id):
+        req.interaction and req.interaction.account_selected_for == sso.id
+    ):
         return "select_account"
     if check_consent(session, req, sso.user):
         if none:

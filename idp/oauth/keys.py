@@ -93,7 +93,10 @@ def ensure_keys(session: Session, secret_key: str) -> list[SigningKey]:
 
 
 def rotate(
-    session: Session, secret_key: str, publish_delay: int, max_token_lifetime: int,
+    session: Session,
+    secret_key: str,
+    publish_delay: int,
+    max_token_lifetime: int,
     algs: tuple[str, ...] = ALGORITHMS,
 ) -> list[SigningKey]:
     """Publish a new key per algorithm that starts signing after ``publish_delay``.
@@ -117,8 +120,7 @@ def _published(session: Session, alg: str | None, now: datetime) -> list[Signing
     if alg:
         stmt = stmt.where(SigningKey.alg == alg)
     return [
-        k for k in session.scalars(stmt)
-        if k.retire_after is None or aware(k.retire_after) > now
+        k for k in session.scalars(stmt) if k.retire_after is None or aware(k.retire_after) > now
     ]
 
 
@@ -133,8 +135,14 @@ def _state(key: SigningKey, now: datetime) -> str:
 def list_keys(session: Session) -> list[KeyInfo]:
     now = utcnow()
     return [
-        KeyInfo(k.kid, k.alg, _state(k, now), aware(k.created_at), aware(k.active_from),
-                aware(k.retire_after) if k.retire_after else None)
+        KeyInfo(
+            k.kid,
+            k.alg,
+            _state(k, now),
+            aware(k.created_at),
+            aware(k.active_from),
+            aware(k.retire_after) if k.retire_after else None,
+        )
         for k in _published(session, None, now)
     ]
 
@@ -171,7 +179,7 @@ def public_jwks(session: Session, secret_key: str) -> dict[str, Any]:
 
 
 def public_keyset(session: Session, secret_key: str) -> KeySet:
-    return KeySet.import_key_set(public_jwks(session, secret_key))
+    return KeySet.import_key_set(public_jwks(session, secret_key))  # type: ignore[arg-type]
 
 
 def thumbprint(value: str) -> str:

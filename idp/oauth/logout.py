@@ -8,6 +8,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import Session
 from wtforms import ValidationError
@@ -37,7 +38,7 @@ def end_session(db: Session, sso: SsoSession) -> int:
     return len(queued)
 
 
-def _finish(sso: SsoSession | None, redirect_uri: str | None) -> Response:
+def _finish(sso: SsoSession | None, redirect_uri: str | None) -> ResponseReturnValue:
     db = get_session()
     queued = end_session(db, sso) if sso is not None else 0
     end_browser_login(db, sso)
@@ -61,14 +62,18 @@ def _hint_matches(claims: dict[str, Any] | None, sso: SsoSession | None) -> bool
 
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt
-def logout() -> Response:
+def logout() -> ResponseReturnValue:
     """§2: with a valid id_token_hint log out at once; otherwise ask the customer first."""
     server = current_app.extensions["avain.oauth_server"]
     try:
         req = server.validate_endpoint_request("end_session")
     except OAuth2Error as err:
-        return Response(render_template("errors/error.html", status=400, error=err.error,
-                                        description=err.description or ""), status=400)
+        return Response(
+            render_template(
+                "errors/error.html", status=400, error=err.error, description=err.description or ""
+            ),
+            status=400,
+        )
     sso = current_sso()
     data = request.values
     if _hint_matches(req.id_token_claims, sso):
@@ -80,14 +85,31 @@ def logout() -> Response:
         except (ValidationError, CSRFError):
             confirmed = False
     if not confirmed:
-        return Response(render_template(
-            "auth/logout_confirm.html", client=req.client, user=sso.user if sso else None,
-            params={k: v for k, v in data.items() if k in {
-                "client_id", "post_logout_redirect_uri", "state", "ui_locales",
-                "logout_hint"}}))
+        return Response(
+            render_template(
+                "auth/logout_confirm.html",
+                client=req.client,
+                user=sso.user if sso else None,
+                params={
+                    k: v
+                    for k, v in data.items()
+                    if k
+                    in {
+                        "client_id",
+                        "post_logout_redirect_uri",
+                        "state",
+                        "ui_locales",
+                        "logout_hint",
+                    }
+                },
+            )
+        )
     target = None
     post_logout = data.get("post_logout_redirect_uri")
     if req.client is not None and post_logout in req.client.post_logout_redirect_uris:
-        target = add_params_to_uri(post_logout, {"state": data["state"]}) if data.get(
-            "state") else post_logout
+        target = (
+            add_params_to_uri(post_logout, {"state": data["state"]})
+            if data.get("state")
+            else post_logout
+        )
     return _finish(sso, target)

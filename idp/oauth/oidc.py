@@ -22,16 +22,19 @@ class AvainOpenIDCode(OpenIDCode):
         super().validate_openid_authorization_request(grant, redirect_uri)
         prompts = (grant.request.payload.data.get("prompt") or "").split()
         if "none" in prompts and len(prompts) > 1:
-            raise InvalidRequestError("prompt=none cannot be combined with other values.",
-                                      redirect_uri=redirect_uri)
+            raise InvalidRequestError(
+                "prompt=none cannot be combined with other values.", redirect_uri=redirect_uri
+            )
         unknown = set(prompts) - {"none", "login", "consent", "select_account", "create"}
         if unknown:
-            raise InvalidRequestError(f"Unsupported prompt value {sorted(unknown)[0]!r}.",
-                                      redirect_uri=redirect_uri)
+            raise InvalidRequestError(
+                f"Unsupported prompt value {sorted(unknown)[0]!r}.", redirect_uri=redirect_uri
+            )
         max_age = grant.request.payload.data.get("max_age")
         if max_age is not None and (not max_age.isdigit() or len(max_age) > 10):
-            raise InvalidRequestError("max_age must be a non-negative integer.",
-                                      redirect_uri=redirect_uri)
+            raise InvalidRequestError(
+                "max_age must be a non-negative integer.", redirect_uri=redirect_uri
+            )
 
     def process_token(self, grant: Any, response: Any) -> Any:
         _, token, _ = response
@@ -39,12 +42,18 @@ class AvainOpenIDCode(OpenIDCode):
             return token
         request = grant.request
         token["id_token"] = tokens.id_token(
-            get_session(), request.client, request.user, grant.grant_context(),
-            token.get("access_token"))
+            get_session(),
+            request.client,
+            request.user,
+            grant.grant_context(),
+            token.get("access_token"),
+        )
         return token
 
     def __call__(self, grant: Any) -> None:
         grant.register_hook("after_create_token_response", self.process_token)
         if is_openid_scope(grant.request.payload.scope):
-            grant.register_hook("after_validate_authorization_request_payload",
-                                self.validate_openid_authorization_request)
+            grant.register_hook(
+                "after_validate_authorization_request_payload",
+                self.validate_openid_authorization_request,
+            )

@@ -25,14 +25,19 @@ class RequireS256(CodeChallenge):
         challenge = data.get("code_challenge")
         method = data.get("code_challenge_method")
         if not challenge:
-            raise InvalidRequestError("PKCE is required: send code_challenge with "
-                                      "code_challenge_method=S256.", redirect_uri=redirect_uri)
-        if len(datalist.get("code_challenge", [])) > 1 or len(
-                datalist.get("code_challenge_method", [])) > 1:
+            raise InvalidRequestError(
+                "PKCE is required: send code_challenge with code_challenge_method=S256.",
+                redirect_uri=redirect_uri,
+            )
+        if (
+            len(datalist.get("code_challenge", [])) > 1
+            or len(datalist.get("code_challenge_method", [])) > 1
+        ):
             raise InvalidRequestError("Repeated PKCE parameter.", redirect_uri=redirect_uri)
         if method != "S256":
-            raise InvalidRequestError("code_challenge_method must be S256.",
-                                      redirect_uri=redirect_uri)
+            raise InvalidRequestError(
+                "code_challenge_method must be S256.", redirect_uri=redirect_uri
+            )
         if not CODE_CHALLENGE_PATTERN.match(challenge):
             raise InvalidRequestError("Invalid 'code_challenge'.", redirect_uri=redirect_uri)
 

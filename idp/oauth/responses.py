@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Response, redirect, render_template
+from flask.typing import ResponseReturnValue
 
 from idp import context
 
@@ -17,7 +18,9 @@ def _origin(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def respond(redirect_uri: str, params: list[tuple[str, str]], response_mode: str | None) -> Response:
+def respond(
+    redirect_uri: str, params: list[tuple[str, str]], response_mode: str | None
+) -> ResponseReturnValue:
     if response_mode == "form_post" and urlsplit(redirect_uri).scheme in {"http", "https"}:
         html = render_template("oauth/form_post.html", action=redirect_uri, params=params)
         resp = Response(html, mimetype="text/html")
@@ -27,13 +30,15 @@ def respond(redirect_uri: str, params: list[tuple[str, str]], response_mode: str
     return redirect(add_params_to_uri(redirect_uri, params), code=302)
 
 
-def from_location(location: str, redirect_uri: str, response_mode: str | None) -> Response:
+def from_location(
+    location: str, redirect_uri: str, response_mode: str | None
+) -> ResponseReturnValue:
     """Re-render a 302 that Authlib built as the requested response mode."""
     query = urlsplit(location).query
     return respond(redirect_uri, parse_qsl(query, keep_blank_values=True), response_mode)
 
 
-def error(err: OAuth2Error, state: str | None, response_mode: str | None) -> Response:
+def error(err: OAuth2Error, state: str | None, response_mode: str | None) -> ResponseReturnValue:
     """To the client when its redirect URI is known and verified; otherwise to the person."""
     if err.redirect_uri:
         params = [("error", err.error)]
@@ -44,6 +49,7 @@ def error(err: OAuth2Error, state: str | None, response_mode: str | None) -> Res
         params.append(("iss", context.settings().issuer))
         mode = response_mode if response_mode in {"query", "form_post"} else "query"
         return respond(err.redirect_uri, params, mode)
-    html = render_template("errors/error.html", status=400, error=err.error,
-                           description=err.description or "")
+    html = render_template(
+        "errors/error.html", status=400, error=err.error, description=err.description or ""
+    )
     return Response(html, status=400, mimetype="text/html")

@@ -48,7 +48,11 @@ def _sign(session: Session, alg: str, claims: dict[str, Any], typ: str | None = 
 
 
 def issue(
-    session: Session, client: Client, user: User | None, scope: str, ctx: GrantContext,
+    session: Session,
+    client: Client,
+    user: User | None,
+    scope: str,
+    ctx: GrantContext,
     include_refresh_token: bool,
 ) -> dict[str, Any]:
     """Create and store an access token (and maybe a refresh token); return the response dict."""
@@ -57,8 +61,14 @@ def issue(
     jti = secrets.token_urlsafe(24)
     sub = subject(session, user, client) if user else client.client_id
     at_claims: dict[str, Any] = {
-        "iss": s.issuer, "sub": sub, "aud": s.issuer, "client_id": client.client_id,
-        "iat": now, "exp": now + s.access_token_lifetime, "jti": jti, "scope": scope,
+        "iss": s.issuer,
+        "sub": sub,
+        "aud": s.issuer,
+        "client_id": client.client_id,
+        "iat": now,
+        "exp": now + s.access_token_lifetime,
+        "jti": jti,
+        "scope": scope,
     }
     if user and ctx.auth_time:
         at_claims["auth_time"] = int(aware(ctx.auth_time).timestamp())
@@ -68,20 +78,32 @@ def issue(
             at_claims["amr"] = ctx.amr
     access_token = _sign(session, "RS256", at_claims, typ="at+jwt")
     token: dict[str, Any] = {
-        "access_token": access_token, "token_type": "Bearer",
-        "expires_in": s.access_token_lifetime, "scope": scope,
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": s.access_token_lifetime,
+        "scope": scope,
     }
     refresh_token = secrets.token_urlsafe(48) if include_refresh_token and user else None
     issued = utcnow()
     row = Token(
-        grant_id=ctx.grant_id, jti=jti, access_token_hash=digest(access_token),
+        grant_id=ctx.grant_id,
+        jti=jti,
+        access_token_hash=digest(access_token),
         refresh_token_hash=digest(refresh_token) if refresh_token else None,
-        client_id=client.client_id, user_id=user.id if user else None, sid=ctx.sid,
-        scope=scope, grant_scope=ctx.grant_scope or scope, claims_request=ctx.claims_request,
-        auth_time=ctx.auth_time, acr=ctx.acr, amr=ctx.amr, issued_at=issued,
+        client_id=client.client_id,
+        user_id=user.id if user else None,
+        sid=ctx.sid,
+        scope=scope,
+        grant_scope=ctx.grant_scope or scope,
+        claims_request=ctx.claims_request,
+        auth_time=ctx.auth_time,
+        acr=ctx.acr,
+        amr=ctx.amr,
+        issued_at=issued,
         access_expires_at=issued + timedelta(seconds=s.access_token_lifetime),
-        refresh_expires_at=(issued + timedelta(seconds=s.refresh_token_lifetime)
-                            if refresh_token else None),
+        refresh_expires_at=(
+            issued + timedelta(seconds=s.refresh_token_lifetime) if refresh_token else None
+        ),
     )
     session.add(row)
     session.flush()
@@ -91,7 +113,11 @@ def issue(
 
 
 def id_token(
-    session: Session, client: Client, user: User, ctx: GrantContext, access_token: str | None,
+    session: Session,
+    client: Client,
+    user: User,
+    ctx: GrantContext,
+    access_token: str | None,
     code: str | None = None,
 ) -> str:
     """OIDC Core §2 and §3.1.3.6; claims asked for in ``claims.id_token`` are added."""
@@ -99,8 +125,11 @@ def id_token(
     alg = client.id_token_signed_response_alg or "RS256"
     now = int(time.time())
     payload: dict[str, Any] = {
-        "iss": s.issuer, "sub": subject(session, user, client), "aud": client.client_id,
-        "iat": now, "exp": now + s.id_token_lifetime,
+        "iss": s.issuer,
+        "sub": subject(session, user, client),
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + s.id_token_lifetime,
     }
     if ctx.auth_time:
         payload["auth_time"] = int(aware(ctx.auth_time).timestamp())
@@ -136,14 +165,19 @@ def access_active(token: Token, now: datetime | None = None) -> bool:
 
 def refresh_active(token: Token, now: datetime | None = None) -> bool:
     now = now or utcnow()
-    return (token.revoked_at is None and token.refresh_used_at is None
-            and token.refresh_expires_at is not None and aware(token.refresh_expires_at) > now)
+    return (
+        token.revoked_at is None
+        and token.refresh_used_at is None
+        and token.refresh_expires_at is not None
+        and aware(token.refresh_expires_at) > now
+    )
 
 
 def claim_refresh(session: Session, token: Token) -> bool:
     """Mark a refresh token used, atomically; False when another request used it first."""
     result = session.execute(
-        update(Token).where(Token.id == token.id, Token.refresh_used_at.is_(None))
+        update(Token)
+        .where(Token.id == token.id, Token.refresh_used_at.is_(None))
         .values(refresh_used_at=utcnow())
     )
     session.refresh(token)
@@ -152,7 +186,8 @@ def claim_refresh(session: Session, token: Token) -> bool:
 
 def revoke_grant(session: Session, grant_id: str) -> int:
     result = session.execute(
-        update(Token).where(Token.grant_id == grant_id, Token.revoked_at.is_(None))
+        update(Token)
+        .where(Token.grant_id == grant_id, Token.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from idp import context
 from idp.db import commit, get_session
@@ -24,14 +25,14 @@ def _server() -> Any:
     return current_app.extensions["avain.oauth_server"]
 
 
-def _no_store(resp: Response) -> Response:
+def _no_store(resp: Response) -> ResponseReturnValue:
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Pragma"] = "no-cache"
     return resp
 
 
 @bp.route("/token", methods=["POST"])
-def token() -> Response:
+def token() -> ResponseReturnValue:
     """RFC 6749 §3.2. Writes made while refusing (a reused code's revocation) are kept."""
     resp: Response = _server().create_token_response()
     commit()
@@ -39,20 +40,20 @@ def token() -> Response:
 
 
 @bp.route("/revoke", methods=["POST"])
-def revoke() -> Response:
+def revoke() -> ResponseReturnValue:
     resp: Response = _server().create_endpoint_response("revocation")
     commit()
     return _no_store(resp)
 
 
 @bp.route("/introspect", methods=["POST"])
-def introspect() -> Response:
+def introspect() -> ResponseReturnValue:
     resp: Response = _server().create_endpoint_response("introspection")
     commit()
     return _no_store(resp)
 
 
-def _bearer_error(error: str, description: str, status: int) -> Response:
+def _bearer_error(error: str, description: str, status: int) -> ResponseReturnValue:
     """RFC 6750 §3: the error goes in WWW-Authenticate."""
     resp = jsonify({"error": error, "error_description": description})
     resp.status_code = status
@@ -74,7 +75,7 @@ def _bearer_token() -> str | None:
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
-def userinfo() -> Response:
+def userinfo() -> ResponseReturnValue:
     """OIDC Core §5.3: claims by scope and by ``claims.userinfo``, for a valid access token."""
     raw = _bearer_token()
     if raw is None:
@@ -97,7 +98,7 @@ def userinfo() -> Response:
 
 
 @bp.route("/jwks.json")
-def jwks() -> Response:
+def jwks() -> ResponseReturnValue:
     db = get_session()
     data = keys.public_jwks(db, context.settings().secret_key)
     if not data["keys"]:
@@ -110,20 +111,20 @@ def jwks() -> Response:
 
 
 @bp.route("/.well-known/openid-configuration")
-def openid_configuration() -> Response:
+def openid_configuration() -> ResponseReturnValue:
     resp = jsonify(metadata(context.settings()))
     resp.headers["Cache-Control"] = "public, max-age=3600"
     return resp
 
 
 @bp.route("/.well-known/oauth-authorization-server")
-def oauth_metadata() -> Response:
+def oauth_metadata() -> ResponseReturnValue:
     """RFC 8414 §3."""
     return openid_configuration()
 
 
 @bp.route("/register", methods=["POST"])
-def register() -> Response:
+def register() -> ResponseReturnValue:
     """OIDC Dynamic Client Registration 1.0 §3, gated by an initial access token."""
     body, status = register_client(get_session(), context.settings(), request)
     if status == 201:

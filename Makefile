@@ -1,0 +1,50 @@
+# Avain: `make run` starts the demo on SQLite; `make test` runs every check and test.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+export IDP_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: run test install install-test translations lint typecheck migrate seed clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP) translations
+
+install-test: $(TEST_STAMP) translations
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -q -d idp/translations 2>/dev/null || $(BIN)/pybabel compile -q -d idp/translations
+
+migrate: install
+	$(BIN)/idp db upgrade
+
+seed: migrate
+	$(BIN)/idp seed
+
+run: seed
+	$(BIN)/idp serve --bind 127.0.0.1:5000
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check idp tests
+	$(BIN)/ruff format --check idp tests
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy
+
+test: install-test lint typecheck
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

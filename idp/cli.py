@@ -1,0 +1,365 @@
+"""The ``idp`` command for operators: database, serving, keys, clients, users, demo seed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from idp.config import ConfigError, load_settings
+
+
+def _app() -> Any:
+    from idp import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+class _Ctx:
+    def __init__(self) -> None:
+        self.app = _app()
+        self.ctx = self.app.app_context()
+        self.ctx.push()
+        from idp.db import new_session
+
+        self.session: Session = new_session(self.app)
+
+    def close(self) -> None:
+        self.session.close()
+        self.ctx.pop()
+        self.app.extensions["avain.engine"].dispose()
+
+
+def _with_session(fn: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        c = _Ctx()
+        try:
+            return fn(c, *args, **kwargs)
+        finally:
+            c.close()
+
+    run.__name__ = fn.__name__
+    run.__doc__ = fn.__doc__
+    return run
+
+
+@click.group()
+def main() -> None:
+    """Avain identity provider: operator commands."""
+
+
+# -- database -------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (creates the SQLite file on first use), then make signing keys."""
+    from idp import migrate
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    if settings.database_url.startswith("sqlite:///"):
+        os.makedirs(
+            os.path.dirname(settings.database_url[len("sqlite:///") :]) or ".", exist_ok=True
+        )
+    migrate.upgrade(settings.database_url, revision)
+    click.echo(f"database at revision {migrate.current(settings.database_url)}")
+    _ensure_keys()
+
+
+@_with_session
+def _ensure_keys(c: _Ctx) -> None:
+    from idp.oauth import keys
+
+    created = keys.ensure_keys(c.session, c.app.config["AVAIN"].secret_key)
+    c.session.commit()
+    for key in created:
+        click.echo(f"created signing key {key.kid} ({key.alg})")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's migration revision."""
+    from idp import migrate
+
+    click.echo(migrate.current(load_settings().database_url) or "(empty database)")
+
+
+# -- serving --------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve(bind: str, workers: int) -> None:
+    """Serve Avain under gunicorn (migrate first with `idp db upgrade`)."""
+    _app()  # validate configuration before forking workers
+    from gunicorn.app.base import BaseApplication
+
+    class Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", bind)
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("post_fork", _post_fork)
+
+        def load(self) -> Any:
+            from idp import create_app
+
+            return create_app()
+
+    Gunicorn().run()
+
+
+def _post_fork(server: Any, worker: Any) -> None:
+    from idp.events.outbox import start_worker
+
+    start_worker(worker.wsgi, interval=15.0)
+
+
+# -- keys -----------------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """Token-signing keys."""
+
+
+@keys.command("list")
+@_with_session
+def keys_list(c: _Ctx) -> None:
+    """List published keys and their state (next, signing, retiring)."""
+    from idp.oauth import keys as k
+
+    for info in k.list_keys(c.session):
+        retire = info.retire_after.isoformat() if info.retire_after else "-"
+        click.echo(
+            f"{info.kid}\t{info.alg}\t{info.state}\tactive_from="
+            f"{info.active_from.isoformat()}\tretire_after={retire}"
+        )
+
+
+@keys.command("rotate")
+@click.option(
+    "--now",
+    "immediately",
+    is_flag=True,
+    help="Start signing with the new keys at once (skip the publish delay).",
+)
+@click.option("--alg", "algs", multiple=True, type=click.Choice(["RS256", "ES256"]))
+@_with_session
+def keys_rotate(c: _Ctx, immediately: bool, algs: tuple[str, ...]) -> None:
+    """Publish new keys; they sign after key_publish_delay, old ones retire when unused."""
+    from idp import context
+    from idp.oauth import keys as k
+
+    s = c.app.config["AVAIN"]
+    created = k.rotate(
+        c.session,
+        s.secret_key,
+        0 if immediately else s.key_publish_delay,
+        context.max_token_lifetime(),
+        algs or k.ALGORITHMS,
+    )
+    c.session.commit()
+    for key in created:
+        click.echo(f"published {key.kid} ({key.alg}), signs from {key.active_from.isoformat()}")
+
+
+# -- clients --------------------------------------------------------------------------
+
+
+@main.group()
+def clients() -> None:
+    """OAuth clients (relying parties)."""
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--public", is_flag=True, help="A public client (no secret; PKCE only).")
+@click.option(
+    "--grant-type",
+    "grant_types",
+    multiple=True,
+    type=click.Choice(["authorization_code", "refresh_token", "client_credentials"]),
+)
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
+@click.option("--backchannel-logout-uri")
+@click.option("--subject-type", type=click.Choice(["public", "pairwise"]), default="public")
+@click.option(
+    "--auth-method",
+    type=click.Choice(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]),
+)
+@click.option("--jwks-file", type=click.File("r"), help="Public keys for private_key_jwt.")
+@click.option("--first-party", is_flag=True, help="Skip the consent screen (own services).")
+@click.option("--client-id", help="Choose the client id (default: random).")
+@click.option("--json", "as_json", is_flag=True, help="Print id and secret as JSON.")
+@_with_session
+def clients_create(
+    c: _Ctx,
+    name: str,
+    redirect_uris: tuple[str, ...],
+    public: bool,
+    grant_types: tuple[str, ...],
+    post_logout: tuple[str, ...],
+    backchannel_logout_uri: str | None,
+    subject_type: str,
+    auth_method: str | None,
+    jwks_file: Any,
+    first_party: bool,
+    client_id: str | None,
+    as_json: bool,
+) -> None:
+    """Register a client; the secret is shown once."""
+    from idp.oauth.clients import ClientError, ClientSpec, create
+
+    jwks = None
+    if jwks_file is not None:
+        try:
+            jwks = json.load(jwks_file)
+        except ValueError:
+            raise click.ClickException("--jwks-file is not valid JSON") from None
+    spec = ClientSpec(
+        name=name,
+        redirect_uris=list(redirect_uris),
+        public=public,
+        grant_types=list(grant_types) or ["authorization_code", "refresh_token"],
+        token_endpoint_auth_method=auth_method,
+        post_logout_redirect_uris=list(post_logout),
+        backchannel_logout_uri=backchannel_logout_uri,
+        subject_type=subject_type,
+        jwks=jwks,
+        first_party=first_party,
+        client_id=client_id,
+    )
+    try:
+        client, secret = create(c.session, spec)
+    except ClientError as exc:
+        raise click.ClickException(exc.description) from None
+    c.session.commit()
+    if as_json:
+        click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret}))
+        return
+    click.echo(f"client_id:     {client.client_id}")
+    if secret:
+        click.echo(f"client_secret: {secret}   (shown once; store it now)")
+
+
+@clients.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@_with_session
+def clients_list(c: _Ctx, as_json: bool) -> None:
+    """List clients."""
+    from idp.oauth.clients import all_clients, describe
+
+    items = all_clients(c.session)
+    if as_json:
+        click.echo(json.dumps([describe(x) for x in items], indent=2))
+        return
+    for x in items:
+        click.echo(
+            f"{x.client_id}\t{x.client_name}\t{x.token_endpoint_auth_method}\t"
+            f"{' '.join(x.redirect_uris)}"
+        )
+
+
+@clients.command("show")
+@click.argument("client_id")
+@_with_session
+def clients_show(c: _Ctx, client_id: str) -> None:
+    """Show a client's registered metadata."""
+    from idp.models import Client
+    from idp.oauth.clients import describe
+
+    client = c.session.get(Client, client_id)
+    if client is None:
+        raise click.ClickException(f"no client {client_id}")
+    click.echo(json.dumps(describe(client), indent=2))
+
+
+@clients.command("delete")
+@click.argument("client_id")
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@_with_session
+def clients_delete(c: _Ctx, client_id: str, yes: bool) -> None:
+    """Delete a client and every token and code issued to it."""
+    from idp.models import Client
+
+    client = c.session.get(Client, client_id)
+    if client is None:
+        raise click.ClickException(f"no client {client_id}")
+    if not yes:
+        click.confirm(f"Delete {client.client_name} ({client_id}) and all its tokens?", abort=True)
+    c.session.delete(client)
+    c.session.commit()
+    click.echo(f"deleted {client_id}")
+
+
+# -- users ----------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Customer accounts."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    required=True,
+    help="Read the password from standard input (never from the command line).",
+)
+@click.option("--verified", is_flag=True, help="Mark the email address as confirmed.")
+@_with_session
+def users_create(c: _Ctx, email: str, name: str, password_stdin: bool, verified: bool) -> None:
+    """Create a customer account."""
+    from idp.auth import accounts
+    from idp.auth.messages import message
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = accounts.register(c.session, email, name, password)
+    except accounts.AccountError as exc:
+        with c.app.test_request_context():
+            raise click.ClickException(message(exc.code)) from None
+    user.email_verified = verified
+    c.session.commit()
+    click.echo(f"created {user.id} <{user.email}>")
+
+
+# -- demo -----------------------------------------------------------------------------
+
+
+@main.command()
+@_with_session
+def seed(c: _Ctx) -> None:
+    """Create the demo customer and demo client (idempotent) and say how to log in."""
+    from idp.demo import seed_demo
+
+    for line in seed_demo(c.session, c.app.config["AVAIN"]):
+        click.echo(line)
+    c.session.commit()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
