@@ -78,3 +78,13 @@ def signing_key(session: Session, alg: str) -> Any:
 def max_token_lifetime() -> int:
     s = settings()
     return int(max(s.access_token_lifetime, s.id_token_lifetime))
+
+
+def public_jwks(session: Session) -> dict[str, Any]:
+    """The published keys, created on first use of a fresh installation."""
+    s = settings()
+    data = keys.public_jwks(session, s.secret_key)
+    if not data["keys"]:
+        keys.ensure_keys(session, s.secret_key)
+        data = keys.public_jwks(session, s.secret_key)
+    return data

@@ -16,7 +16,14 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 PROTOCOL_BLUEPRINTS = {"oauth"}
-PROTOCOL_PATHS = {"/token", "/userinfo", "/introspect", "/revoke", "/register", "/jwks.json"}
+PROTOCOL_PATHS = {
+    "/token",
+    "/userinfo",
+    "/introspect",
+    "/revoke",
+    "/connect/register",
+    "/jwks.json",
+}
 
 
 class IdpError(Exception):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -10,8 +10,18 @@ CSP = (
 )
 
 
+def _refuse_nul() -> None:
+    """No legitimate parameter holds a NUL byte, and PostgreSQL text cannot store one."""
+    for key, value in request.values.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            abort(400, description="A parameter contains a NUL character.")
+    if "\x00" in request.path:
+        abort(400, description="The path contains a NUL character.")
+
+
 def init_app(app: Flask) -> None:
     https = app.config["AVAIN"].issuer_is_https
+    app.before_request(_refuse_nul)
 
     @app.after_request
     def _headers(resp: Response) -> Response:

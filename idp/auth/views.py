@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -16,6 +17,7 @@ from idp.auth.messages import message
 from idp.db import commit, get_session
 from idp.i18n import LANG_COOKIE
 from idp.models import User
+from idp.oauth.responses import allow_form_target
 
 bp = Blueprint("auth", __name__)
 
@@ -44,15 +46,30 @@ def _after_login() -> str:
     return _safe_next(request.values.get("next"))
 
 
-def _client_name() -> str | None:
+def _interaction_client() -> tuple[Any, Any]:
     interaction = request.values.get("interaction")
     if not interaction:
-        return None
+        return None, None
     from idp.models import Client, Interaction
 
     item = get_session().get(Interaction, interaction)
     client = get_session().get(Client, item.client_id) if item else None
+    return item, client
+
+
+def _client_name() -> str | None:
+    client = _interaction_client()[1]
     return client.client_name if client else None
+
+
+def _flow_target() -> str | None:
+    """The client's redirect URI, where signing in may end (CSP form-action)."""
+    item, client = _interaction_client()
+    if item is None or client is None:
+        return None
+    from idp.oauth.authorize import flow_target
+
+    return flow_target(item, client)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -79,16 +96,19 @@ def login() -> ResponseReturnValue:
         commit()
         error = message(result.error or "bad_credentials")
     status = 401 if error else 200
-    return Response(
-        render_template(
-            "auth/login.html",
-            error=error,
-            email=email,
-            interaction=request.values.get("interaction", ""),
-            next=request.values.get("next", ""),
-            client_name=_client_name(),
+    return allow_form_target(
+        Response(
+            render_template(
+                "auth/login.html",
+                error=error,
+                email=email,
+                interaction=request.values.get("interaction", ""),
+                next=request.values.get("next", ""),
+                client_name=_client_name(),
+            ),
+            status=status,
         ),
-        status=status,
+        _flow_target(),
     )
 
 

@@ -90,6 +90,7 @@ class Token(Base):
     refresh_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     refresh_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    access_revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # -- Authlib TokenMixin ----------------------------------------------------
     def check_client(self, client: Any) -> bool:
@@ -101,11 +102,19 @@ class Token(Base):
     def get_expires_in(self) -> int:
         return int((aware(self.access_expires_at) - aware(self.issued_at)).total_seconds())
 
+    # The row holds an access token and maybe a refresh token; endpoints that found it by
+    # one of them set ``matched_as`` so these answer for that one.
+    matched_as = "access_token"
+
     def is_expired(self) -> bool:
+        if self.matched_as == "refresh_token":
+            return self.refresh_expires_at is None or aware(self.refresh_expires_at) <= utcnow()
         return aware(self.access_expires_at) <= utcnow()
 
     def is_revoked(self) -> bool:
-        return self.revoked_at is not None
+        if self.matched_as == "refresh_token":
+            return self.revoked_at is not None or self.refresh_used_at is not None
+        return self.revoked_at is not None or self.access_revoked_at is not None
 
     def get_client_id(self) -> str:
         return self.client_id

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from joserfc.jwk import KeySet
 from werkzeug.exceptions import BadRequest
 
 from idp import context
@@ -25,7 +26,7 @@ from idp.db import commit, get_session
 from idp.errors import Invalid
 from idp.i18n import pick_language
 from idp.oauth import interaction as steps
-from idp.oauth import keys, responses, tokens
+from idp.oauth import responses, tokens
 from idp.oauth.claims import SCOPE_CLAIMS, parse_claims_request, requested_claims
 from idp.oauth.grants import AuthorizationCodeGrant
 
@@ -87,7 +88,7 @@ def authorize() -> ResponseReturnValue:
             item = None
         hinted = None
         if data.get("id_token_hint"):
-            keyset = keys.public_keyset(db, context.settings().secret_key)
+            keyset = KeySet.import_key_set(context.public_jwks(db))  # type: ignore[arg-type]
             hinted = steps.hint_subject(data["id_token_hint"], keyset, redirect_uri)
         req = steps.Request(
             client=client,
@@ -142,6 +143,12 @@ def resume_url(interaction_id: str) -> str | None:
     return url_for("flow.authorize", **item.params, interaction=item.id)
 
 
+def flow_target(item: Any, client: Any) -> str | None:
+    """Where this interaction ends: the client's redirect URI (for CSP form-action)."""
+    uri: str | None = item.params.get("redirect_uri") or client.get_default_redirect_uri()
+    return uri
+
+
 def _interaction_or_400() -> Any:
     item = steps.load(get_session(), request.values.get("interaction"), _owned())
     if item is None:
@@ -170,10 +177,13 @@ def select_account() -> ResponseReturnValue:
         item.account_selected_for = sso.id
         commit()
         return redirect(resume_url(item.id) or url_for("account.home"))
-    return Response(
-        render_template(
-            "oauth/select_account.html", client=client, user=sso.user, interaction=item.id
-        )
+    return responses.allow_form_target(
+        Response(
+            render_template(
+                "oauth/select_account.html", client=client, user=sso.user, interaction=item.id
+            )
+        ),
+        flow_target(item, client),
     )
 
 
@@ -220,17 +230,20 @@ def consent() -> ResponseReturnValue:
         - {c for s in scope_to_list(scope) for c in SCOPE_CLAIMS.get(s, ())}
         - {"sub", "iss", "auth_time", "acr", "amr", "sid"}
     )
-    return Response(
-        render_template(
-            "oauth/consent.html",
-            client=client,
-            user=sso.user,
-            interaction=item.id,
-            scopes=[s for s in scope_to_list(scope) if s != "openid"],
-            extra_claims=extra,
-            optional=OPTIONAL_SCOPES,
-            lang=pick_language(item.params.get("ui_locales")),
-        )
+    return responses.allow_form_target(
+        Response(
+            render_template(
+                "oauth/consent.html",
+                client=client,
+                user=sso.user,
+                interaction=item.id,
+                scopes=[s for s in scope_to_list(scope) if s != "openid"],
+                extra_claims=extra,
+                optional=OPTIONAL_SCOPES,
+                lang=pick_language(item.params.get("ui_locales")),
+            )
+        ),
+        flow_target(item, client),
     )
 
 

@@ -50,5 +50,5 @@ def metadata(s: Settings) -> dict[str, Any]:
         "frontchannel_logout_supported": False,
     }
     if s.initial_access_token:
-        data["registration_endpoint"] = f"{iss}/register"
+        data["registration_endpoint"] = f"{iss}/connect/register"
     return data

@@ -32,7 +32,7 @@ def _find(token_string: str, hint: str | None) -> Token | None:
             else tokens.find_by_refresh_token(session, token_string)
         )
         if found is not None:
-            found.matched_as = kind  # type: ignore[attr-defined]
+            found.matched_as = kind
             return found
     return None
 
@@ -45,10 +45,10 @@ class Revocation(RevocationEndpoint):
 
     def revoke_token(self, token: Token, request: Any) -> None:
         """RFC 7009 §2.1: revoking a refresh token ends the grant's access tokens too."""
-        if getattr(token, "matched_as", "") == "refresh_token":
+        if token.matched_as == "refresh_token":
             tokens.revoke_grant(get_session(), token.grant_id)
-        elif token.revoked_at is None:
-            token.revoked_at = utcnow()
+        elif token.access_revoked_at is None:
+            token.access_revoked_at = utcnow()
 
 
 class Introspection(IntrospectionEndpoint):
@@ -62,7 +62,7 @@ class Introspection(IntrospectionEndpoint):
         return bool(token.client_id == client.client_id)
 
     def introspect_token(self, token: Token) -> dict[str, Any]:
-        kind = getattr(token, "matched_as", "access_token")
+        kind = token.matched_as
         active = (
             tokens.refresh_active(token) if kind == "refresh_token" else tokens.access_active(token)
         )

@@ -186,6 +186,11 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
     def authenticate_user(self, refresh_token: Token) -> User | None:
         return get_session().get(User, refresh_token.user_id) if refresh_token.user_id else None
 
+    def issue_token(self, user: User, refresh_token: Token) -> dict[str, Any]:
+        """RFC 6749 §6: without ``scope`` the whole originally granted scope is issued."""
+        scope = self.request.payload.scope or refresh_token.grant_scope
+        return self.generate_token(user=user, scope=scope, include_refresh_token=True)
+
     def revoke_old_credential(self, refresh_token: Token) -> None:
         """Marked used when it was authenticated."""
 

@@ -9,7 +9,6 @@ published until every token it signed has expired (``retire_after``).
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from joserfc.jwk import ECKey, KeySet, RSAKey
+from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -108,7 +107,11 @@ def rotate(
     new_keys = []
     for alg in algs:
         for old in _published(session, alg, now):
-            if old.superseded_at is None:
+            if aware(old.active_from) >= starts:
+                # a key from an earlier rotation that has not signed yet never will
+                old.superseded_at = old.active_from
+                old.retire_after = starts
+            elif old.superseded_at is None or aware(old.superseded_at) > starts:
                 old.superseded_at = starts
                 old.retire_after = starts + timedelta(seconds=max_token_lifetime)
         new_keys.append(create_key(session, secret_key, alg, active_from=starts))
@@ -176,11 +179,3 @@ def public_jwks(session: Session, secret_key: str) -> dict[str, Any]:
         for k in _published(session, None, now)
     ]
     return {"keys": [k.as_dict(private=False) for k in keys]}
-
-
-def public_keyset(session: Session, secret_key: str) -> KeySet:
-    return KeySet.import_key_set(public_jwks(session, secret_key))  # type: ignore[arg-type]
-
-
-def thumbprint(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:16]

@@ -20,14 +20,14 @@ from idp.db import commit, get_session
 from idp.events import backchannel, outbox
 from idp.extensions import csrf
 from idp.models import SsoSession
-from idp.oauth import keys, tokens
+from idp.oauth import responses, tokens
 
 bp = Blueprint("logout", __name__)
 
 
 class EndSession(EndSessionEndpoint):
     def get_server_jwks(self) -> Any:
-        return keys.public_jwks(get_session(), context.settings().secret_key)
+        return context.public_jwks(get_session())
 
 
 def end_session(db: Session, sso: SsoSession) -> int:
@@ -85,24 +85,29 @@ def logout() -> ResponseReturnValue:
         except (ValidationError, CSRFError):
             confirmed = False
     if not confirmed:
-        return Response(
-            render_template(
-                "auth/logout_confirm.html",
-                client=req.client,
-                user=sso.user if sso else None,
-                params={
-                    k: v
-                    for k, v in data.items()
-                    if k
-                    in {
-                        "client_id",
-                        "post_logout_redirect_uri",
-                        "state",
-                        "ui_locales",
-                        "logout_hint",
-                    }
-                },
-            )
+        post_logout = data.get("post_logout_redirect_uri")
+        registered = req.client is not None and post_logout in req.client.post_logout_redirect_uris
+        return responses.allow_form_target(
+            Response(
+                render_template(
+                    "auth/logout_confirm.html",
+                    client=req.client,
+                    user=sso.user if sso else None,
+                    params={
+                        k: v
+                        for k, v in data.items()
+                        if k
+                        in {
+                            "client_id",
+                            "post_logout_redirect_uri",
+                            "state",
+                            "ui_locales",
+                            "logout_hint",
+                        }
+                    },
+                )
+            ),
+            post_logout if registered else None,
         )
     target = None
     post_logout = data.get("post_logout_redirect_uri")

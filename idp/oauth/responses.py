@@ -18,6 +18,20 @@ def _origin(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def allow_form_target(resp: Response, uri: str | None) -> Response:
+    """Let this page's forms end in a redirect to ``uri`` (CSP form-action).
+
+    Browsers check form-action on every redirect that follows a form submission, so the
+    login, consent and logout pages must name where the flow ends, or it is blocked.
+    """
+    if uri:
+        scheme = urlsplit(uri).scheme
+        target = _origin(uri) if scheme in {"http", "https"} else f"{scheme}:" if scheme else ""
+        if target:
+            resp.headers["X-Avain-Form-Action"] = target
+    return resp
+
+
 def respond(
     redirect_uri: str, params: list[tuple[str, str]], response_mode: str | None
 ) -> ResponseReturnValue:

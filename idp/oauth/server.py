@@ -18,7 +18,12 @@ from idp.oauth.pkce import RequireS256
 
 class AvainAuthorizationServer(AuthorizationServer):
     def query_client(self, client_id: str) -> Client | None:
-        if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+        if (
+            not isinstance(client_id, str)
+            or not client_id
+            or len(client_id) > 64
+            or ("\x00" in client_id)
+        ):
             return None
         return get_session().get(Client, client_id)
 

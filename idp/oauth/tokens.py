@@ -160,7 +160,11 @@ def find_by_refresh_token(session: Session, value: str) -> Token | None:
 
 def access_active(token: Token, now: datetime | None = None) -> bool:
     now = now or utcnow()
-    return token.revoked_at is None and aware(token.access_expires_at) > now
+    return (
+        token.revoked_at is None
+        and token.access_revoked_at is None
+        and aware(token.access_expires_at) > now
+    )
 
 
 def refresh_active(token: Token, now: datetime | None = None) -> bool:

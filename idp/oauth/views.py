@@ -13,7 +13,7 @@ from idp.db import commit, get_session
 from idp.extensions import csrf
 from idp.models import Client, User
 from idp.oauth import claims as claims_mod
-from idp.oauth import keys, tokens
+from idp.oauth import tokens
 from idp.oauth.discovery import metadata
 from idp.oauth.registration import register_client
 
@@ -99,12 +99,8 @@ def userinfo() -> ResponseReturnValue:
 
 @bp.route("/jwks.json")
 def jwks() -> ResponseReturnValue:
-    db = get_session()
-    data = keys.public_jwks(db, context.settings().secret_key)
-    if not data["keys"]:
-        keys.ensure_keys(db, context.settings().secret_key)
-        commit()
-        data = keys.public_jwks(db, context.settings().secret_key)
+    data = context.public_jwks(get_session())
+    commit()
     resp = jsonify(data)
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp
@@ -123,7 +119,7 @@ def oauth_metadata() -> ResponseReturnValue:
     return openid_configuration()
 
 
-@bp.route("/register", methods=["POST"])
+@bp.route("/connect/register", methods=["POST"])
 def register() -> ResponseReturnValue:
     """OIDC Dynamic Client Registration 1.0 §3, gated by an initial access token."""
     body, status = register_client(get_session(), context.settings(), request)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:07:28.158156
+Create Date: 2026-11-23 14:11:55.723955
 """
 
 from alembic import op
@@ -201,6 +201,7 @@ def upgrade() -> None:
     sa.Column('refresh_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('refresh_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('access_revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['clients.client_id'], name=op.f('fk_tokens_client_id_clients'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tokens')),

@@ -1,0 +1,164 @@
+"""The `idp` command, run as a real subprocess with its own environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+IDP = [sys.executable, "-m", "idp.cli"]
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    e.update(
+        {
+            "IDP_INSTANCE_PATH": str(tmp_path / "inst"),
+            "IDP_DATABASE_URL": database_url,
+            "IDP_SECRET_KEY": "cli-test-secret-" + "z" * 32,
+            "IDP_CONFIG_DIR": str(tmp_path),
+        }
+    )
+    return e
+
+
+def idp(env, *args, stdin=None, check=True):
+    proc = subprocess.run(
+        [*IDP, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stderr + proc.stdout)
+    return proc
+
+
+def test_db_upgrade_creates_keys_once(env):
+    out = idp(env, "db", "upgrade").stdout
+    assert "database at revision" in out
+    again = idp(env, "db", "upgrade").stdout
+    assert "created signing key" not in again or "created signing key" not in out
+    listing = idp(env, "keys", "list").stdout
+    assert "RS256" in listing and "ES256" in listing
+
+
+def test_clients_create_json_list_show_delete(env):
+    idp(env, "db", "upgrade")
+    out = idp(
+        env,
+        "clients",
+        "create",
+        "--name",
+        "Shop",
+        "--redirect-uri",
+        "https://shop.example/cb",
+        "--redirect-uri",
+        "https://shop.example/cb2",
+        "--post-logout-redirect-uri",
+        "https://shop.example/",
+        "--backchannel-logout-uri",
+        "https://shop.example/bc",
+        "--subject-type",
+        "pairwise",
+        "--json",
+    ).stdout
+    created = json.loads(out)
+    assert created["client_id"] and created["client_secret"]
+    shown = json.loads(idp(env, "clients", "show", created["client_id"]).stdout)
+    assert shown["redirect_uris"] == ["https://shop.example/cb", "https://shop.example/cb2"]
+    assert shown["subject_type"] == "pairwise"
+    assert "client_secret" not in shown
+    public = json.loads(
+        idp(
+            env,
+            "clients",
+            "create",
+            "--name",
+            "App",
+            "--public",
+            "--redirect-uri",
+            "http://localhost:7000/cb",
+            "--json",
+        ).stdout
+    )
+    assert public["client_secret"] is None
+    assert created["client_id"] in idp(env, "clients", "list").stdout
+    idp(env, "clients", "delete", created["client_id"], "--yes")
+    assert created["client_id"] not in idp(env, "clients", "list").stdout
+
+
+def test_bad_client_input_is_a_clear_error(env):
+    idp(env, "db", "upgrade")
+    proc = idp(
+        env, "clients", "create", "--name", "X", "--redirect-uri", "http://evil.com/cb", check=False
+    )
+    assert proc.returncode != 0
+    assert "https" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_users_create_reads_the_password_from_stdin(env):
+    idp(env, "db", "upgrade")
+    out = idp(
+        env,
+        "users",
+        "create",
+        "--email",
+        "Op@Example.com",
+        "--name",
+        "Operaattori",
+        "--password-stdin",
+        "--verified",
+        stdin="a good long password\n",
+    ).stdout
+    assert "op@example.com" in out
+    weak = idp(
+        env,
+        "users",
+        "create",
+        "--email",
+        "w@example.com",
+        "--name",
+        "W",
+        "--password-stdin",
+        stdin="short\n",
+        check=False,
+    )
+    assert weak.returncode != 0 and "10 characters" in weak.stderr
+
+
+def test_keys_rotate_publishes_next_keys(env):
+    idp(env, "db", "upgrade")
+    out = idp(env, "keys", "rotate").stdout
+    assert out.count("published") == 2
+    states = idp(env, "keys", "list").stdout
+    assert states.count("\tnext\t") == 2 and states.count("\tsigning\t") == 2
+    idp(env, "keys", "rotate", "--now", "--alg", "ES256")
+    lines = [line.split("\t") for line in idp(env, "keys", "list").stdout.splitlines()]
+    es = sorted(state for _, alg, state, *_ in lines if alg == "ES256")
+    rs = sorted(state for _, alg, state, *_ in lines if alg == "RS256")
+    # the pending ES256 key is dropped, the old one retires, the new one signs
+    assert es == ["retiring", "signing"]
+    assert rs == ["next", "signing"]
+
+
+def test_configuration_errors_say_what_to_fix(env, tmp_path):
+    bad = dict(env, IDP_ISSUER="https://login.example.com", IDP_SECRET_KEY="")
+    proc = idp(bad, "keys", "list", check=False)
+    assert proc.returncode != 0 and "IDP_SECRET_KEY is required" in proc.stderr
+    (tmp_path / "avain.toml").write_text('[avain]\nsmtp_password = "x"\n')
+    proc = idp(env, "keys", "list", check=False)
+    assert "secret" in proc.stderr and "IDP_SMTP_PASSWORD" in proc.stderr
+    (tmp_path / "avain.toml").write_text("[avain]\nunknown_key = 1\n")
+    assert "unknown key" in idp(env, "keys", "list", check=False).stderr
+
+
+def test_seed_prints_how_to_log_in_and_is_idempotent(env):
+    idp(env, "db", "upgrade")
+    first = idp(env, "seed").stdout
+    second = idp(env, "seed").stdout
+    assert "demo@avain.example" in first and "password:" in first
+    assert first == second

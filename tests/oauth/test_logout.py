@@ -1,0 +1,199 @@
+"""RP-Initiated Logout 1.0 and Back-Channel Logout 1.0 (delivered to a real HTTP receiver)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+
+from idp.events.outbox import deliver_due
+from idp.models import Delivery
+from tests.conftest import authorize_params, csrf_of, exchange, follow_to_code, query_of
+
+
+class Receiver:
+    """Collects logout tokens POSTed to it; answers with ``status``."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", 0))
+                body = parse_qs(self.rfile.read(length).decode())
+                receiver.tokens.extend(body.get("logout_token", []))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://localhost:{self.server.server_address[1]}/backchannel"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def _sign_in(client, rp, secret, email):
+    params, verifier = authorize_params(rp)
+    code = follow_to_code(client, params, email)["code"]
+    return exchange(client, rp, secret, code, verifier).json
+
+
+def _wait_outbox(app):
+    for thread in app.extensions.get("avain.outbox_threads", []):
+        thread.join(timeout=10)
+
+
+def test_logout_with_id_token_hint_redirects_with_state_and_ends_sso(
+    client, make_user, make_client
+):
+    user = make_user()
+    rp, secret = make_client(first_party=True)
+    token = _sign_in(client, rp, secret, user.email)
+    resp = client.get(
+        "/logout",
+        query_string={
+            "id_token_hint": token["id_token"],
+            "post_logout_redirect_uri": "https://rp.example.com/bye",
+            "state": "xyz",
+        },
+    )
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "https://rp.example.com/bye?state=xyz"
+    params, _ = authorize_params(rp, prompt="none")
+    assert (
+        query_of(client.get("/authorize", query_string=params).headers["Location"])["error"]
+        == "login_required"
+    )
+    # session-bound tokens die with the session
+    assert client.post(
+        "/introspect", data={"token": token["refresh_token"]}, auth=(rp.client_id, secret)
+    ).json == {"active": False}
+
+
+def test_unregistered_post_logout_uri_is_not_followed(client, make_user, make_client):
+    user = make_user()
+    rp, secret = make_client(first_party=True)
+    token = _sign_in(client, rp, secret, user.email)
+    resp = client.get(
+        "/logout",
+        query_string={
+            "id_token_hint": token["id_token"],
+            "post_logout_redirect_uri": "https://evil.example/",
+        },
+    )
+    assert resp.status_code == 200
+    assert b"signed out" in resp.data
+
+
+def test_logout_without_hint_asks_first(client, make_user, make_client):
+    user = make_user()
+    rp, secret = make_client(first_party=True)
+    _sign_in(client, rp, secret, user.email)
+    page = client.get(
+        "/logout",
+        query_string={
+            "client_id": rp.client_id,
+            "post_logout_redirect_uri": "https://rp.example.com/bye",
+            "state": "s1",
+        },
+    )
+    assert page.status_code == 200 and b'name="confirm"' in page.data
+    resp = client.post(
+        "/logout",
+        data={
+            "client_id": rp.client_id,
+            "post_logout_redirect_uri": "https://rp.example.com/bye",
+            "state": "s1",
+            "confirm": "yes",
+            "csrf_token": csrf_of(page.data),
+        },
+    )
+    assert resp.headers["Location"] == "https://rp.example.com/bye?state=s1"
+
+
+def test_confirmation_without_csrf_does_not_log_out(client, make_user, make_client):
+    user = make_user()
+    rp, secret = make_client(first_party=True)
+    _sign_in(client, rp, secret, user.email)
+    resp = client.post("/logout", data={"confirm": "yes"})
+    assert b'name="confirm"' in resp.data
+    assert client.get("/account/").status_code == 200
+
+
+def test_bad_id_token_hint_is_an_error_page(client):
+    resp = client.get("/logout", query_string={"id_token_hint": "abc.def.ghi"})
+    assert resp.status_code == 400
+
+
+def test_backchannel_logout_reaches_every_client_in_the_session(
+    app, client, make_user, make_client, receiver
+):
+    user = make_user()
+    shop, shop_secret = make_client(
+        first_party=True,
+        backchannel_logout_uri=receiver.url,
+        redirect_uris=["https://shop.example.com/cb"],
+    )
+    garage, garage_secret = make_client(
+        first_party=True,
+        backchannel_logout_uri=receiver.url,
+        redirect_uris=["https://garage.example.com/cb"],
+        subject_type="pairwise",
+    )
+    shop_token = _sign_in(client, shop, shop_secret, user.email)
+    garage_token = _sign_in(client, garage, garage_secret, user.email)
+    client.get("/logout", query_string={"id_token_hint": shop_token["id_token"]})
+    _wait_outbox(app)
+    assert len(receiver.tokens) == 2
+    keys = KeySet.import_key_set(client.get("/jwks.json").json)
+    by_aud = {}
+    for raw in receiver.tokens:
+        decoded = jwt.decode(raw, keys)
+        assert decoded.header["typ"] == "logout+jwt"
+        by_aud[decoded.claims["aud"]] = decoded.claims
+    garage_id = jwt.decode(garage_token["id_token"], keys).claims
+    claims = by_aud[garage.client_id]
+    assert claims["sub"] == garage_id["sub"] and claims["sid"] == garage_id["sid"]
+    assert "http://schemas.openid.net/event/backchannel-logout" in claims["events"]
+    assert "nonce" not in claims
+    assert {"iat", "exp", "jti", "iss"} <= set(claims)
+
+
+def test_failed_delivery_is_recorded_and_retried(app, client, db, make_user, make_client, receiver):
+    receiver.status = 500
+    user = make_user()
+    rp, secret = make_client(first_party=True, backchannel_logout_uri=receiver.url)
+    token = _sign_in(client, rp, secret, user.email)
+    client.get("/logout", query_string={"id_token_hint": token["id_token"]})
+    _wait_outbox(app)
+    delivery = db.scalar(select(Delivery))
+    assert delivery.attempts == 1 and delivery.delivered_at is None
+    assert delivery.attempt_log[0]["status"] == 500
+    receiver.status = 204
+    delivery.next_attempt_at = delivery.created_at
+    db.commit()
+    factory = app.extensions["avain.sessionmaker"]
+    assert deliver_due(factory, 5.0, 8) == 1
+    db.expire_all()
+    delivery = db.scalar(select(Delivery))
+    assert delivery.delivered_at is not None and delivery.attempts == 2
+    assert len(receiver.tokens) == 2
