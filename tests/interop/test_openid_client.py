@@ -50,14 +50,21 @@ def node() -> str:
         _unavailable("node and npm are needed for the openid-client interop test")
     assert node and npm
     if not (HERE / "node_modules" / "openid-client" / "package.json").is_file():
-        proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE,
-                              capture_output=True, text=True, timeout=600, check=False)
+        proc = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         if proc.returncode != 0:
             _unavailable(f"npm ci failed in {HERE}:\n{proc.stdout}\n{proc.stderr}")
     return node
 
 
 # -- the browser ---------------------------------------------------------------------
+
 
 class _Forms(HTMLParser):
     """The POST forms of a page: each one's action and its named inputs' values."""
@@ -72,8 +79,12 @@ class _Forms(HTMLParser):
         if tag == "form" and a.get("method", "").lower() == "post":
             self._inside = True
             self.forms.append((a.get("action", ""), {}))
-        elif tag == "input" and self._inside and a.get("name") and (
-                a.get("type") not in {"checkbox", "radio"} or "checked" in a):
+        elif (
+            tag == "input"
+            and self._inside
+            and a.get("name")
+            and (a.get("type") not in {"checkbox", "radio"} or "checked" in a)
+        ):
             self.forms[-1][1][a["name"]] = a.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:
@@ -116,12 +127,14 @@ class Browser:
                     break
             else:
                 raise AssertionError(f"unexpected page at {resp.url}:\n{resp.text[:2000]}")
-            resp = self.http.post(urljoin(resp.url, action), data=fields,
-                                  allow_redirects=False, timeout=30)
+            resp = self.http.post(
+                urljoin(resp.url, action), data=fields, allow_redirects=False, timeout=30
+            )
         raise AssertionError(f"no redirect to {stop_at} after {max_steps} steps: {self.visited}")
 
 
 # -- the relying party -----------------------------------------------------------------
+
 
 class RelyingParty:
     """rp.mjs under Node, spoken to in line-delimited JSON."""
@@ -129,8 +142,13 @@ class RelyingParty:
     def __init__(self, node: str, settings: dict[str, str], log: Path) -> None:
         self._stderr = log.open("w+")
         self.proc = subprocess.Popen(
-            [node, str(HERE / "rp.mjs"), json.dumps(settings)], cwd=HERE,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+            [node, str(HERE / "rp.mjs"), json.dumps(settings)],
+            cwd=HERE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
         self._watchdog = threading.Timer(NODE_TIMEOUT, self.proc.kill)
         self._watchdog.start()
 
@@ -139,12 +157,14 @@ class RelyingParty:
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(timeout=10)
-            raise AssertionError(f"rp.mjs ended (status {self.proc.returncode}) without "
-                                 f"answering:\n{self.stderr()}")
+            raise AssertionError(
+                f"rp.mjs ended (status {self.proc.returncode}) without answering:\n{self.stderr()}"
+            )
         message: dict[str, Any] = json.loads(line)
         if "error" in message:
-            raise AssertionError("openid-client refused: "
-                                 + json.dumps(message, indent=2) + "\n" + self.stderr())
+            raise AssertionError(
+                "openid-client refused: " + json.dumps(message, indent=2) + "\n" + self.stderr()
+            )
         return message
 
     def reply(self, line: str) -> None:
@@ -181,20 +201,32 @@ def test_openid_client_against_live_avain(node: str, tmp_path: Path) -> None:
             s = new_session(server.app)
             user = accounts.register(s, EMAIL, NAME, PASSWORD)
             user.email_verified = True
-            rp, secret = create(s, ClientSpec(
-                name="Interop RP", redirect_uris=[REDIRECT_URI],
-                post_logout_redirect_uris=[POST_LOGOUT_URI],
-                grant_types=["authorization_code", "refresh_token"]))
+            rp, secret = create(
+                s,
+                ClientSpec(
+                    name="Interop RP",
+                    redirect_uris=[REDIRECT_URI],
+                    post_logout_redirect_uris=[POST_LOGOUT_URI],
+                    grant_types=["authorization_code", "refresh_token"],
+                ),
+            )
             s.commit()
             user_id, client_id = user.id, rp.client_id
             s.close()
         assert secret is not None
 
         browser = Browser()
-        party = RelyingParty(node, {
-            "issuer": server.url, "client_id": client_id, "client_secret": secret,
-            "redirect_uri": REDIRECT_URI, "post_logout_redirect_uri": POST_LOGOUT_URI,
-        }, tmp_path / "rp.stderr")
+        party = RelyingParty(
+            node,
+            {
+                "issuer": server.url,
+                "client_id": client_id,
+                "client_secret": secret,
+                "redirect_uri": REDIRECT_URI,
+                "post_logout_redirect_uri": POST_LOGOUT_URI,
+            },
+            tmp_path / "rp.stderr",
+        )
         try:
             ask = party.read()
             assert ask["purpose"] == "authorize"
