@@ -13,11 +13,11 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
 $(TEST_STAMP): pyproject.toml $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
 install: $(STAMP) translations
@@ -25,7 +25,7 @@ install: $(STAMP) translations
 install-test: $(TEST_STAMP) translations
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -q -d idp/translations 2>/dev/null || $(BIN)/pybabel compile -q -d idp/translations
+	$(BIN)/pybabel compile --statistics -d idp/translations
 
 migrate: install
 	$(BIN)/idp db upgrade
