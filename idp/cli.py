@@ -117,7 +117,7 @@ def serve(bind: str, workers: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-")
-            self.cfg.set("post_fork", _post_fork)
+            self.cfg.set("post_worker_init", _post_worker_init)
 
         def load(self) -> Any:
             from idp import create_app
@@ -127,7 +127,8 @@ def serve(bind: str, workers: int) -> None:
     Gunicorn().run()
 
 
-def _post_fork(server: Any, worker: Any) -> None:
+def _post_worker_init(worker: Any) -> None:
+    """Each worker retries due back-channel deliveries in a background thread."""
     from idp.events.outbox import start_worker
 
     start_worker(worker.wsgi, interval=15.0)

@@ -162,3 +162,38 @@ def test_seed_prints_how_to_log_in_and_is_idempotent(env):
     second = idp(env, "seed").stdout
     assert "demo@avain.example" in first and "password:" in first
     assert first == second
+
+
+def test_serve_runs_gunicorn_and_answers(env):
+    import time
+    import urllib.request
+
+    from tests.live_server import free_port
+
+    idp(env, "db", "upgrade")
+    port = free_port()
+    proc = subprocess.Popen(
+        [*IDP, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        env=dict(env, IDP_ISSUER=f"http://localhost:{port}"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        body = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    body = r.read()
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.2)
+        assert body == b'{"status":"ok"}', proc.stdout.read() if proc.poll() is not None else ""
+        url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            assert json.load(r)["issuer"] == f"http://localhost:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
