@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from idp.account.agents import describe
 from idp.auth import accounts, sessions
 from idp.auth.current import current_sso, end_browser_login
 from idp.auth.messages import message
@@ -29,6 +30,7 @@ def home() -> ResponseReturnValue:
             current_sid=sso.id,
             sessions=sessions.list_active(get_session(), sso.user_id),
             notice=request.args.get("notice"),
+            describe=describe,
         )
     )
 
