@@ -83,3 +83,33 @@ def password() -> ResponseReturnValue:
         render_template("account/password.html", error=error, title=_("Change password")),
         status=400 if error else 200,
     )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> ResponseReturnValue:
+    """The customer edits the claims Avain keeps about them (OIDC Core §5.1)."""
+    sso = current_sso()
+    assert sso is not None
+    user = sso.user
+    error = None
+    if request.method == "POST":
+        try:
+            accounts.update_profile(
+                user, request.form.to_dict(), current_app.config["AVAIN"].languages
+            )
+        except accounts.AccountError as exc:
+            error = message(exc.code)
+        else:
+            commit()
+            return redirect(url_for("account.home", notice="profile_saved"))
+    return Response(
+        render_template(
+            "account/profile.html",
+            user=user,
+            error=error,
+            form=request.form if error else None,
+            address=user.address or {},
+        ),
+        status=400 if error else 200,
+    )

@@ -142,3 +142,40 @@ def change_password(user: User, current: str, new: str) -> None:
     if not ok:
         raise AccountError("wrong_password")
     set_password(user, new)
+
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{4,24}$")
+ADDRESS_FIELDS = ("street_address", "postal_code", "locality", "country")
+
+
+def update_profile(user: User, form: dict[str, str], languages: list[str]) -> None:
+    """Validate every field first, then change the account (nothing half-written)."""
+    name = " ".join(form.get("name", "").split())
+    if not name or len(name) > 200:
+        raise AccountError("invalid_name")
+    given = " ".join(form.get("given_name", "").split())[:100] or None
+    family = " ".join(form.get("family_name", "").split())[:100] or None
+    phone = " ".join(form.get("phone_number", "").split()) or None
+    if phone is not None and not PHONE_RE.match(phone):
+        raise AccountError("invalid_phone")
+    address = {k: " ".join(form.get(k, "").split()) for k in ADDRESS_FIELDS}
+    if any(len(v) > 200 for v in address.values()):
+        raise AccountError("invalid_address")
+    locale = form.get("locale") or None
+    if locale is not None and locale not in languages:
+        raise AccountError("invalid_locale")
+    user.name, user.given_name, user.family_name, user.locale = name, given, family, locale
+    if phone != user.phone_number:
+        user.phone_number, user.phone_number_verified = phone, False
+    if any(address.values()):
+        parts = [
+            address["street_address"],
+            " ".join(p for p in (address["postal_code"], address["locality"]) if p),
+            address["country"],
+        ]
+        user.address = {k: v for k, v in address.items() if v} | {
+            "formatted": "\n".join(p for p in parts if p)
+        }
+    else:
+        user.address = None
+    user.updated_at = utcnow()

@@ -24,5 +24,8 @@ def message(code: str) -> str:
         "wrong_password": _("The current password is not correct."),
         "link_expired": _("The link has expired. Ask for a new one."),
         "link_invalid": _("The link is not valid or was used already."),
+        "invalid_phone": _("Enter the phone number with digits, e.g. +358 40 123 4567."),
+        "invalid_address": _("An address line is too long (at most 200 characters)."),
+        "invalid_locale": _("Choose one of the offered languages."),
     }
     return str(texts.get(code, _("Something went wrong. Please try again.")))

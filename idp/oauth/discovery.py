@@ -28,7 +28,6 @@ def metadata(s: Settings) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-        "userinfo_signing_alg_values_supported": ["none"],
         "token_endpoint_auth_methods_supported": ENDPOINT_AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
         "revocation_endpoint_auth_methods_supported": ENDPOINT_AUTH_METHODS,

@@ -244,3 +244,36 @@ def test_unknown_scopes_are_ignored(client, rp, user):
         client, rp_, secret, follow_to_code(client, params, user.email)["code"], verifier
     ).json
     assert set(token["scope"].split()) == {"openid", "email"}
+
+
+def test_sso_prompt_none_works_across_clients(client, user, make_client):
+    shop, shop_secret = make_client(
+        first_party=True, name="Shop", redirect_uris=["https://shop.example.com/cb"]
+    )
+    garage, garage_secret = make_client(
+        name="Garage", redirect_uris=["https://garage.example.com/cb"]
+    )
+    params, verifier = authorize_params(shop)
+    shop_code = follow_to_code(client, params, user.email)["code"]
+    shop_id = exchange(client, shop, shop_secret, shop_code, verifier).json["id_token"]
+    # the garage has no consent yet: prompt=none must say so, not show a page
+    params, _ = authorize_params(garage, prompt="none")
+    assert query_of(_get(client, params).headers["Location"])["error"] == "consent_required"
+    # once the customer has allowed it, prompt=none logs in silently
+    params, _ = authorize_params(garage)
+    follow_to_code(client, params, user.email)
+    params, verifier = authorize_params(garage, prompt="none")
+    q = query_of(_get(client, params).headers["Location"])
+    garage_id = exchange(client, garage, garage_secret, q["code"], verifier).json["id_token"]
+    keys = KeySet.import_key_set(client.get("/jwks.json").json)
+    shop_claims, garage_claims = (jwt.decode(t, keys).claims for t in (shop_id, garage_id))
+    assert shop_claims["sid"] == garage_claims["sid"]
+    assert shop_claims["auth_time"] == garage_claims["auth_time"]
+
+
+def test_denying_consent_returns_access_denied(client, user, make_client):
+    rp, _ = make_client()
+    params, _ = authorize_params(rp)
+    q = follow_to_code(client, params, user.email, allow=False)
+    assert q["error"] == "access_denied" and q["state"] == params["state"]
+    assert q["iss"] == "http://localhost"
