@@ -37,8 +37,8 @@ run: seed
 	$(BIN)/idp serve --bind 127.0.0.1:5000
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check idp tests
-	$(BIN)/ruff format --check idp tests
+	$(BIN)/ruff check idp consent tests bench
+	$(BIN)/ruff format --check idp consent tests bench
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy

@@ -62,6 +62,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
+    from idp.ledger import service as ledger_service
+
+    app.extensions["avain.catalogue"] = ledger_service.load(settings)
+    app.extensions["avain.ledger_keys"] = ledger_service.ledger_keys(settings)
+
     from idp.oauth.logout import EndSession
     from idp.oauth.server import create_server
 
@@ -71,11 +76,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from idp.account.views import bp as account_bp
     from idp.auth.views import bp as auth_bp
+    from idp.ledger.views import bp as ledger_bp
     from idp.oauth.authorize import bp as flow_bp
     from idp.oauth.logout import bp as logout_bp
     from idp.oauth.views import bp as oauth_bp
 
-    for bp in (oauth_bp, flow_bp, logout_bp, auth_bp, account_bp):
+    for bp in (oauth_bp, flow_bp, logout_bp, auth_bp, account_bp, ledger_bp):
         app.register_blueprint(bp)
 
     @app.before_request

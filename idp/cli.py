@@ -348,6 +348,58 @@ def users_create(c: _Ctx, email: str, name: str, password_stdin: bool, verified:
     click.echo(f"created {user.id} <{user.email}>")
 
 
+# -- consent ledger -------------------------------------------------------------------
+
+
+@main.group()
+def ledger() -> None:
+    """The consent ledger: verification, checkpoints, purposes."""
+
+
+@ledger.command("verify")
+@_with_session
+def ledger_verify(c: _Ctx) -> None:
+    """Recompute every entry, chain and checkpoint; name the first bad entry."""
+    from consent import ledger as L
+
+    keys = c.app.extensions["avain.ledger_keys"]
+    report = L.verify(c.session, keys.origin)
+    if report.ok:
+        click.echo(f"ok: {report.entries} entries, {report.checkpoints} signed checkpoints")
+        return
+    for problem in report.problems:
+        click.echo(f"entry {problem.seq}: {problem.what}", err=True)
+    raise SystemExit(1)
+
+
+@ledger.command("checkpoint")
+@_with_session
+def ledger_checkpoint(c: _Ctx) -> None:
+    """Sign a checkpoint of the log as it is now and print it."""
+    from consent import ledger as L
+
+    L.checkpoint(c.session, c.app.extensions["avain.ledger_keys"])
+    c.session.commit()
+    row = L.latest_checkpoint(c.session)
+    assert row is not None
+    click.echo(row.note, nl=False)
+
+
+@ledger.command("purposes")
+@_with_session
+def ledger_purposes(c: _Ctx) -> None:
+    """Store new versions of changed purposes and list the current ones."""
+    from idp.ledger.service import current_purposes
+
+    purposes = current_purposes(c.session, c.app.extensions["avain.catalogue"])
+    c.session.commit()
+    for p in purposes.values():
+        click.echo(
+            f"{p.id}\tv{p.version}\t{p.basis}\t{','.join(sorted(p.recipients))}\t"
+            f"{p.content_hash[:12]}"
+        )
+
+
 # -- demo -----------------------------------------------------------------------------
 
 

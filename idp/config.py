@@ -81,6 +81,12 @@ OPTIONS: tuple[Option, ...] = (
         "Failed logins per account (and x4 per client IP) before throttling starts.",
     ),
     Option("login_throttle_window", int, 900, "Seconds over which failed logins are counted."),
+    Option(
+        "purposes_file",
+        str,
+        "config/purposes.toml",
+        "The consent catalogue: purposes, claims, recipients and privacy notices.",
+    ),
     Option("smtp_host", str, "", "SMTP server for mail. Empty: mail goes to instance/outbox."),
     Option("smtp_port", int, 25, "SMTP port."),
     Option("smtp_username", str, "", "SMTP user name, if the server wants one."),

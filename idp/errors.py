@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_BLUEPRINTS = {"oauth"}
+PROTOCOL_BLUEPRINTS = {"oauth", "ledger"}
 PROTOCOL_PATHS = {
     "/token",
     "/userinfo",

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 import idp.models  # noqa: F401
+from consent.store import LedgerBase, append_only_ddl, drop_append_only_ddl
 from idp import create_app
 from idp.db import Base, new_session
 from idp.migrate import upgrade
@@ -73,10 +74,18 @@ def database_url(
 
 
 def _empty_tables(app: Flask) -> None:
+    """Start each test from empty tables; the ledger's triggers are lifted for the purpose."""
     engine = app.extensions["avain.engine"]
+    dialect = engine.dialect.name
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+        for stmt in drop_append_only_ddl(dialect):
+            conn.execute(text(stmt))
+        for table in reversed(LedgerBase.metadata.sorted_tables):
+            conn.execute(table.delete())
+        for stmt in append_only_ddl(dialect):
+            conn.execute(text(stmt))
 
 
 @pytest.fixture

@@ -5,10 +5,12 @@ from __future__ import annotations
 from alembic import context
 
 import idp.models  # noqa: F401  (registers the tables)
+from consent.store import LedgerBase
 from idp.db import Base, make_engine
 
 config = context.config
-target_metadata = Base.metadata
+# The identity provider's tables and the consent ledger's (which has its own base).
+target_metadata = [Base.metadata, LedgerBase.metadata]
 
 
 def run_migrations() -> None:

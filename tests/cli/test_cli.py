@@ -14,7 +14,8 @@ IDP = [sys.executable, "-m", "idp.cli"]
 
 
 @pytest.fixture
-def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+def env(tmp_path: Path, database_url: str, app: object) -> dict[str, str]:
+    """The CLI against the test database, emptied first by the app fixture."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     e.update(
         {
@@ -197,3 +198,12 @@ def test_serve_runs_gunicorn_and_answers(env):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_ledger_verify_and_purposes(env):
+    idp(env, "db", "upgrade")
+    out = idp(env, "ledger", "purposes").stdout
+    assert "garage_booking\tv1\tconsent\tgarage" in out
+    note = idp(env, "ledger", "checkpoint").stdout
+    assert note.startswith("localhost:5000/consent-log\n0\n")
+    assert idp(env, "ledger", "verify").stdout.startswith("ok: 0 entries")

@@ -1,0 +1,37 @@
+"""Avain's consent ledger: catalogue, append-only events, ``decide()``, Merkle log, receipts.
+
+Stands alone: nothing here imports the identity provider, Flask or Authlib.
+"""
+
+from consent.decide import decide
+from consent.model import (
+    Actor,
+    Channel,
+    ConsentEvent,
+    ConsentState,
+    Decision,
+    EventType,
+    LegalBasis,
+    Need,
+    Purpose,
+    Reason,
+    ReleaseRequest,
+)
+from consent.projection import apply, project
+
+__all__ = [
+    "Actor",
+    "Channel",
+    "ConsentEvent",
+    "ConsentState",
+    "Decision",
+    "EventType",
+    "LegalBasis",
+    "Need",
+    "Purpose",
+    "Reason",
+    "ReleaseRequest",
+    "apply",
+    "decide",
+    "project",
+]

@@ -1,0 +1,384 @@
+"""The ledger service: append events, read states, checkpoint, prove, verify, erase.
+
+Functions take a SQLAlchemy ``Session`` first and never commit; the caller's unit of
+work does. A unit of work that appends should end with :func:`checkpoint`, so that
+every entry is covered by a signed checkpoint: an entry beyond the newest checkpoint
+is reported by :func:`verify` as unsealed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from consent import merkle
+from consent.model import ConsentEvent, ConsentState
+from consent.projection import project
+from consent.sealing import canonical, new_key, open_sealed, seal, unwrap, wrap
+from consent.store import CheckpointRow, CustomerKeyRow, EventRow, LogHead, LogKeyRow
+
+LOG_KEY_NAME = "avain-consent-log"
+
+
+@dataclass(frozen=True)
+class LedgerKeys:
+    master: bytes  # 32-byte AES key that wraps customer keys and the log signing key
+    origin: str  # the checkpoint origin line, e.g. "login.example.com/consent-log"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# -- keys ------------------------------------------------------------------------------
+
+
+def log_key(session: Session, keys: LedgerKeys) -> Ed25519PrivateKey:
+    row = session.get(LogKeyRow, LOG_KEY_NAME)
+    if row is None:
+        private = Ed25519PrivateKey.generate()
+        raw = private.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        row = LogKeyRow(
+            name=LOG_KEY_NAME,
+            wrapped_private_key=wrap(keys.master, raw, "log"),
+            public_key=private.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            ),
+        )
+        session.add(row)
+        session.flush()
+        return private
+    return Ed25519PrivateKey.from_private_bytes(unwrap(keys.master, row.wrapped_private_key, "log"))
+
+
+def log_public_key(session: Session) -> Ed25519PublicKey | None:
+    row = session.get(LogKeyRow, LOG_KEY_NAME)
+    return Ed25519PublicKey.from_public_bytes(row.public_key) if row else None
+
+
+@dataclass(frozen=True)
+class CustomerKey:
+    key: bytes
+    subject: str
+
+
+def customer_key(
+    session: Session, keys: LedgerKeys, customer_id: str, create: bool = False
+) -> CustomerKey | None:
+    row = session.get(CustomerKeyRow, customer_id)
+    if row is None:
+        if not create:
+            return None
+        key = new_key()
+        subject = hashlib.sha256(key + b"|subject|" + customer_id.encode()).hexdigest()
+        row = CustomerKeyRow(
+            customer_id=customer_id,
+            subject=subject,
+            wrapped_key=wrap(keys.master, key, customer_id),
+        )
+        session.add(row)
+        session.flush()
+        return CustomerKey(key, subject)
+    return CustomerKey(unwrap(keys.master, row.wrapped_key, customer_id), row.subject)
+
+
+# -- appending -------------------------------------------------------------------------
+
+
+def leaf_data(row: EventRow) -> bytes:
+    """What the Merkle leaf commits to: every column but the stored hashes of itself."""
+    return canonical(
+        {
+            "v": 1,
+            "seq": row.seq,
+            "subject": row.subject,
+            "recipient": row.recipient_id,
+            "purpose": row.purpose_id,
+            "version": row.purpose_version,
+            "type": row.type,
+            "at": _aware(row.at).isoformat(),
+            "actor": row.actor,
+            "channel": row.channel,
+            "claims": sorted(row.claims),
+            "expires_at": _aware(row.expires_at).isoformat() if row.expires_at else None,
+            "details": row.details_commitment,
+            "prev": row.prev_leaf_hash,
+        }
+    )
+
+
+def _head(session: Session) -> LogHead:
+    head = session.get(LogHead, 1, with_for_update=True)
+    if head is None:
+        head = LogHead(id=1, size=0)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def append(
+    session: Session, keys: LedgerKeys, event: ConsentEvent, details: dict[str, Any]
+) -> EventRow:
+    """Append one event; ``details`` (what was shown, language, session) are sealed."""
+    head = _head(session)
+    ck = customer_key(session, keys, event.customer_id, create=True)
+    assert ck is not None
+    seq = head.size + 1
+    prev = session.scalar(
+        select(EventRow.leaf_hash)
+        .where(EventRow.subject == ck.subject)
+        .order_by(EventRow.seq.desc())
+        .limit(1)
+    )
+    sealed = seal(ck.key, details, associated=f"event:{seq}".encode())
+    row = EventRow(
+        seq=seq,
+        subject=ck.subject,
+        recipient_id=event.recipient_id,
+        purpose_id=event.purpose_id,
+        purpose_version=event.purpose_version,
+        type=str(event.type),
+        at=event.at,
+        actor=str(event.actor),
+        channel=str(event.channel),
+        claims=sorted(event.claims),
+        expires_at=event.expires_at,
+        details=sealed.ciphertext,
+        details_commitment=sealed.commitment,
+        prev_leaf_hash=prev,
+        leaf_hash="",
+    )
+    leaf = merkle.leaf_hash(leaf_data(row))
+    row.leaf_hash = leaf.hex()
+    tree = _tree(head)
+    tree.append(leaf)
+    head.size = seq
+    head.frontier = [h.hex() for h in tree.frontier]
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _tree(head: LogHead) -> merkle.CompactTree:
+    return merkle.CompactTree.restore(head.size, [bytes.fromhex(h) for h in head.frontier or []])
+
+
+def checkpoint(session: Session, keys: LedgerKeys) -> merkle.Checkpoint:
+    """Sign the log's current root (once per size); O(log n) from the stored right edge."""
+    head = _head(session)
+    size = head.size
+    existing = session.get(CheckpointRow, size)
+    if existing is not None:
+        return merkle.Checkpoint(keys.origin, size, bytes.fromhex(existing.root))
+    root = _tree(head).root()
+    cp = merkle.Checkpoint(keys.origin, size, root)
+    note = merkle.sign_checkpoint(cp, log_key(session, keys), LOG_KEY_NAME)
+    session.add(CheckpointRow(size=size, root=root.hex(), note=note))
+    session.flush()
+    return cp
+
+
+def latest_checkpoint(session: Session) -> CheckpointRow | None:
+    return session.scalar(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1))
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def _as_event(row: EventRow, customer_id: str) -> ConsentEvent:
+    from consent.model import Actor, Channel, EventType
+
+    return ConsentEvent(
+        customer_id=customer_id,
+        recipient_id=row.recipient_id,
+        purpose_id=row.purpose_id,
+        purpose_version=row.purpose_version,
+        type=EventType(row.type),
+        at=_aware(row.at),
+        actor=Actor(row.actor),
+        channel=Channel(row.channel),
+        claims=frozenset(row.claims),
+        expires_at=_aware(row.expires_at) if row.expires_at else None,
+    )
+
+
+def customer_rows(session: Session, keys: LedgerKeys, customer_id: str) -> list[EventRow]:
+    ck = customer_key(session, keys, customer_id)
+    if ck is None:
+        return []
+    return list(
+        session.scalars(
+            select(EventRow).where(EventRow.subject == ck.subject).order_by(EventRow.seq)
+        )
+    )
+
+
+def states(
+    session: Session, keys: LedgerKeys, customer_id: str, recipient_id: str | None = None
+) -> dict[tuple[str, str], ConsentState]:
+    """Current states keyed by (recipient, purpose)."""
+    rows = customer_rows(session, keys, customer_id)
+    events = [
+        _as_event(r, customer_id)
+        for r in rows
+        if recipient_id is None or r.recipient_id == recipient_id
+    ]
+    return {(k[1], k[2]): v for k, v in project(events).items()}
+
+
+def details(session: Session, keys: LedgerKeys, customer_id: str, row: EventRow) -> dict[str, Any]:
+    ck = customer_key(session, keys, customer_id)
+    if ck is None or ck.subject != row.subject:
+        raise LookupError("this event does not belong to that customer")
+    return open_sealed(ck.key, row.details, row.details_commitment, f"event:{row.seq}".encode())
+
+
+def leaf_hashes(session: Session, size: int) -> list[bytes]:
+    return [
+        bytes.fromhex(h)
+        for h in session.scalars(
+            select(EventRow.leaf_hash).where(EventRow.seq <= size).order_by(EventRow.seq)
+        )
+    ]
+
+
+def inclusion(session: Session, seq: int, size: int) -> list[bytes]:
+    """RFC 9162 §2.1.3 proof that entry ``seq`` (1-based) is in the tree of ``size``."""
+    if not 1 <= seq <= size:
+        raise ValueError("seq must be between 1 and the tree size")
+    return merkle.inclusion_proof(leaf_hashes(session, size), seq - 1, size)
+
+
+def consistency(session: Session, old_size: int, new_size: int) -> list[bytes]:
+    if not 1 <= old_size <= new_size:
+        raise ValueError("need 1 <= old size <= new size")
+    return merkle.consistency_proof(leaf_hashes(session, new_size), old_size, new_size)
+
+
+# -- verification ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    what: str
+
+
+@dataclass(frozen=True)
+class Report:
+    entries: int
+    checkpoints: int
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _rows(session: Session, batch: int = 5000) -> Iterator[EventRow]:
+    last = 0
+    while True:
+        chunk = list(
+            session.scalars(
+                select(EventRow).where(EventRow.seq > last).order_by(EventRow.seq).limit(batch)
+            )
+        )
+        if not chunk:
+            return
+        yield from chunk
+        last = chunk[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session, origin: str) -> Report:
+    """Recompute every leaf, chain and checkpoint; report the first bad entry first."""
+    public = log_public_key(session)
+    checkpoints = {c.size: c for c in session.scalars(select(CheckpointRow))}
+    tree = merkle.CompactTree()
+    last_of_subject: dict[str, str] = {}
+    problems: list[Problem] = []
+    expected = 1
+    for row in _rows(session):
+        if row.seq != expected:
+            problems.append(Problem(expected, f"entry {expected} is missing (next is {row.seq})"))
+            break
+        if merkle.leaf_hash(leaf_data(row)).hex() != row.leaf_hash:
+            problems.append(Problem(row.seq, f"entry {row.seq} was altered"))
+        if row.prev_leaf_hash != last_of_subject.get(row.subject):
+            problems.append(
+                Problem(
+                    row.seq,
+                    f"entry {row.seq} does not follow its customer's "
+                    "previous entry (one was removed or reordered)",
+                )
+            )
+        last_of_subject[row.subject] = row.leaf_hash
+        tree.append(bytes.fromhex(row.leaf_hash))
+        cp = checkpoints.get(row.seq)
+        if cp is not None:
+            problems.extend(_check_checkpoint(cp, tree.root(), public, origin))
+        if problems:
+            break
+        expected += 1
+    size = expected - 1 if not problems else problems[0].seq
+    if not problems:
+        newest = max(checkpoints, default=0)
+        if newest > size:
+            problems.append(
+                Problem(
+                    size + 1,
+                    f"checkpoint {newest} covers entries that are gone (the log has {size})",
+                )
+            )
+        elif size > newest:
+            problems.append(
+                Problem(
+                    newest + 1,
+                    f"entries {newest + 1}..{size} are not covered by a signed checkpoint",
+                )
+            )
+    return Report(entries=size, checkpoints=len(checkpoints), problems=problems)
+
+
+def _check_checkpoint(
+    cp: CheckpointRow, root: bytes, public: Ed25519PublicKey | None, origin: str
+) -> list[Problem]:
+    if cp.root != root.hex():
+        return [Problem(cp.size, f"the log's root at size {cp.size} differs from its checkpoint")]
+    if public is None:
+        return [Problem(cp.size, "the log's signing key is missing")]
+    try:
+        signed = merkle.verify_checkpoint(cp.note, public, LOG_KEY_NAME)
+    except ValueError as exc:
+        return [Problem(cp.size, f"checkpoint {cp.size}: {exc}")]
+    if signed.size != cp.size or signed.root != root or signed.origin != origin:
+        return [Problem(cp.size, f"checkpoint {cp.size}'s signed note does not match it")]
+    return []
+
+
+# -- erasure ---------------------------------------------------------------------------
+
+
+def erase_customer(session: Session, customer_id: str) -> bool:
+    """Destroy the customer's key: their details become unreadable, the log still verifies."""
+    result = session.execute(
+        delete(CustomerKeyRow).where(CustomerKeyRow.customer_id == customer_id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def random_master() -> bytes:
+    return os.urandom(32)

@@ -1,0 +1,173 @@
+"""The consent ledger's vocabulary: catalogue entries, events, current state, decisions.
+
+Plain frozen dataclasses with no storage, Flask or Authlib in them: ``decide()`` and
+the catalogue work on these, the storage layer maps them to rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class LegalBasis(StrEnum):
+    """GDPR Art. 6(1): the lawful bases a purpose can rest on."""
+
+    CONSENT = "consent"
+    CONTRACT = "contract"
+    LEGAL_OBLIGATION = "legal_obligation"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+
+
+class EventType(StrEnum):
+    GIVEN = "given"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    RENEWED = "renewed"
+    MODIFIED = "modified"
+    OBJECTION = "objection"  # Art. 21
+    RESTRICTION = "restriction"  # Art. 18
+    RESTRICTION_LIFTED = "restriction_lifted"
+
+
+class Actor(StrEnum):
+    CUSTOMER = "customer"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+class Channel(StrEnum):
+    CONSENT_SCREEN = "consent_screen"
+    ACCOUNT_PAGE = "account_page"
+    ADMIN_CONSOLE = "admin_console"
+    API = "api"
+    SYSTEM = "system"
+
+
+class Need(StrEnum):
+    """Whether a purpose cannot work without a claim, or the customer may leave it out."""
+
+    NECESSARY = "necessary"
+    OPTIONAL = "optional"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A purpose's or recipient's wording in one language."""
+
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ClaimInfo:
+    name: str
+    category: str  # e.g. "identity", "contact", "vehicle", "purchase"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: str  # the OAuth client id (or partner id) that receives the data
+    name: str
+    texts: dict[str, Text] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Purpose:
+    id: str
+    version: int
+    basis: LegalBasis
+    texts: dict[str, Text]  # keyed by language: fi, sv, en
+    claims: dict[str, Need]  # claim name -> necessary/optional for this purpose
+    recipients: frozenset[str]  # recipient ids this purpose shares with
+    validity_days: int | None = None  # consent expires after this many days; None: no expiry
+    content_hash: str = ""  # hash of everything above; a change makes a new version
+
+    def necessary(self) -> frozenset[str]:
+        return frozenset(c for c, need in self.claims.items() if need is Need.NECESSARY)
+
+    def optional(self) -> frozenset[str]:
+        return frozenset(c for c, need in self.claims.items() if need is Need.OPTIONAL)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A version of the privacy notice the customer was shown."""
+
+    version: str
+    url: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """One append-only ledger event about (customer, recipient, purpose)."""
+
+    customer_id: str
+    recipient_id: str
+    purpose_id: str
+    purpose_version: int
+    type: EventType
+    at: datetime
+    actor: Actor
+    channel: Channel
+    claims: frozenset[str] = frozenset()  # the claims chosen (for given/renewed/modified)
+    notice_version: str | None = None
+    notice_hash: str | None = None
+    language: str | None = None
+    offered: tuple[tuple[str, bool], ...] = ()  # (claim, default state) shown; default False
+    session_id: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """The projection of one (customer, recipient, purpose)'s events at a moment."""
+
+    customer_id: str
+    recipient_id: str
+    purpose_id: str
+    purpose_version: int
+    status: str  # "active", "refused", "withdrawn", "expired"
+    claims: frozenset[str]
+    since: datetime
+    expires_at: datetime | None = None
+    objected: bool = False
+    restricted: bool = False
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    """A release of claims about one customer to one recipient (a token, userinfo, ...)."""
+
+    customer_id: str
+    recipient_id: str
+    claims: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which claims may leave, under which purpose, and why the others may not."""
+
+    released: dict[str, str]  # claim -> purpose id it is released for
+    withheld: dict[str, str]  # claim -> reason code
+
+    @property
+    def claims(self) -> frozenset[str]:
+        return frozenset(self.released)
+
+
+class Reason(StrEnum):
+    """Machine-readable reason codes for withheld claims (shown to people by the UI)."""
+
+    NO_PURPOSE = "no_purpose"  # no purpose shares this claim with this recipient
+    NO_CONSENT = "no_consent"  # never asked
+    REFUSED = "consent_refused"
+    WITHDRAWN = "consent_withdrawn"
+    EXPIRED = "consent_expired"
+    NOT_CHOSEN = "claim_not_chosen"  # consent given, but this optional claim left out
+    OUTDATED = "purpose_changed"  # consent was for an older version of the purpose
+    RESTRICTED = "processing_restricted"  # Art. 18
+    OBJECTED = "objection"  # Art. 21 against legitimate interest

@@ -1,0 +1,104 @@
+"""Public endpoints of the consent log: newest checkpoint, proofs, and the log's key.
+
+Anyone holding a receipt can check it against these (see docs/consent-receipts.md).
+"""
+
+from __future__ import annotations
+
+import base64
+
+from cryptography.hazmat.primitives import serialization
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from consent import ledger
+from idp.db import commit, get_session
+from idp.errors import Invalid, NotFound
+from idp.ledger.service import public_key_jwk
+
+bp = Blueprint("ledger", __name__, url_prefix="/consent-log")
+
+
+def _b64(values: list[bytes]) -> list[str]:
+    return [base64.b64encode(v).decode() for v in values]
+
+
+def _int_arg(name: str) -> int:
+    raw = request.args.get(name, "")
+    if not raw.isdigit() or len(raw) > 12:
+        raise Invalid(f"{name} must be a positive whole number.")
+    return int(raw)
+
+
+def _cached(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "public, max-age=10"
+    return resp
+
+
+@bp.route("/checkpoint")
+def checkpoint() -> ResponseReturnValue:
+    """The newest signed checkpoint, as a C2SP signed note (text/plain)."""
+    db = get_session()
+    row = ledger.latest_checkpoint(db)
+    if row is None:
+        row_cp = ledger.checkpoint(db, current_app.extensions["avain.ledger_keys"])
+        commit()
+        row = ledger.latest_checkpoint(db)
+        assert row is not None and row.size == row_cp.size
+    return _cached(Response(row.note, mimetype="text/plain"))
+
+
+@bp.route("/proof/inclusion")
+def inclusion() -> ResponseReturnValue:
+    """RFC 9162 §2.1.3: the path from entry ``seq`` (1-based) to the root at ``size``."""
+    seq, size = _int_arg("seq"), _int_arg("size")
+    db = get_session()
+    newest = ledger.latest_checkpoint(db)
+    if newest is None or size > newest.size or size < 1 or not 1 <= seq <= size:
+        raise NotFound("No such entry or tree size; the newest checkpoint says what exists.")
+    proof = ledger.inclusion(db, seq, size)
+    return _cached(
+        jsonify(
+            {"seq": seq, "leaf_index": seq - 1, "tree_size": size, "inclusion_path": _b64(proof)}
+        )
+    )
+
+
+@bp.route("/proof/consistency")
+def consistency() -> ResponseReturnValue:
+    """RFC 9162 §2.1.4: the proof that the tree at ``old`` is a prefix of the one at ``new``."""
+    old, new = _int_arg("old"), _int_arg("new")
+    db = get_session()
+    newest = ledger.latest_checkpoint(db)
+    if newest is None or not 1 <= old <= new <= newest.size:
+        raise NotFound("No such tree sizes; the newest checkpoint says what exists.")
+    return _cached(
+        jsonify(
+            {
+                "first": old,
+                "second": new,
+                "consistency_path": _b64(ledger.consistency(db, old, new)),
+            }
+        )
+    )
+
+
+@bp.route("/key")
+def key() -> ResponseReturnValue:
+    """The Ed25519 key that signs checkpoints and consent receipts, as a JWK set."""
+    db = get_session()
+    public = ledger.log_public_key(db)
+    if public is None:
+        ledger.log_key(db, current_app.extensions["avain.ledger_keys"])
+        commit()
+        public = ledger.log_public_key(db)
+        assert public is not None
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    resp = jsonify(
+        {
+            "keys": [public_key_jwk(raw, ledger.LOG_KEY_NAME)],
+            "origin": current_app.extensions["avain.ledger_keys"].origin,
+        }
+    )
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp

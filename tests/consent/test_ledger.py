@@ -1,0 +1,199 @@
+"""The append-only ledger: chains, database-enforced immutability, verification, erasure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
+from sqlalchemy.orm import make_transient
+
+from consent import Actor, Channel, ConsentEvent, EventType, merkle
+from consent import ledger as L
+from consent.sealing import SealError
+from consent.store import CheckpointRow, EventRow, drop_append_only_ddl
+
+T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def ev(
+    customer="c1",
+    kind=EventType.GIVEN,
+    purpose="garage_booking",
+    recipient="garage",
+    claims=("email",),
+    minutes=0,
+):
+    return ConsentEvent(
+        customer_id=customer,
+        recipient_id=recipient,
+        purpose_id=purpose,
+        purpose_version=1,
+        type=kind,
+        at=T0 + timedelta(minutes=minutes),
+        actor=Actor.CUSTOMER,
+        channel=Channel.CONSENT_SCREEN,
+        claims=frozenset(claims),
+    )
+
+
+def fill(session, keys, n=6):
+    for i in range(n):
+        customer = "c1" if i % 2 == 0 else "c2"
+        kind = EventType.WITHDRAWN if i == 4 else EventType.GIVEN
+        L.append(
+            session,
+            keys,
+            ev(customer, kind, minutes=i),
+            {"language": "fi", "notice": "2026-11", "offered": [["email", False]]},
+        )
+        L.checkpoint(session, keys)
+    session.commit()
+
+
+def test_states_are_the_projection_of_the_customers_events(ledger_session, keys):
+    fill(ledger_session, keys)
+    c1 = L.states(ledger_session, keys, "c1")
+    assert c1[("garage", "garage_booking")].status == "withdrawn"
+    c2 = L.states(ledger_session, keys, "c2")
+    assert c2[("garage", "garage_booking")].status == "active"
+    assert c2[("garage", "garage_booking")].claims == {"email"}
+    assert L.states(ledger_session, keys, "nobody") == {}
+
+
+def test_rows_hold_no_personal_data_in_the_clear(ledger_session, keys):
+    fill(ledger_session, keys)
+    row = ledger_session.scalars(select(EventRow)).first()
+    assert "c1" not in row.subject and b"fi" not in row.details
+    assert L.details(ledger_session, keys, "c1", row)["language"] == "fi"
+    with pytest.raises(LookupError):
+        L.details(ledger_session, keys, "c2", row)
+
+
+def test_each_event_links_to_the_customers_previous_one(ledger_session, keys):
+    fill(ledger_session, keys)
+    rows = L.customer_rows(ledger_session, keys, "c1")
+    assert rows[0].prev_leaf_hash is None
+    assert [r.prev_leaf_hash for r in rows[1:]] == [r.leaf_hash for r in rows[:-1]]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE consent_events SET claims = '[]' WHERE seq = 1",
+        "DELETE FROM consent_events WHERE seq = 2",
+        "UPDATE consent_checkpoints SET root = 'x'",
+        "DELETE FROM consent_checkpoints",
+    ],
+)
+def test_the_database_refuses_updates_and_deletes(ledger_session, keys, statement):
+    fill(ledger_session, keys)
+    with pytest.raises(DatabaseError, match="append-only"):
+        ledger_session.execute(text(statement))
+        ledger_session.commit()
+    ledger_session.rollback()
+
+
+def test_verify_accepts_an_intact_log(ledger_session, keys):
+    fill(ledger_session, keys)
+    report = L.verify(ledger_session, keys.origin)
+    assert report.ok, report.problems
+    assert report.entries == 6 and report.checkpoints == 6
+
+
+def _tamper(session, *statements):
+    dialect = session.get_bind().dialect.name
+    for stmt in drop_append_only_ddl(dialect):
+        session.execute(text(stmt))
+    for stmt in statements:
+        session.execute(text(stmt))
+    session.commit()
+
+
+def test_verify_names_an_edited_entry(ledger_session, keys):
+    fill(ledger_session, keys)
+    _tamper(
+        ledger_session, "UPDATE consent_events SET claims = '[\"tire_purchase\"]' WHERE seq = 3"
+    )
+    report = L.verify(ledger_session, keys.origin)
+    assert report.problems[0].seq == 3 and "altered" in report.problems[0].what
+
+
+def test_verify_names_a_deleted_entry(ledger_session, keys):
+    fill(ledger_session, keys)
+    _tamper(ledger_session, "DELETE FROM consent_events WHERE seq = 4")
+    report = L.verify(ledger_session, keys.origin)
+    assert report.problems[0].seq == 4 and "missing" in report.problems[0].what
+
+
+def test_verify_names_reordered_entries(ledger_session, keys):
+    fill(ledger_session, keys)
+    _tamper(
+        ledger_session,
+        "UPDATE consent_events SET seq = 100 WHERE seq = 3",
+        "UPDATE consent_events SET seq = 3 WHERE seq = 5",
+        "UPDATE consent_events SET seq = 5 WHERE seq = 100",
+    )
+    report = L.verify(ledger_session, keys.origin)
+    assert report.problems[0].seq == 3
+
+
+def test_verify_catches_an_inserted_entry(ledger_session, keys):
+    fill(ledger_session, keys)
+    forged = ledger_session.get(EventRow, 6)
+    ledger_session.expunge(forged)
+    make_transient(forged)
+    # a forger who can write rows and compute hashes, but has no signing key
+    from consent.store import LogHead
+
+    head = ledger_session.get(LogHead, 1)
+    _tamper(ledger_session)
+    forged.seq = 7
+    forged.prev_leaf_hash = forged.leaf_hash
+    forged.leaf_hash = merkle.leaf_hash(L.leaf_data(forged)).hex()
+    ledger_session.add(forged)
+    head.size = 7
+    ledger_session.commit()
+    report = L.verify(ledger_session, keys.origin)
+    assert report.problems[0].seq == 7 and "not covered" in report.problems[0].what
+
+
+def test_verify_catches_a_forged_checkpoint(ledger_session, keys):
+    fill(ledger_session, keys)
+    _tamper(
+        ledger_session,
+        "UPDATE consent_checkpoints SET note = replace(note, '6', '7') WHERE size = 6",
+    )
+    assert not L.verify(ledger_session, keys.origin).ok
+
+
+def test_proofs_verify_against_the_signed_checkpoint(ledger_session, keys):
+    fill(ledger_session, keys)
+    cp = ledger_session.scalar(select(CheckpointRow).where(CheckpointRow.size == 6))
+    root = bytes.fromhex(cp.root)
+    for seq in range(1, 7):
+        leaf = bytes.fromhex(ledger_session.get(EventRow, seq).leaf_hash)
+        proof = L.inclusion(ledger_session, seq, 6)
+        assert merkle.verify_inclusion(leaf, seq - 1, 6, proof, root)
+    old = bytes.fromhex(ledger_session.get(CheckpointRow, 3).root)
+    assert merkle.verify_consistency(3, 6, old, root, L.consistency(ledger_session, 3, 6))
+
+
+def test_erasure_destroys_the_details_but_every_proof_still_verifies(ledger_session, keys):
+    fill(ledger_session, keys)
+    row = L.customer_rows(ledger_session, keys, "c1")[0]
+    assert L.erase_customer(ledger_session, "c1")
+    ledger_session.commit()
+    assert L.states(ledger_session, keys, "c1") == {}
+    with pytest.raises(LookupError):
+        L.details(ledger_session, keys, "c1", row)
+    assert L.verify(ledger_session, keys.origin).ok
+    assert L.states(ledger_session, keys, "c2")[("garage", "garage_booking")].status == "active"
+
+
+def test_a_wrong_master_key_cannot_open_details(ledger_session, keys):
+    fill(ledger_session, keys)
+    other = L.LedgerKeys(master=L.random_master(), origin=keys.origin)
+    with pytest.raises(SealError):
+        L.customer_key(ledger_session, other, "c1")
