@@ -36,7 +36,8 @@ class LedgerKeys:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """Stored times are UTC; SQLite hands them back without a zone."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # -- keys ------------------------------------------------------------------------------
@@ -132,7 +133,19 @@ def _head(session: Session) -> LogHead:
 def append(
     session: Session, keys: LedgerKeys, event: ConsentEvent, details: dict[str, Any]
 ) -> EventRow:
-    """Append one event; ``details`` (what was shown, language, session) are sealed."""
+    """Append one event; ``details`` (what was shown, language, session) are sealed.
+
+    The event's own notice, language, offered choices and session are always sealed with
+    the details, so no caller can forget them.
+    """
+    own: dict[str, Any] = {
+        "language": event.language,
+        "notice_version": event.notice_version,
+        "notice_hash": event.notice_hash,
+        "session": event.session_id,
+        "offered": [{"claim": c, "default": d} for c, d in event.offered],
+    }
+    details = {**details, **{k: v for k, v in own.items() if v not in (None, [])}}
     head = _head(session)
     ck = customer_key(session, keys, event.customer_id, create=True)
     assert ck is not None

@@ -372,6 +372,28 @@ def ledger_verify(c: _Ctx) -> None:
     raise SystemExit(1)
 
 
+@ledger.command("check-receipt")
+@click.argument("receipt", type=click.File("r"))
+@_with_session
+def ledger_check_receipt(c: _Ctx, receipt: Any) -> None:
+    """Check a consent receipt: signature, log entry, inclusion in the newest checkpoint."""
+    from consent.receipts import verify_receipt
+
+    check = verify_receipt(
+        c.session, receipt.read().strip(), c.app.extensions["avain.ledger_keys"].origin
+    )
+    for note in check.notes:
+        click.echo(f"note: {note}")
+    if check.ok:
+        click.echo(
+            f"ok: entry {check.seq} is in the log, included in checkpoint {check.checkpoint_size}"
+        )
+        return
+    for problem in check.problems:
+        click.echo(f"bad: {problem}", err=True)
+    raise SystemExit(1)
+
+
 @ledger.command("checkpoint")
 @_with_session
 def ledger_checkpoint(c: _Ctx) -> None:

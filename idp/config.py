@@ -82,6 +82,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("login_throttle_window", int, 900, "Seconds over which failed logins are counted."),
     Option(
+        "controller_name",
+        str,
+        "Avain Demo Oy",
+        "The data controller named on consent screens and receipts.",
+    ),
+    Option(
         "purposes_file",
         str,
         "config/purposes.toml",

@@ -88,3 +88,12 @@ def public_jwks(session: Session) -> dict[str, Any]:
         keys.ensure_keys(session, s.secret_key)
         data = keys.public_jwks(session, s.secret_key)
     return data
+
+
+def consent_context() -> Any:
+    """The catalogue and ledger keys of the running app."""
+    from idp.ledger.consents import Context
+
+    return Context(
+        current_app.extensions["avain.catalogue"], current_app.extensions["avain.ledger_keys"]
+    )

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from idp import context
+from idp.account import sharing
 from idp.account.agents import describe
 from idp.auth import accounts, sessions
 from idp.auth.current import current_sso, end_browser_login
 from idp.auth.messages import message
-from idp.db import commit, get_session
+from idp.db import commit, get_session, utcnow
 from idp.events import outbox
-from idp.models import SsoSession
+from idp.ledger.labels import claim_label, status_label
+from idp.models import Client, SsoSession
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -31,6 +44,11 @@ def home() -> ResponseReturnValue:
             sessions=sessions.list_active(get_session(), sso.user_id),
             notice=request.args.get("notice"),
             describe=describe,
+            sharing=sharing.overview(
+                get_session(), context.consent_context(), sso.user, g.get("lang") or "en"
+            ),
+            claim_label=claim_label,
+            status_label=status_label,
         )
     )
 
@@ -113,3 +131,83 @@ def profile() -> ResponseReturnValue:
         ),
         status=400 if error else 200,
     )
+
+
+@bp.route("/sharing/withdraw", methods=["POST"])
+@login_required
+def withdraw() -> ResponseReturnValue:
+    """GDPR Art. 7(3): withdrawing is one action, as easy as giving."""
+    sso = current_sso()
+    assert sso is not None
+    db = get_session()
+    client = db.get(Client, request.form.get("recipient", "")[:64])
+    if client is None:
+        return redirect(url_for("account.home"))
+    try:
+        queued = sharing.withdraw(
+            db,
+            context.consent_context(),
+            context.settings().issuer,
+            sso.user,
+            client,
+            request.form.get("purpose", "")[:100],
+            language=g.get("lang") or "en",
+            session_id=sso.id,
+            now=utcnow(),
+        )
+    except LookupError:
+        return redirect(url_for("account.home"))
+    commit()
+    if queued:
+        outbox.kick(current_app._get_current_object())  # type: ignore[attr-defined]
+    return redirect(url_for("account.home", notice="withdrawn"))
+
+
+@bp.route("/sharing/receipts")
+@login_required
+def receipts() -> ResponseReturnValue:
+    """A signed receipt for every consent event, each downloadable and checkable."""
+    sso = current_sso()
+    assert sso is not None
+    s = context.settings()
+    items = sharing.receipts_of(
+        get_session(), context.consent_context(), sso.user, s.issuer, s.controller_name, utcnow()
+    )
+    commit()
+    return Response(
+        render_template(
+            "account/receipts.html", items=items, status_label=status_label, claim_label=claim_label
+        )
+    )
+
+
+@bp.route("/sharing/receipts/<int:seq>.jwt")
+@login_required
+def receipt_file(seq: int) -> ResponseReturnValue:
+    sso = current_sso()
+    assert sso is not None
+    s = context.settings()
+    for row, token in sharing.receipts_of(
+        get_session(), context.consent_context(), sso.user, s.issuer, s.controller_name, utcnow()
+    ):
+        if row.seq == seq:
+            return Response(
+                token,
+                mimetype="application/jwt",
+                headers={
+                    "Content-Disposition": f'attachment; filename="consent-receipt-{seq}.jwt"'
+                },
+            )
+    return redirect(url_for("account.receipts"))
+
+
+@bp.route("/sharing/export.json")
+@login_required
+def export() -> ResponseReturnValue:
+    """The customer's whole consent history (ISO/IEC TS 27560 field names)."""
+    sso = current_sso()
+    assert sso is not None
+    data = sharing.export(get_session(), context.consent_context(), sso.user)
+    resp = jsonify(data)
+    resp.headers["Content-Disposition"] = 'attachment; filename="avain-consent-history.json"'
+    return resp

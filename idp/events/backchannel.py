@@ -58,3 +58,32 @@ def enqueue_session_logout(session: Session, issuer: str, user: User, sid: str) 
         queued.append(delivery)
     session.flush()
     return queued
+
+
+def enqueue_client_logout(
+    session: Session, issuer: str, user: User, client: Client
+) -> list[Delivery]:
+    """Tell one client that the customer's sessions with it are over (e.g. consent withdrawn)."""
+    from idp.auth.sessions import list_active
+
+    if not client.backchannel_logout_uri:
+        return []
+    queued = []
+    for sso in list_active(session, user.id):
+        took_part = session.scalar(
+            select(AuthorizationCode.code_hash)
+            .where(AuthorizationCode.sid == sso.id, AuthorizationCode.client_id == client.client_id)
+            .limit(1)
+        )
+        if took_part is None:
+            continue
+        delivery = Delivery(
+            kind="backchannel_logout",
+            client_id=client.client_id,
+            url=client.backchannel_logout_uri,
+            payload=logout_token(session, issuer, client, user, sso.id),
+        )
+        session.add(delivery)
+        queued.append(delivery)
+    session.flush()
+    return queued

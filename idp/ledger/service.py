@@ -7,7 +7,6 @@ again). Ledger keys are derived from ``IDP_SECRET_KEY``, apart from the token ke
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -88,14 +87,3 @@ def current_purposes(session: Session, catalogue: Catalogue) -> dict[str, Purpos
                 pass
         out[purpose.id] = dataclasses.replace(purpose, version=version)
     return out
-
-
-def public_key_jwk(raw: bytes, kid: str) -> dict[str, str]:
-    return {
-        "kty": "OKP",
-        "crv": "Ed25519",
-        "kid": kid,
-        "alg": "EdDSA",
-        "use": "sig",
-        "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode(),
-    }

@@ -6,17 +6,56 @@ Anyone holding a receipt can check it against these (see docs/consent-receipts.m
 from __future__ import annotations
 
 import base64
+from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from consent import ledger
+from consent import ledger, receipts
 from idp.db import commit, get_session
 from idp.errors import Invalid, NotFound
-from idp.ledger.service import public_key_jwk
 
 bp = Blueprint("ledger", __name__, url_prefix="/consent-log")
+pages = Blueprint("privacy", __name__)
+
+
+@pages.route("/privacy/<version>")
+def privacy_notice(version: str) -> ResponseReturnValue:
+    """The privacy notice the consent screen links to, in the page's language."""
+    from flask import g, render_template
+
+    catalogue = current_app.extensions["avain.catalogue"]
+    files = catalogue.notice_files.get(version[:40])
+    if not files:
+        raise NotFound("There is no privacy notice of that version.")
+    lang = g.get("lang") or "en"
+    path = files.get(lang) or files.get("en") or next(iter(files.values()))
+    blocks = _blocks(path.read_text(encoding="utf-8"))
+    return render_template("privacy.html", version=version, blocks=blocks)
+
+
+def _blocks(text: str) -> list[tuple[str, Any]]:
+    """The little Markdown the notices use: headings, lists, paragraphs, **bold** dropped."""
+    out: list[tuple[str, Any]] = []
+    for line in text.replace("**", "").splitlines():
+        stripped = line.strip()
+        if not stripped:
+            out.append(("end", None))
+        elif stripped.startswith("#"):
+            level = min(len(stripped) - len(stripped.lstrip("#")), 3)
+            out.append((f"h{level}", stripped.lstrip("# ").strip()))
+        elif stripped.startswith("- "):
+            if out and out[-1][0] == "ul":
+                out[-1][1].append(stripped[2:])
+            else:
+                out.append(("ul", [stripped[2:]]))
+        elif out and out[-1][0] == "ul":
+            out[-1][1][-1] += " " + stripped
+        elif out and out[-1][0] == "p":
+            out[-1] = ("p", out[-1][1] + " " + stripped)
+        else:
+            out.append(("p", stripped))
+    return [block for block in out if block[0] != "end"]
 
 
 def _b64(values: list[bytes]) -> list[str]:
@@ -87,16 +126,11 @@ def consistency() -> ResponseReturnValue:
 def key() -> ResponseReturnValue:
     """The Ed25519 key that signs checkpoints and consent receipts, as a JWK set."""
     db = get_session()
-    public = ledger.log_public_key(db)
-    if public is None:
-        ledger.log_key(db, current_app.extensions["avain.ledger_keys"])
-        commit()
-        public = ledger.log_public_key(db)
-        assert public is not None
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    ledger.log_key(db, current_app.extensions["avain.ledger_keys"])  # made on first use
+    commit()
     resp = jsonify(
         {
-            "keys": [public_key_jwk(raw, ledger.LOG_KEY_NAME)],
+            "keys": [receipts.receipt_public_jwk(db)],
             "origin": current_app.extensions["avain.ledger_keys"].origin,
         }
     )

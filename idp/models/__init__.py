@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models of the identity provider (the consent ledger has its own)."""
 
-from idp.models.clients import Client, ClientConsent, hash_secret
+from idp.models.clients import Client, hash_secret
 from idp.models.events import AuditEvent, Delivery, ThrottleCounter
 from idp.models.interactions import Interaction
 from idp.models.keys import InstanceSecret, SigningKey
@@ -11,7 +11,6 @@ __all__ = [
     "AuditEvent",
     "AuthorizationCode",
     "Client",
-    "ClientConsent",
     "Delivery",
     "InstanceSecret",
     "Interaction",

@@ -1,4 +1,4 @@
-"""OAuth 2.0 / OpenID Connect clients (relying parties) and remembered consent."""
+"""OAuth 2.0 / OpenID Connect clients (relying parties)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import scope_to_list
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import Base, utcnow
@@ -95,18 +95,3 @@ class Client(Base):
             return self.sector_identifier
         hosts = {urlsplit(uri).hostname or "" for uri in self.redirect_uris}
         return sorted(hosts)[0] if hosts else self.client_id
-
-
-class ClientConsent(Base):
-    """Scopes a customer has allowed a client (until the consent ledger replaces it)."""
-
-    __tablename__ = "client_consents"
-    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    client_id: Mapped[str] = mapped_column(
-        ForeignKey("clients.client_id", ondelete="CASCADE"), index=True
-    )
-    scope: Mapped[str] = mapped_column(Text, default="")
-    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -20,14 +20,17 @@ from flask.typing import ResponseReturnValue
 from joserfc.jwk import KeySet
 from werkzeug.exceptions import BadRequest
 
+from consent.model import LegalBasis
 from idp import context
 from idp.auth.current import current_sso, end_browser_login
-from idp.db import commit, get_session
+from idp.db import commit, get_session, utcnow
 from idp.errors import Invalid
 from idp.i18n import pick_language
+from idp.ledger import consents
+from idp.ledger.labels import basis_label, claim_label
 from idp.oauth import interaction as steps
 from idp.oauth import responses, tokens
-from idp.oauth.claims import SCOPE_CLAIMS, parse_claims_request, requested_claims
+from idp.oauth.claims import wanted_claims
 from idp.oauth.grants import AuthorizationCodeGrant
 
 bp = Blueprint("flow", __name__)
@@ -98,6 +101,8 @@ def authorize() -> ResponseReturnValue:
             max_age=int(data["max_age"]) if data.get("max_age") else None,
             id_token_hint=data.get("id_token_hint"),
             interaction=item,
+            wanted=wanted_claims(grant.request.scope or "", data.get("claims")),
+            consent=context.consent_context(),
         )
         session_sub = tokens.subject(db, sso.user, client) if sso else None
         step = steps.next_step(db, req, sso, hinted, session_sub)
@@ -189,13 +194,28 @@ def select_account() -> ResponseReturnValue:
 
 @bp.route("/consent", methods=["GET", "POST"])
 def consent() -> ResponseReturnValue:
-    """OIDC Core §3.1.2.4: the customer allows or denies what the client asked for."""
+    """OIDC Core §3.1.2.4 with the ledger: per purpose and recipient, each optional claim its
+    own unticked choice; what was shown and chosen becomes a ledger event."""
     item, client = _interaction_or_400()
     sso = current_sso()
     if sso is None:
         return redirect(url_for("auth.login", interaction=item.id))
     db = get_session()
+    ctx = context.consent_context()
     scope = client.get_allowed_scope(item.params.get("scope"))
+    lang = pick_language(item.params.get("ui_locales"))
+    req = steps.Request(
+        client=client,
+        scope=scope,
+        redirect_uri=item.params.get("redirect_uri", ""),
+        prompts=set((item.params.get("prompt") or "").split()),
+        max_age=None,
+        id_token_hint=None,
+        interaction=None,
+        wanted=wanted_claims(scope, item.params.get("claims")),
+        consent=ctx,
+    )
+    asks = steps.pending_consents(db, req, sso.user)
     if request.method == "POST":
         if request.form.get("decision") != "allow":
             err = OAuth2Error(
@@ -206,30 +226,26 @@ def consent() -> ResponseReturnValue:
             db.delete(item)
             commit()
             return responses.error(err, item.params.get("state"), item.params.get("response_mode"))
-        chosen = [
+        consents.record(
+            db,
+            ctx,
+            sso.user,
+            client,
+            _choices(asks),
+            asked=asks,
+            language=lang,
+            session_id=sso.id,
+            now=utcnow(),
+        )
+        item.consented_for = sso.user.id
+        item.consented_scope = " ".join(
             s
             for s in scope_to_list(scope)
-            if s == "openid" or request.form.get(f"scope_{s}") == "on" or s not in OPTIONAL_SCOPES
-        ]
-        item.consented_for = sso.user.id
-        item.consented_scope = " ".join(chosen)
-        steps.remember_consent(
-            db, sso.user, client, " ".join(s for s in chosen if s != "offline_access")
+            if s != "offline_access" or request.form.get("scope_offline_access") == "on"
         )
         commit()
         return redirect(resume_url(item.id) or url_for("account.home"))
-    try:
-        claims_request = parse_claims_request(item.params.get("claims"))
-    except OAuth2Error:
-        claims_request = None
-    extra = sorted(
-        (
-            requested_claims("", claims_request, "userinfo")
-            | requested_claims("", claims_request, "id_token")
-        )
-        - {c for s in scope_to_list(scope) for c in SCOPE_CLAIMS.get(s, ())}
-        - {"sub", "iss", "auth_time", "acr", "amr", "sid"}
-    )
+    catalogue = ctx.catalogue
     return responses.allow_form_target(
         Response(
             render_template(
@@ -237,14 +253,31 @@ def consent() -> ResponseReturnValue:
                 client=client,
                 user=sso.user,
                 interaction=item.id,
-                scopes=[s for s in scope_to_list(scope) if s != "openid"],
-                extra_claims=extra,
-                optional=OPTIONAL_SCOPES,
-                lang=pick_language(item.params.get("ui_locales")),
+                asks=asks,
+                lang=lang,
+                catalogue=catalogue,
+                notice=catalogue.current_notice(),
+                controller=context.settings().controller_name,
+                claim_label=claim_label,
+                basis_label=basis_label,
+                offline="offline_access" in scope_to_list(scope),
+                signin_prefix=consents.SIGNIN_PREFIX,
             )
         ),
         flow_target(item, client),
     )
 
 
-OPTIONAL_SCOPES = frozenset({"offline_access"})
+def _choices(asks: list[consents.Ask]) -> dict[str, set[str] | None]:
+    """Read the form: a consent purpose's own box, then each optional claim's box."""
+    choices: dict[str, set[str] | None] = {}
+    for ask in asks:
+        pid = ask.purpose.id
+        ticked = {c for c in ask.optional if request.form.get(f"claim:{pid}:{c}") == "on"}
+        if pid.startswith(consents.SIGNIN_PREFIX):
+            choices[pid] = set(ask.optional)
+        elif ask.purpose.basis is LegalBasis.CONSENT:
+            choices[pid] = ticked if request.form.get(f"agree:{pid}") == "on" else None
+        else:
+            choices[pid] = ticked
+    return choices

@@ -90,3 +90,16 @@ def claim_values(user: User, names: set[str]) -> dict[str, Any]:
             continue
         values[name] = value
     return values
+
+
+PROTOCOL_CLAIMS = frozenset({"sub", "iss", "auth_time", "acr", "amr", "sid"})
+
+
+def wanted_claims(scope: str, raw_claims_request: str | None) -> set[str]:
+    """Every customer claim an authorization request could release, by scope or by name."""
+    try:
+        request = parse_claims_request(raw_claims_request)
+    except InvalidRequestError:
+        request = None
+    names = requested_claims(scope, request, "userinfo") | requested_claims("", request, "id_token")
+    return names - PROTOCOL_CLAIMS

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,11 +16,12 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from idp.db import aware, utcnow
-from idp.models import Client, ClientConsent, Interaction, SsoSession, User
+from idp.ledger import consents
+from idp.models import Client, Interaction, SsoSession, User
 
 INTERACTION_LIFETIME = timedelta(minutes=30)
 
@@ -36,6 +37,8 @@ class Request:
     max_age: int | None
     id_token_hint: str | None
     interaction: Interaction | None
+    wanted: set[str] = field(default_factory=set)  # claims the request would release
+    consent: consents.Context | None = None
 
 
 def create(session: Session, client_id: str, params: dict[str, Any]) -> Interaction:
@@ -77,29 +80,6 @@ def hint_subject(id_token_hint: str, keyset: Any, redirect_uri: str) -> str:
     return sub
 
 
-def remembered_scope(session: Session, user: User, client: Client) -> set[str]:
-    row = session.scalar(
-        select(ClientConsent).where(
-            ClientConsent.user_id == user.id, ClientConsent.client_id == client.client_id
-        )
-    )
-    return set(scope_to_list(row.scope)) if row else set()
-
-
-def remember_consent(session: Session, user: User, client: Client, scope: str) -> None:
-    row = session.scalar(
-        select(ClientConsent).where(
-            ClientConsent.user_id == user.id, ClientConsent.client_id == client.client_id
-        )
-    )
-    if row is None:
-        session.add(ClientConsent(user_id=user.id, client_id=client.client_id, scope=scope))
-    else:
-        row.scope = " ".join(sorted(set(scope_to_list(row.scope)) | set(scope_to_list(scope))))
-        row.granted_at = utcnow()
-    session.flush()
-
-
 def fresh_login(sso: SsoSession | None, interaction: Interaction | None) -> bool:
     """The customer authenticated during this very interaction."""
     return bool(sso and interaction and aware(sso.auth_time) >= aware(interaction.created_at))
@@ -124,16 +104,23 @@ def check_login(
     return hinted_sub is not None and hinted_sub != sub_of_session
 
 
-def check_consent(session: Session, req: Request, user: User) -> bool:
-    """Core §3.1.2.4: ask unless this customer already allowed these scopes to this client."""
+def pending_consents(session: Session, req: Request, user: User) -> list[consents.Ask]:
+    """Core §3.1.2.4 and the ledger: the purposes this customer has yet to decide on."""
     if req.interaction and req.interaction.consented_for == user.id:
-        return False
-    if "consent" in req.prompts:
-        return True
-    if req.client.first_party:
-        return False
-    wanted = set(scope_to_list(req.scope)) - {"offline_access"}
-    return not wanted.issubset(remembered_scope(session, user, req.client))
+        return []
+    assert req.consent is not None
+    force = "consent" in req.prompts
+    asks = consents.to_ask(session, req.consent, user, req.client, req.wanted, utcnow(), force)
+    if force and not asks:
+        # prompt=consent with nothing to decide still shows the screen for offline access
+        asks = [
+            consents.Ask(p, [], []) for p in consents.purposes_for(session, req.consent, req.client)
+        ][:1]
+    return asks
+
+
+def check_consent(session: Session, req: Request, user: User) -> bool:
+    return bool(pending_consents(session, req, user))
 
 
 def next_step(

@@ -146,8 +146,21 @@ def id_token(
     if code:
         payload["c_hash"] = create_half_hash(code, alg).decode()
     wanted = claims_mod.requested_claims("", ctx.claims_request, "id_token")
-    payload.update(claims_mod.claim_values(user, wanted))
+    payload.update(released_claims(session, user, client, wanted))
     return _sign(session, alg, payload)
+
+
+def released_claims(
+    session: Session, user: User, client: Client, wanted: set[str]
+) -> dict[str, Any]:
+    """The values of the claims the consent ledger lets this client have (``decide()``)."""
+    from idp.ledger.consents import release
+
+    wanted = wanted - claims_mod.PROTOCOL_CLAIMS
+    if not wanted:
+        return {}
+    decision = release(session, context.consent_context(), user, client, wanted, utcnow())
+    return claims_mod.claim_values(user, set(decision.claims))
 
 
 def find_by_access_token(session: Session, value: str) -> Token | None:
@@ -207,3 +220,13 @@ def revoke_session_tokens(session: Session, sid: str) -> int:
             row.revoked_at = now
             count += 1
     return count
+
+
+def revoke_client_tokens(session: Session, user_id: str, client_id: str) -> int:
+    """Every token of this customer at this client, e.g. when consent is withdrawn."""
+    result = session.execute(
+        update(Token)
+        .where(Token.user_id == user_id, Token.client_id == client_id, Token.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

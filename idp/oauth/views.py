@@ -92,7 +92,7 @@ def userinfo() -> ResponseReturnValue:
         return _bearer_error("invalid_token", "The access token is invalid or expired.", 401)
     names = claims_mod.requested_claims(token.scope, token.claims_request, "userinfo")
     body: dict[str, Any] = {"sub": tokens.subject(db, user, client)}
-    body.update(claims_mod.claim_values(user, names))
+    body.update(tokens.released_claims(db, user, client, names))
     commit()
     return _no_store(jsonify(body))
 

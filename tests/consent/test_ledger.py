@@ -18,7 +18,7 @@ T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 def ev(
-    customer="c1",
+    customer="customer-1",
     kind=EventType.GIVEN,
     purpose="garage_booking",
     recipient="garage",
@@ -40,7 +40,7 @@ def ev(
 
 def fill(session, keys, n=6):
     for i in range(n):
-        customer = "c1" if i % 2 == 0 else "c2"
+        customer = "customer-1" if i % 2 == 0 else "customer-2"
         kind = EventType.WITHDRAWN if i == 4 else EventType.GIVEN
         L.append(
             session,
@@ -54,9 +54,9 @@ def fill(session, keys, n=6):
 
 def test_states_are_the_projection_of_the_customers_events(ledger_session, keys):
     fill(ledger_session, keys)
-    c1 = L.states(ledger_session, keys, "c1")
+    c1 = L.states(ledger_session, keys, "customer-1")
     assert c1[("garage", "garage_booking")].status == "withdrawn"
-    c2 = L.states(ledger_session, keys, "c2")
+    c2 = L.states(ledger_session, keys, "customer-2")
     assert c2[("garage", "garage_booking")].status == "active"
     assert c2[("garage", "garage_booking")].claims == {"email"}
     assert L.states(ledger_session, keys, "nobody") == {}
@@ -65,15 +65,15 @@ def test_states_are_the_projection_of_the_customers_events(ledger_session, keys)
 def test_rows_hold_no_personal_data_in_the_clear(ledger_session, keys):
     fill(ledger_session, keys)
     row = ledger_session.scalars(select(EventRow)).first()
-    assert "c1" not in row.subject and b"fi" not in row.details
-    assert L.details(ledger_session, keys, "c1", row)["language"] == "fi"
+    assert "customer-1" not in row.subject and b"fi" not in row.details
+    assert L.details(ledger_session, keys, "customer-1", row)["language"] == "fi"
     with pytest.raises(LookupError):
-        L.details(ledger_session, keys, "c2", row)
+        L.details(ledger_session, keys, "customer-2", row)
 
 
 def test_each_event_links_to_the_customers_previous_one(ledger_session, keys):
     fill(ledger_session, keys)
-    rows = L.customer_rows(ledger_session, keys, "c1")
+    rows = L.customer_rows(ledger_session, keys, "customer-1")
     assert rows[0].prev_leaf_hash is None
     assert [r.prev_leaf_hash for r in rows[1:]] == [r.leaf_hash for r in rows[:-1]]
 
@@ -182,18 +182,21 @@ def test_proofs_verify_against_the_signed_checkpoint(ledger_session, keys):
 
 def test_erasure_destroys_the_details_but_every_proof_still_verifies(ledger_session, keys):
     fill(ledger_session, keys)
-    row = L.customer_rows(ledger_session, keys, "c1")[0]
-    assert L.erase_customer(ledger_session, "c1")
+    row = L.customer_rows(ledger_session, keys, "customer-1")[0]
+    assert L.erase_customer(ledger_session, "customer-1")
     ledger_session.commit()
-    assert L.states(ledger_session, keys, "c1") == {}
+    assert L.states(ledger_session, keys, "customer-1") == {}
     with pytest.raises(LookupError):
-        L.details(ledger_session, keys, "c1", row)
+        L.details(ledger_session, keys, "customer-1", row)
     assert L.verify(ledger_session, keys.origin).ok
-    assert L.states(ledger_session, keys, "c2")[("garage", "garage_booking")].status == "active"
+    assert (
+        L.states(ledger_session, keys, "customer-2")[("garage", "garage_booking")].status
+        == "active"
+    )
 
 
 def test_a_wrong_master_key_cannot_open_details(ledger_session, keys):
     fill(ledger_session, keys)
     other = L.LedgerKeys(master=L.random_master(), origin=keys.origin)
     with pytest.raises(SealError):
-        L.customer_key(ledger_session, other, "c1")
+        L.customer_key(ledger_session, other, "customer-1")

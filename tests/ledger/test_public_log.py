@@ -105,3 +105,12 @@ def test_purpose_versions_follow_the_catalogue(app, db):
         },
     )
     assert current_purposes(db, changed)["garage_booking"].version == 2
+
+
+def test_the_privacy_notice_is_served_in_the_pages_language(client):
+    fi = client.get("/privacy/2026-11", headers={"Accept-Language": "fi"})
+    assert fi.status_code == 200 and "Tietosuojaseloste" in fi.data.decode()
+    assert "**" not in fi.data.decode()
+    sv = client.get("/privacy/2026-11?ui_locales=sv")
+    assert "Avain Demo Oy" in sv.data.decode() and 'lang="sv"' in sv.data.decode()
+    assert client.get("/privacy/1999-01").status_code == 404

@@ -1,0 +1,241 @@
+"""Consent for a client: which purposes to ask about, recording choices, releasing claims.
+
+A client that the catalogue names as a recipient is asked about per purpose, each optional
+claim its own unticked choice. Any other client gets one purpose of its own,
+``signin:<client_id>``: the customer allows or denies the claims its scopes ask for, as
+OpenID Connect consent does. Either way the choice is a ledger event, and every claim that
+leaves Avain goes through :func:`consent.decide`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from consent import ledger
+from consent.catalogue import Catalogue
+from consent.decide import decide
+from consent.model import (
+    Actor,
+    Channel,
+    ConsentEvent,
+    ConsentState,
+    Decision,
+    EventType,
+    LegalBasis,
+    Need,
+    Purpose,
+    ReleaseRequest,
+)
+from idp.ledger.service import current_purposes
+from idp.models import Client, User
+from idp.oauth.claims import SCOPE_CLAIMS
+
+SIGNIN_PREFIX = "signin:"
+PROFILE_CLAIMS = frozenset(c for claims in SCOPE_CLAIMS.values() for c in claims)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the consent services need from the running app."""
+
+    catalogue: Catalogue
+    keys: ledger.LedgerKeys
+
+
+def signin_purpose(client: Client) -> Purpose:
+    """A client outside the catalogue: consent to what its scopes ask for. The company's own
+    (first-party) services rest on the customer contract instead and need no consent."""
+    own = client.first_party
+    return Purpose(
+        id=f"{SIGNIN_PREFIX}{client.client_id}",
+        version=1,
+        basis=LegalBasis.CONTRACT if own else LegalBasis.CONSENT,
+        texts={},
+        claims={c: Need.NECESSARY if own else Need.OPTIONAL for c in sorted(PROFILE_CLAIMS)},
+        recipients=frozenset({client.client_id}),
+    )
+
+
+def purposes_for(session: Session, ctx: Context, client: Client) -> list[Purpose]:
+    current = current_purposes(session, ctx.catalogue)
+    listed = [current[p.id] for p in ctx.catalogue.purposes_for(client.client_id)]
+    return listed or [signin_purpose(client)]
+
+
+def states_for(
+    session: Session, ctx: Context, user: User, client: Client
+) -> dict[str, ConsentState]:
+    return {
+        purpose: state
+        for (_, purpose), state in ledger.states(
+            session, ctx.keys, user.id, client.client_id
+        ).items()
+    }
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A purpose to put before the customer, with the claims this request touches."""
+
+    purpose: Purpose
+    necessary: list[str]
+    optional: list[str]
+
+
+def _is_current(state: ConsentState | None, purpose: Purpose, now: datetime) -> bool:
+    return (
+        state is not None
+        and state.status == "active"
+        and state.purpose_version == purpose.version
+        and (state.expires_at is None or state.expires_at > now)
+    )
+
+
+def to_ask(
+    session: Session,
+    ctx: Context,
+    user: User,
+    client: Client,
+    wanted: set[str],
+    now: datetime,
+    force: bool = False,
+) -> list[Ask]:
+    """The purposes the customer must decide on before this request can go on."""
+    asks = []
+    states = states_for(session, ctx, user, client)
+    for purpose in purposes_for(session, ctx, client):
+        touched = wanted & set(purpose.claims)
+        if purpose.id.startswith(SIGNIN_PREFIX):
+            if purpose.basis is not LegalBasis.CONSENT:
+                continue
+            state = states.get(purpose.id)
+            if (
+                force
+                or not _is_current(state, purpose, now)
+                or not touched <= (state.claims if state else frozenset())
+            ):
+                asks.append(Ask(purpose, [], sorted(touched)))
+            continue
+        optional = sorted(touched & purpose.optional())
+        if purpose.basis is not LegalBasis.CONSENT and not optional:
+            continue
+        state = states.get(purpose.id)
+        decided = state is not None and state.status in {"refused", "withdrawn"}
+        if force or not (_is_current(state, purpose, now) or decided):
+            asks.append(Ask(purpose, sorted(touched & purpose.necessary()), optional))
+    return asks
+
+
+def record(
+    session: Session,
+    ctx: Context,
+    user: User,
+    client: Client,
+    choices: dict[str, set[str] | None],
+    *,
+    asked: list[Ask],
+    language: str,
+    session_id: str | None,
+    now: datetime,
+    channel: Channel = Channel.CONSENT_SCREEN,
+) -> list[int]:
+    """Append one event per purpose asked: ``choices[purpose] = claims`` or None (refused)."""
+    notice = ctx.catalogue.current_notice()
+    seqs = []
+    for ask in asked:
+        chosen = choices.get(ask.purpose.id)
+        granted = chosen is not None
+        claims = frozenset(chosen or ()) & set(ask.optional) if granted else frozenset()
+        if ask.purpose.id.startswith(SIGNIN_PREFIX) and granted:
+            state = states_for(session, ctx, user, client).get(ask.purpose.id)
+            if state is not None and state.status == "active":
+                claims |= state.claims  # scopes allowed earlier stay allowed
+        validity = ask.purpose.validity_days
+        event = ConsentEvent(
+            customer_id=user.id,
+            recipient_id=client.client_id,
+            purpose_id=ask.purpose.id,
+            purpose_version=ask.purpose.version,
+            type=EventType.GIVEN if granted else EventType.REFUSED,
+            at=now,
+            actor=Actor.CUSTOMER,
+            channel=channel,
+            claims=claims,
+            notice_version=notice.version,
+            notice_hash=notice.content_hash,
+            language=language,
+            offered=tuple((c, False) for c in ask.optional),
+            session_id=session_id,
+            expires_at=now + timedelta(days=validity) if granted and validity else None,
+        )
+        row = ledger.append(session, ctx.keys, event, _details(event, ask, client))
+        seqs.append(row.seq)
+    ledger.checkpoint(session, ctx.keys)
+    return seqs
+
+
+def _details(event: ConsentEvent, ask: Ask | None, client: Client) -> dict[str, Any]:
+    """What the screen showed beyond the event's own fields (which the ledger adds)."""
+    return {
+        "recipient_name": client.client_name,
+        "necessary_shown": ask.necessary if ask else [],
+        "chosen": sorted(event.claims),
+    }
+
+
+def withdraw(
+    session: Session,
+    ctx: Context,
+    user: User,
+    client: Client,
+    purpose_id: str,
+    *,
+    language: str,
+    session_id: str | None,
+    now: datetime,
+    actor: Actor = Actor.CUSTOMER,
+    channel: Channel = Channel.ACCOUNT_PAGE,
+) -> int:
+    purpose = next((p for p in purposes_for(session, ctx, client) if p.id == purpose_id), None)
+    if purpose is None:
+        raise LookupError(f"{client.client_id} has no purpose {purpose_id}")
+    event = ConsentEvent(
+        customer_id=user.id,
+        recipient_id=client.client_id,
+        purpose_id=purpose.id,
+        purpose_version=purpose.version,
+        type=EventType.WITHDRAWN,
+        at=now,
+        actor=actor,
+        channel=channel,
+        language=language,
+        session_id=session_id,
+    )
+    row = ledger.append(session, ctx.keys, event, _details(event, None, client))
+    ledger.checkpoint(session, ctx.keys)
+    return row.seq
+
+
+def release(
+    session: Session, ctx: Context, user: User, client: Client, wanted: set[str], now: datetime
+) -> Decision:
+    """GDPR Art. 6 and 25: only the claims ``decide()`` allows leave Avain."""
+    request = ReleaseRequest(user.id, client.client_id, frozenset(wanted))
+    return decide(
+        request, purposes_for(session, ctx, client), states_for(session, ctx, user, client), now
+    )
+
+
+def anything_active(
+    session: Session, ctx: Context, user: User, client: Client, now: datetime
+) -> bool:
+    states = states_for(session, ctx, user, client)
+    return any(
+        _is_current(states.get(p.id), p, now)
+        for p in purposes_for(session, ctx, client)
+        if p.basis is LegalBasis.CONSENT
+    )
