@@ -49,11 +49,34 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         secret_file.write_text(f"{secret}\n", encoding="utf-8")
         secret_file.chmod(0o600)
     secret = secret_file.read_text(encoding="utf-8").strip() if secret_file.exists() else "?"
+    partners = (("tire-shop", "Rengasverkkokauppa", 5001), ("garage", "Korjaamo Virtanen", 5002))
+    partner_lines = []
+    for client_id, name, port in partners:  # the catalogue's recipients (config/purposes.toml)
+        path = instance / f"{client_id}-secret.txt"
+        if session.get(Client, client_id) is None:
+            _, partner_secret = create(
+                session,
+                ClientSpec(
+                    name=name,
+                    client_id=client_id,
+                    redirect_uris=[f"http://localhost:{port}/callback"],
+                    post_logout_redirect_uris=[f"http://localhost:{port}/"],
+                    backchannel_logout_uri=f"http://localhost:{port}/backchannel-logout",
+                ),
+            )
+            path.write_text(f"{partner_secret}\n", encoding="utf-8")
+            path.chmod(0o600)
+        stored = path.read_text(encoding="utf-8").strip() if path.exists() else "?"
+        partner_lines.append(
+            f"  partner {client_id}: secret {stored}  "
+            f"redirect_uri: http://localhost:{port}/callback"
+        )
     lines.append(f"Avain is at {settings.issuer}")
     lines.append(f"  demo customer: {DEMO_EMAIL}  password: {password}")
     lines.append(
         f"  demo client:   {DEMO_CLIENT_ID}  secret: {secret}  "
         "redirect_uri: http://localhost:8080/callback"
     )
+    lines.extend(partner_lines)
     lines.append(f"  sign in at {settings.issuer}/login, account page {settings.issuer}/account/")
     return lines

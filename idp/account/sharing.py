@@ -44,6 +44,9 @@ def overview(session: Session, ctx: consents.Context, user: User, lang: str) -> 
             text = purpose.texts.get(lang) or purpose.texts.get("en")
             title = text.title if text else purpose_id
         consent_based = purpose is None or purpose.basis is LegalBasis.CONSENT
+        shared = set(state.claims)
+        if state.status == "active" and purpose is not None:
+            shared |= purpose.necessary()
         out.append(
             Sharing(
                 recipient_id,
@@ -52,7 +55,7 @@ def overview(session: Session, ctx: consents.Context, user: User, lang: str) -> 
                 title,
                 state.status,
                 state.since,
-                sorted(state.claims),
+                sorted(shared),
                 state.status == "active" and consent_based and client is not None,
             )
         )

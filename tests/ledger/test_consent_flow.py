@@ -108,6 +108,9 @@ def test_agreeing_without_an_optional_claim_releases_only_the_rest(client, make_
     info = _userinfo(client, token).json
     assert info["name"] == "Aino Virtanen"
     assert "email" not in info  # optional, left unticked
+    page = client.get("/account/").data.decode()
+    assert "Korjaamo Virtanen" in page and "Your name" in page
+    assert "Your email address" not in page
 
 
 def test_withdrawal_revokes_tokens_at_once_and_logs_the_client_out(
