@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 export IDP_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test install install-test translations lint typecheck migrate seed clean
+.PHONY: run test install install-test translations lint typecheck migrate seed bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,9 @@ typecheck: $(TEST_STAMP)
 
 test: install-test lint typecheck
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python bench/ledger_bench.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

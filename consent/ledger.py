@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consent import merkle
@@ -62,7 +64,17 @@ def log_key(session: Session, keys: LedgerKeys) -> Ed25519PrivateKey:
         session.add(row)
         session.flush()
         return private
-    return Ed25519PrivateKey.from_private_bytes(unwrap(keys.master, row.wrapped_private_key, "log"))
+    return _log_private(keys.master, row.wrapped_private_key)
+
+
+@lru_cache(maxsize=8)
+def _log_private(master: bytes, wrapped: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(unwrap(master, wrapped, "log"))
+
+
+@lru_cache(maxsize=4096)
+def _unwrap_cached(master: bytes, wrapped: bytes, customer_id: str) -> bytes:
+    return unwrap(master, wrapped, customer_id)
 
 
 def log_public_key(session: Session) -> Ed25519PublicKey | None:
@@ -93,7 +105,7 @@ def customer_key(
         session.add(row)
         session.flush()
         return CustomerKey(key, subject)
-    return CustomerKey(unwrap(keys.master, row.wrapped_key, customer_id), row.subject)
+    return CustomerKey(_unwrap_cached(keys.master, row.wrapped_key, customer_id), row.subject)
 
 
 # -- appending -------------------------------------------------------------------------
@@ -122,22 +134,24 @@ def leaf_data(row: EventRow) -> bytes:
 
 
 def _head(session: Session) -> LogHead:
+    """The log head, locked for this transaction; made once, whoever comes first."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE: take its single write lock before reading the head.
+        session.execute(update(LogHead).where(LogHead.id == 1).values(size=LogHead.size))
     head = session.get(LogHead, 1, with_for_update=True)
     if head is None:
-        head = LogHead(id=1, size=0)
-        session.add(head)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(LogHead(id=1, size=0, frontier=[]))
+        except IntegrityError:  # another transaction made it first
+            pass
+        head = session.get(LogHead, 1, with_for_update=True, populate_existing=True)
+        assert head is not None
     return head
 
 
-def append(
-    session: Session, keys: LedgerKeys, event: ConsentEvent, details: dict[str, Any]
-) -> EventRow:
-    """Append one event; ``details`` (what was shown, language, session) are sealed.
-
-    The event's own notice, language, offered choices and session are always sealed with
-    the details, so no caller can forget them.
-    """
+def _sealed_details(event: ConsentEvent, details: dict[str, Any]) -> dict[str, Any]:
+    """The event's own notice, language, offers and session always go in with the details."""
     own: dict[str, Any] = {
         "language": event.language,
         "notice_version": event.notice_version,
@@ -145,44 +159,94 @@ def append(
         "session": event.session_id,
         "offered": [{"claim": c, "default": d} for c, d in event.offered],
     }
-    details = {**details, **{k: v for k, v in own.items() if v not in (None, [])}}
+    return {**details, **{k: v for k, v in own.items() if v not in (None, [])}}
+
+
+def _customer_keys(
+    session: Session, keys: LedgerKeys, customer_ids: set[str]
+) -> dict[str, CustomerKey]:
+    found = {
+        r.customer_id: r
+        for r in session.scalars(
+            select(CustomerKeyRow).where(CustomerKeyRow.customer_id.in_(customer_ids))
+        )
+    }
+    out = {}
+    for customer_id in customer_ids:
+        row = found.get(customer_id)
+        if row is None:
+            made = customer_key(session, keys, customer_id, create=True)
+            assert made is not None
+            out[customer_id] = made
+        else:
+            out[customer_id] = CustomerKey(
+                _unwrap_cached(keys.master, row.wrapped_key, customer_id), row.subject
+            )
+    return out
+
+
+def _last_leaves(session: Session, subjects: set[str]) -> dict[str, str]:
+    newest = (
+        select(EventRow.subject, func.max(EventRow.seq).label("seq"))
+        .where(EventRow.subject.in_(subjects))
+        .group_by(EventRow.subject)
+        .subquery()
+    )
+    rows = session.execute(
+        select(EventRow.subject, EventRow.leaf_hash).join(newest, EventRow.seq == newest.c.seq)
+    )
+    return {subject: leaf for subject, leaf in rows}
+
+
+def append(
+    session: Session, keys: LedgerKeys, event: ConsentEvent, details: dict[str, Any]
+) -> EventRow:
+    """Append one event; ``details`` (what was shown) are sealed under the customer's key."""
+    return append_many(session, keys, [(event, details)])[0]
+
+
+def append_many(
+    session: Session, keys: LedgerKeys, items: Sequence[tuple[ConsentEvent, dict[str, Any]]]
+) -> list[EventRow]:
+    """Append events in order under one lock of the log head, with batched look-ups."""
+    if not items:
+        return []
     head = _head(session)
-    ck = customer_key(session, keys, event.customer_id, create=True)
-    assert ck is not None
-    seq = head.size + 1
-    prev = session.scalar(
-        select(EventRow.leaf_hash)
-        .where(EventRow.subject == ck.subject)
-        .order_by(EventRow.seq.desc())
-        .limit(1)
-    )
-    sealed = seal(ck.key, details, associated=f"event:{seq}".encode())
-    row = EventRow(
-        seq=seq,
-        subject=ck.subject,
-        recipient_id=event.recipient_id,
-        purpose_id=event.purpose_id,
-        purpose_version=event.purpose_version,
-        type=str(event.type),
-        at=event.at,
-        actor=str(event.actor),
-        channel=str(event.channel),
-        claims=sorted(event.claims),
-        expires_at=event.expires_at,
-        details=sealed.ciphertext,
-        details_commitment=sealed.commitment,
-        prev_leaf_hash=prev,
-        leaf_hash="",
-    )
-    leaf = merkle.leaf_hash(leaf_data(row))
-    row.leaf_hash = leaf.hex()
     tree = _tree(head)
-    tree.append(leaf)
-    head.size = seq
+    cks = _customer_keys(session, keys, {event.customer_id for event, _ in items})
+    last = _last_leaves(session, {ck.subject for ck in cks.values()})
+    rows = []
+    for event, details in items:
+        ck = cks[event.customer_id]
+        seq = head.size + 1
+        sealed = seal(ck.key, _sealed_details(event, details), associated=f"event:{seq}".encode())
+        row = EventRow(
+            seq=seq,
+            subject=ck.subject,
+            recipient_id=event.recipient_id,
+            purpose_id=event.purpose_id,
+            purpose_version=event.purpose_version,
+            type=str(event.type),
+            at=_aware(event.at),
+            actor=str(event.actor),
+            channel=str(event.channel),
+            claims=sorted(event.claims),
+            expires_at=_aware(event.expires_at) if event.expires_at else None,
+            details=sealed.ciphertext,
+            details_commitment=sealed.commitment,
+            prev_leaf_hash=last.get(ck.subject),
+            leaf_hash="",
+        )
+        leaf = merkle.leaf_hash(leaf_data(row))
+        row.leaf_hash = leaf.hex()
+        last[ck.subject] = row.leaf_hash
+        tree.append(leaf)
+        head.size = seq
+        rows.append(row)
     head.frontier = [h.hex() for h in tree.frontier]
-    session.add(row)
+    session.add_all(rows)
     session.flush()
-    return row
+    return rows
 
 
 def _tree(head: LogHead) -> merkle.CompactTree:

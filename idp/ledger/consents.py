@@ -145,15 +145,20 @@ def record(
 ) -> list[int]:
     """Append one event per purpose asked: ``choices[purpose] = claims`` or None (refused)."""
     notice = ctx.catalogue.current_notice()
-    seqs = []
+    items = []
+    states = states_for(session, ctx, user, client)
     for ask in asked:
         chosen = choices.get(ask.purpose.id)
         granted = chosen is not None
         claims = frozenset(chosen or ()) & set(ask.optional) if granted else frozenset()
-        if ask.purpose.id.startswith(SIGNIN_PREFIX) and granted:
-            state = states_for(session, ctx, user, client).get(ask.purpose.id)
-            if state is not None and state.status == "active":
-                claims |= state.claims  # scopes allowed earlier stay allowed
+        earlier = states.get(ask.purpose.id)
+        if (
+            ask.purpose.id.startswith(SIGNIN_PREFIX)
+            and granted
+            and earlier is not None
+            and (earlier.status == "active")
+        ):
+            claims |= earlier.claims  # scopes allowed earlier stay allowed
         validity = ask.purpose.validity_days
         event = ConsentEvent(
             customer_id=user.id,
@@ -172,10 +177,10 @@ def record(
             session_id=session_id,
             expires_at=now + timedelta(days=validity) if granted and validity else None,
         )
-        row = ledger.append(session, ctx.keys, event, _details(event, ask, client))
-        seqs.append(row.seq)
+        items.append((event, _details(event, ask, client)))
+    rows = ledger.append_many(session, ctx.keys, items)
     ledger.checkpoint(session, ctx.keys)
-    return seqs
+    return [row.seq for row in rows]
 
 
 def _details(event: ConsentEvent, ask: Ask | None, client: Client) -> dict[str, Any]:

@@ -194,3 +194,29 @@ def test_receipts_and_export_from_the_account_page(
     assert result.exit_code == 0, result.output
     assert f"ok: entry {seq}" in result.output
     assert bad.exit_code == 1
+
+
+def test_a_changed_purpose_asks_the_customer_again(app, client, make_user, make_client):
+    import dataclasses
+
+    user = make_user()
+    garage, secret = make_client(
+        client_id="garage",
+        name="Korjaamo Virtanen",
+        redirect_uris=["https://garage.example.com/cb"],
+    )
+    params, verifier = authorize_params(garage, scope="openid profile")
+    interaction, page = _consent_page(client, params, user.email)
+    _finish(client, interaction, page, **{"agree:garage_booking": "on"})
+    params, _ = authorize_params(garage, scope="openid profile", prompt="none")
+    assert "code" in query_of(client.get("/authorize", query_string=params).headers["Location"])
+    catalogue = app.extensions["avain.catalogue"]
+    changed = dataclasses.replace(catalogue.purposes["garage_booking"], content_hash="new text")
+    app.extensions["avain.catalogue"] = dataclasses.replace(
+        catalogue, purposes={**catalogue.purposes, "garage_booking": changed}
+    )
+    params, verifier = authorize_params(garage, scope="openid profile", prompt="none")
+    q = query_of(client.get("/authorize", query_string=params).headers["Location"])
+    assert q["error"] == "consent_required"
+    params, verifier = authorize_params(garage, scope="openid profile")
+    assert client.get("/authorize", query_string=params).headers["Location"].startswith("/consent")
