@@ -459,3 +459,36 @@ def erase_customer(session: Session, customer_id: str) -> bool:
 
 def random_master() -> bytes:
     return os.urandom(32)
+
+
+def expire_due(session: Session, keys: LedgerKeys, now: datetime) -> int:
+    """Write an ``expired`` event (by the system) for each consent whose validity has run out.
+
+    ``decide()`` already refuses an expired consent; the event makes the expiry part of the
+    customer's provable history. Returns how many events were written.
+    """
+    from consent.model import Actor, Channel, EventType
+
+    items: list[tuple[ConsentEvent, dict[str, Any]]] = []
+    for customer_id in session.scalars(select(CustomerKeyRow.customer_id)):
+        for (recipient_id, purpose_id), state in states(session, keys, customer_id).items():
+            if state.status == "active" and state.expires_at and state.expires_at <= now:
+                items.append(
+                    (
+                        ConsentEvent(
+                            customer_id=customer_id,
+                            recipient_id=recipient_id,
+                            purpose_id=purpose_id,
+                            purpose_version=state.purpose_version,
+                            type=EventType.EXPIRED,
+                            at=now,
+                            actor=Actor.SYSTEM,
+                            channel=Channel.SYSTEM,
+                        ),
+                        {"expired_at": state.expires_at},
+                    )
+                )
+    append_many(session, keys, items)
+    if items:
+        checkpoint(session, keys)
+    return len(items)

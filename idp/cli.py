@@ -394,6 +394,18 @@ def ledger_check_receipt(c: _Ctx, receipt: Any) -> None:
     raise SystemExit(1)
 
 
+@ledger.command("expire")
+@_with_session
+def ledger_expire(c: _Ctx) -> None:
+    """Record the consents whose validity has run out (run daily, e.g. from cron)."""
+    from consent import ledger as L
+    from idp.db import utcnow
+
+    count = L.expire_due(c.session, c.app.extensions["avain.ledger_keys"], utcnow())
+    c.session.commit()
+    click.echo(f"{count} consents expired")
+
+
 @ledger.command("checkpoint")
 @_with_session
 def ledger_checkpoint(c: _Ctx) -> None:
@@ -420,6 +432,34 @@ def ledger_purposes(c: _Ctx) -> None:
             f"{p.id}\tv{p.version}\t{p.basis}\t{','.join(sorted(p.recipients))}\t"
             f"{p.content_hash[:12]}"
         )
+
+
+@users.command("delete")
+@click.option("--email", required=True)
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@_with_session
+def users_delete(c: _Ctx, email: str, yes: bool) -> None:
+    """Delete a customer: sign them out everywhere, erase their consent details, delete."""
+    from consent import ledger as L
+    from idp.auth import accounts, sessions
+    from idp.events.outbox import deliver_due
+    from idp.oauth.logout import end_session
+
+    user = accounts.find_by_email(c.session, email)
+    if user is None:
+        raise click.ClickException(f"no customer with the email address {email}")
+    if not yes:
+        click.confirm(f"Delete {user.email} ({user.id}) and erase their data?", abort=True)
+    for sso in sessions.list_active(c.session, user.id):
+        end_session(c.session, sso)
+    L.erase_customer(c.session, user.id)
+    c.session.delete(user)
+    c.session.commit()
+    s = c.app.config["AVAIN"]
+    deliver_due(
+        c.app.extensions["avain.sessionmaker"], s.backchannel_timeout, s.backchannel_max_attempts
+    )
+    click.echo(f"deleted {email}; their consent records no longer identify them")
 
 
 # -- demo -----------------------------------------------------------------------------

@@ -36,7 +36,9 @@ class User(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
-    sessions: Mapped[list[SsoSession]] = relationship(back_populates="user")
+    sessions: Mapped[list[SsoSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     # flask-login: the id kept in the cookie is the SSO session's id, set when loaded.
     @property

@@ -207,3 +207,26 @@ def test_ledger_verify_and_purposes(env):
     note = idp(env, "ledger", "checkpoint").stdout
     assert note.startswith("localhost:5000/consent-log\n0\n")
     assert idp(env, "ledger", "verify").stdout.startswith("ok: 0 entries")
+
+
+def test_users_delete_erases_the_consent_details_and_keeps_the_log_valid(
+    env, app, client, make_user, make_client
+):
+    from consent import ledger as L
+    from idp.db import new_session
+    from tests.conftest import authorize_params, follow_to_code
+
+    user = make_user(email="leaving@example.com")
+    rp, _ = make_client()
+    follow_to_code(client, authorize_params(rp)[0], user.email)  # consent event + session
+    out = idp(env, "users", "delete", "--email", "leaving@example.com", "--yes").stdout
+    assert "deleted leaving@example.com" in out
+    keys = app.extensions["avain.ledger_keys"]
+    with app.app_context():
+        s = new_session(app)
+        assert L.customer_key(s, keys, user.id) is None
+        assert L.verify(s, keys.origin).ok
+        s.close()
+    assert client.get("/account/").status_code == 302  # signed out
+    missing = idp(env, "users", "delete", "--email", "leaving@example.com", "--yes", check=False)
+    assert missing.returncode != 0 and "no customer" in missing.stderr

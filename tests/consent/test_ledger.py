@@ -261,3 +261,17 @@ def test_concurrent_first_appends_all_succeed(ledger_engine, keys):
     assert errors == []
     with factory() as s:
         assert L.verify(s, keys.origin).ok
+
+
+def test_expiry_becomes_a_system_event(ledger_session, keys):
+    expiring = ConsentEvent(**{**ev().__dict__, "expires_at": T0 + timedelta(days=90)})
+    L.append(ledger_session, keys, expiring, {})
+    L.append(ledger_session, keys, ev("customer-2"), {})
+    L.checkpoint(ledger_session, keys)
+    assert L.expire_due(ledger_session, keys, T0 + timedelta(days=10)) == 0
+    assert L.expire_due(ledger_session, keys, T0 + timedelta(days=91)) == 1
+    assert L.expire_due(ledger_session, keys, T0 + timedelta(days=92)) == 0
+    ledger_session.commit()
+    rows = L.customer_rows(ledger_session, keys, "customer-1")
+    assert [(r.type, r.actor) for r in rows] == [("given", "customer"), ("expired", "system")]
+    assert L.verify(ledger_session, keys.origin).ok
