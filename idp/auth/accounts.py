@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -90,6 +91,19 @@ def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=f"avain-{purpose}")
 
 
+def _load_link(secret_key: str, purpose: str, token: str, max_age: int) -> dict[str, Any]:
+    """The signed contents of an emailed link, or the reason it cannot be used."""
+    try:
+        data = _serializer(secret_key, purpose).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise AccountError("link_expired") from None
+    except BadSignature:
+        raise AccountError("link_invalid") from None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), str):
+        raise AccountError("link_invalid")
+    return data
+
+
 def _password_marker(user: User) -> str:
     """Changes when the password changes, so a reset link works once."""
     return hashlib.sha256((user.password_hash or "none").encode()).hexdigest()[:16]
@@ -100,13 +114,8 @@ def make_verify_token(secret_key: str, user: User) -> str:
 
 
 def verify_email(session: Session, secret_key: str, token: str) -> User:
-    try:
-        data = _serializer(secret_key, "verify").loads(token, max_age=VERIFY_MAX_AGE)
-    except SignatureExpired:
-        raise AccountError("link_expired") from None
-    except BadSignature:
-        raise AccountError("link_invalid") from None
-    user = session.get(User, data.get("u")) if isinstance(data, dict) else None
+    data = _load_link(secret_key, "verify", token, VERIFY_MAX_AGE)
+    user = session.get(User, data.get("u"))
     if user is None or user.email != data.get("e"):
         raise AccountError("link_invalid")
     user.email_verified = True
@@ -118,13 +127,8 @@ def make_reset_token(secret_key: str, user: User) -> str:
 
 
 def user_for_reset(session: Session, secret_key: str, token: str) -> User:
-    try:
-        data = _serializer(secret_key, "reset").loads(token, max_age=RESET_MAX_AGE)
-    except SignatureExpired:
-        raise AccountError("link_expired") from None
-    except BadSignature:
-        raise AccountError("link_invalid") from None
-    user = session.get(User, data.get("u")) if isinstance(data, dict) else None
+    data = _load_link(secret_key, "reset", token, RESET_MAX_AGE)
+    user = session.get(User, data.get("u"))
     if user is None or data.get("p") != _password_marker(user):
         raise AccountError("link_invalid")
     return user

@@ -150,16 +150,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
 
     def grant_context(self) -> tokens.GrantContext:
         code: AuthorizationCode = self.request.authorization_code
-        return tokens.GrantContext(
-            grant_id=code.grant_id,
-            sid=code.sid,
-            auth_time=code.auth_time,
-            acr=code.acr,
-            amr=code.amr,
-            nonce=code.nonce,
-            claims_request=code.claims_request,
-            grant_scope=code.scope,
-        )
+        return tokens.GrantContext.carried_by(code, grant_scope=code.scope, nonce=code.nonce)
 
 
 class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
@@ -196,15 +187,7 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
 
     def grant_context(self) -> tokens.GrantContext:
         old: Token = self.request.refresh_token
-        return tokens.GrantContext(
-            grant_id=old.grant_id,
-            sid=old.sid,
-            auth_time=old.auth_time,
-            acr=old.acr,
-            amr=old.amr,
-            claims_request=old.claims_request,
-            grant_scope=old.grant_scope,
-        )
+        return tokens.GrantContext.carried_by(old, grant_scope=old.grant_scope)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         """OIDC Core §12.2: a refreshed openid grant gets a new ID token."""

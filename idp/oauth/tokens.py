@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from idp import context
 from idp.db import aware, utcnow
-from idp.models import Client, Token, User, digest
+from idp.models import AuthorizationCode, Client, Token, User, digest
 from idp.oauth import claims as claims_mod
 
 
@@ -33,6 +33,22 @@ class GrantContext:
     claims_request: dict[str, Any] | None = None
     grant_scope: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def carried_by(
+        cls, row: AuthorizationCode | Token, grant_scope: str, nonce: str | None = None
+    ) -> GrantContext:
+        """The authentication facts a code or an earlier token passes on."""
+        return cls(
+            grant_id=row.grant_id,
+            sid=row.sid,
+            auth_time=row.auth_time,
+            acr=row.acr,
+            amr=row.amr,
+            nonce=nonce,
+            claims_request=row.claims_request,
+            grant_scope=grant_scope,
+        )
 
 
 def subject(session: Session, user: User, client: Client) -> str:
