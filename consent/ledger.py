@@ -469,6 +469,7 @@ def expire_due(session: Session, keys: LedgerKeys, now: datetime) -> int:
     """
     from consent.model import Actor, Channel, EventType
 
+    _head(session)  # one expiry run at a time: a second one sees the first one's events
     items: list[tuple[ConsentEvent, dict[str, Any]]] = []
     for customer_id in session.scalars(select(CustomerKeyRow.customer_id)):
         for (recipient_id, purpose_id), state in states(session, keys, customer_id).items():

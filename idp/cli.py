@@ -398,12 +398,9 @@ def ledger_check_receipt(c: _Ctx, receipt: Any) -> None:
 @_with_session
 def ledger_expire(c: _Ctx) -> None:
     """Record the consents whose validity has run out (run daily, e.g. from cron)."""
-    from consent import ledger as L
-    from idp.db import utcnow
+    from idp.events.outbox import expire_consents
 
-    count = L.expire_due(c.session, c.app.extensions["avain.ledger_keys"], utcnow())
-    c.session.commit()
-    click.echo(f"{count} consents expired")
+    click.echo(f"{expire_consents(c.app)} consents expired")
 
 
 @ledger.command("checkpoint")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -89,16 +90,32 @@ def kick(app: Any) -> threading.Thread:
     return thread
 
 
-def start_worker(app: Any, interval: float = 10.0) -> threading.Thread:
-    """A loop that retries due deliveries for as long as the process lives."""
+def expire_consents(app: Any) -> int:
+    """Record the consents whose validity ran out (also ``idp ledger expire``)."""
+    from consent import ledger
+
+    with app.extensions["avain.sessionmaker"]() as session:
+        count = ledger.expire_due(session, app.extensions["avain.ledger_keys"], utcnow())
+        session.commit()
+    return count
+
+
+def start_worker(
+    app: Any, interval: float = 10.0, expiry_every: float = 3600.0
+) -> threading.Thread:
+    """A loop that retries due deliveries and, hourly, records expired consents."""
     s = app.config["AVAIN"]
     factory = app.extensions["avain.sessionmaker"]
     stop = threading.Event()
 
     def loop() -> None:
+        next_expiry = time.monotonic()
         while not stop.wait(interval):
             try:
                 deliver_due(factory, s.backchannel_timeout, s.backchannel_max_attempts)
+                if time.monotonic() >= next_expiry:
+                    expire_consents(app)
+                    next_expiry = time.monotonic() + expiry_every
             except Exception:
                 log.exception("outbox worker failed")
 

@@ -114,3 +114,42 @@ def test_the_privacy_notice_is_served_in_the_pages_language(client):
     sv = client.get("/privacy/2026-11?ui_locales=sv")
     assert "Avain Demo Oy" in sv.data.decode() and 'lang="sv"' in sv.data.decode()
     assert client.get("/privacy/1999-01").status_code == 404
+
+
+def test_the_worker_records_expired_consents(app, db):
+    import time
+    from datetime import timedelta
+
+    from idp.events.outbox import start_worker
+
+    keys = app.extensions["avain.ledger_keys"]
+    with app.app_context():
+        L.append(
+            db,
+            keys,
+            ConsentEvent(
+                customer_id="c9",
+                recipient_id="garage",
+                purpose_id="garage_booking",
+                purpose_version=1,
+                type=EventType.GIVEN,
+                at=datetime.now(UTC) - timedelta(days=91),
+                actor=Actor.CUSTOMER,
+                channel=Channel.CONSENT_SCREEN,
+                expires_at=datetime.now(UTC) - timedelta(days=1),
+            ),
+            {},
+        )
+        L.checkpoint(db, keys)
+        db.commit()
+    start_worker(app, interval=0.05)
+    try:
+        for _ in range(100):
+            db.expire_all()
+            if L.states(db, keys, "c9")[("garage", "garage_booking")].status == "expired":
+                break
+            time.sleep(0.05)
+    finally:
+        app.extensions["avain.outbox_stop"].set()
+    assert L.states(db, keys, "c9")[("garage", "garage_booking")].status == "expired"
+    assert L.verify(db, keys.origin).ok
