@@ -75,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["avain.oauth_server"] = server
 
     from idp.account.views import bp as account_bp
+    from idp.auth.passkey_views import bp as passkeys_bp
     from idp.auth.views import bp as auth_bp
     from idp.ledger.views import bp as ledger_bp
     from idp.ledger.views import pages as privacy_bp
@@ -82,7 +83,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from idp.oauth.logout import bp as logout_bp
     from idp.oauth.views import bp as oauth_bp
 
-    for bp in (oauth_bp, flow_bp, logout_bp, auth_bp, account_bp, ledger_bp, privacy_bp):
+    for bp in (
+        oauth_bp,
+        flow_bp,
+        logout_bp,
+        auth_bp,
+        account_bp,
+        ledger_bp,
+        privacy_bp,
+        passkeys_bp,
+    ):
         app.register_blueprint(bp)
 
     @app.before_request

@@ -82,6 +82,18 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("login_throttle_window", int, 900, "Seconds over which failed logins are counted."),
     Option(
+        "webauthn_rp_id",
+        str,
+        "",
+        "WebAuthn relying party id (a registrable domain). Empty: the issuer's host.",
+    ),
+    Option(
+        "webauthn_origins",
+        list,
+        [],
+        "Origins allowed to use passkeys. Empty: the issuer's origin.",
+    ),
+    Option(
         "controller_name",
         str,
         "Avain Demo Oy",
@@ -213,6 +225,17 @@ def _finish(values: dict[str, Any]) -> None:
     if parts.scheme == "http" and parts.hostname not in {"localhost", "127.0.0.1", "::1"}:
         raise ConfigError("IDP_ISSUER must use https unless it is localhost")
     values["issuer"] = issuer
+    if not values["webauthn_rp_id"]:
+        values["webauthn_rp_id"] = parts.hostname or ""
+    if not values["webauthn_origins"]:
+        values["webauthn_origins"] = [f"{parts.scheme}://{parts.netloc}"]
+    host = parts.hostname or ""
+    rp_id = values["webauthn_rp_id"]
+    if host != rp_id and not host.endswith("." + rp_id):
+        raise ConfigError(
+            f"webauthn_rp_id {rp_id!r} must be the issuer's host or a parent domain of it "
+            f"({host!r})"
+        )
     if not values["database_url"]:
         values["database_url"] = f"sqlite:///{instance / 'avain.db'}"
     if not values["database_url"].split(":", 1)[0].startswith(("sqlite", "postgresql")):

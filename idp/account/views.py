@@ -20,7 +20,7 @@ from flask_login import login_required
 from idp import context
 from idp.account import sharing
 from idp.account.agents import describe
-from idp.auth import accounts, sessions
+from idp.auth import accounts, passkeys, sessions
 from idp.auth.current import current_sso, end_browser_login
 from idp.auth.messages import message
 from idp.db import commit, get_session, utcnow
@@ -49,6 +49,10 @@ def home() -> ResponseReturnValue:
             ),
             claim_label=claim_label,
             status_label=status_label,
+            passkeys=passkeys.of_user(get_session(), sso.user),
+            passkey_error=message(f"passkey_{request.args['passkey_error']}")
+            if request.args.get("passkey_error")
+            else None,
         )
     )
 

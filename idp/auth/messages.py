@@ -24,6 +24,25 @@ def message(code: str) -> str:
         "wrong_password": _("The current password is not correct."),
         "link_expired": _("The link has expired. Ask for a new one."),
         "link_invalid": _("The link is not valid or was used already."),
+        "passkey_no_challenge": _("The passkey request expired. Try again."),
+        "passkey_challenge_expired": _("The passkey request expired. Try again."),
+        "passkey_invalid_response": _("The browser sent an answer we could not read."),
+        "passkey_verification_failed": _("The passkey could not be verified. Try again."),
+        "passkey_unknown_passkey": _("This passkey is not registered with Avain."),
+        "passkey_already_registered": _("This passkey is already registered."),
+        "passkey_too_many": _("You have the most passkeys allowed. Remove one first."),
+        "passkey_blocked": _(
+            "This passkey is blocked because it looked copied. Use another "
+            "way to sign in and remove it."
+        ),
+        "passkey_cloned": _(
+            "This passkey was blocked: its counter went backwards, which "
+            "happens when a passkey is copied. Use another way to sign in."
+        ),
+        "passkey_last_way_in": _(
+            "This is your last way to sign in. Set a password or add another passkey first."
+        ),
+        "passkey_invalid_name": _("Give the passkey a name."),
         "invalid_phone": _("Enter the phone number with digits, e.g. +358 40 123 4567."),
         "invalid_address": _("An address line is too long (at most 200 characters)."),
         "invalid_locale": _("Choose one of the offered languages."),

@@ -35,15 +35,19 @@ def _safe_next(value: str | None) -> str:
     return url_for("account.home")
 
 
-def _after_login() -> str:
-    interaction = request.values.get("interaction")
-    if interaction:
+def after_login(interaction: Any = None, next_url: Any = None) -> str:
+    """Where a fresh sign-in continues: the pending authorization, or a local page."""
+    if isinstance(interaction, str) and interaction:
         from idp.oauth.authorize import resume_url
 
         url = resume_url(interaction)
         if url:
             return url
-    return _safe_next(request.values.get("next"))
+    return _safe_next(next_url if isinstance(next_url, str) else None)
+
+
+def _after_login() -> str:
+    return after_login(request.values.get("interaction"), request.values.get("next"))
 
 
 def _interaction_client() -> tuple[Any, Any]:

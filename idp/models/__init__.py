@@ -4,6 +4,7 @@ from idp.models.clients import Client, hash_secret
 from idp.models.events import AuditEvent, Delivery, ThrottleCounter
 from idp.models.interactions import Interaction
 from idp.models.keys import InstanceSecret, SigningKey
+from idp.models.passkeys import Passkey
 from idp.models.tokens import AuthorizationCode, Token, digest
 from idp.models.users import SsoSession, User, new_id
 
@@ -13,6 +14,7 @@ __all__ = [
     "Client",
     "Delivery",
     "InstanceSecret",
+    "Passkey",
     "Interaction",
     "SigningKey",
     "SsoSession",

@@ -8,7 +8,7 @@ from idp.config import Settings
 from idp.oauth.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from idp.oauth.endpoints import ENDPOINT_AUTH_METHODS
 
-ACR_VALUES = ["urn:avain:acr:pwd"]
+ACR_VALUES = ["urn:avain:acr:pwd", "phr", "phrh"]
 
 
 def metadata(s: Settings) -> dict[str, Any]:

@@ -1,0 +1,168 @@
+"""Passkey endpoints for the browser (JSON) and the account page's passkey actions."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from webauthn import base64url_to_bytes
+from webauthn.helpers import bytes_to_base64url
+
+from idp import context
+from idp.auth import passkeys, sessions
+from idp.auth.current import begin_browser_login, current_sso
+from idp.auth.messages import message
+from idp.db import commit, get_session, utcnow
+
+bp = Blueprint("passkeys", __name__, url_prefix="/passkeys")
+
+CHALLENGE_KEY = "webauthn"
+CHALLENGE_LIFETIME = 300  # seconds
+
+
+def _remember(purpose: str, challenge: bytes) -> None:
+    session[CHALLENGE_KEY] = {
+        "purpose": purpose,
+        "challenge": bytes_to_base64url(challenge),
+        "at": int(time.time()),
+    }
+
+
+def _take(purpose: str) -> bytes:
+    """The challenge this browser was given: once, for its purpose, while fresh."""
+    stored = session.pop(CHALLENGE_KEY, None)
+    if not isinstance(stored, dict) or stored.get("purpose") != purpose:
+        raise passkeys.PasskeyError("no_challenge")
+    if time.time() - float(stored.get("at", 0)) > CHALLENGE_LIFETIME:
+        raise passkeys.PasskeyError("challenge_expired")
+    if context.seen_before(get_session(), f"webauthn:{stored['challenge']}"):
+        raise passkeys.PasskeyError("no_challenge")
+    return base64url_to_bytes(str(stored["challenge"]))
+
+
+def _error(exc: passkeys.PasskeyError, status: int = 400) -> Response:
+    commit()  # a blocked (cloned) credential stays blocked
+    resp = jsonify({"error": exc.code, "message": message(f"passkey_{exc.code}")})
+    resp.status_code = status
+    return resp
+
+
+def _options(json_text: str) -> Response:
+    resp = Response(json_text, mimetype="application/json")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/register/options", methods=["POST"])
+@login_required
+def register_options() -> ResponseReturnValue:
+    sso = current_sso()
+    assert sso is not None
+    try:
+        options, challenge = passkeys.registration_options(
+            get_session(), context.settings(), sso.user
+        )
+    except passkeys.PasskeyError as exc:
+        return _error(exc)
+    _remember("register", challenge)
+    return _options(options)
+
+
+@bp.route("/register/verify", methods=["POST"])
+@login_required
+def register_verify() -> ResponseReturnValue:
+    sso = current_sso()
+    assert sso is not None
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(passkeys.PasskeyError("invalid_response"))
+    try:
+        challenge = _take("register")
+        passkey = passkeys.finish_registration(
+            get_session(),
+            context.settings(),
+            sso.user,
+            body.get("credential") or {},
+            challenge,
+            str(body.get("name") or request.user_agent.platform or "Passkey"),
+        )
+    except passkeys.PasskeyError as exc:
+        return _error(exc)
+    commit()
+    return jsonify({"id": passkey.id, "name": passkey.name})
+
+
+def _user_for_email(email: Any) -> Any:
+    if not isinstance(email, str) or not email.strip():
+        return None
+    from idp.auth.accounts import find_by_email
+
+    return find_by_email(get_session(), email[:320])
+
+
+@bp.route("/login/options", methods=["POST"])
+def login_options() -> ResponseReturnValue:
+    """Usernameless when no email is given; the same answer shape for unknown emails."""
+    body = request.get_json(silent=True) or {}
+    user = _user_for_email(body.get("email")) if isinstance(body, dict) else None
+    options, challenge = passkeys.authentication_options(get_session(), context.settings(), user)
+    _remember("login", challenge)
+    return _options(options)
+
+
+@bp.route("/login/verify", methods=["POST"])
+def login_verify() -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(passkeys.PasskeyError("invalid_response"))
+    db = get_session()
+    try:
+        challenge = _take("login")
+        result = passkeys.finish_authentication(
+            db, context.settings(), body.get("credential") or {}, challenge, utcnow()
+        )
+    except passkeys.PasskeyError as exc:
+        return _error(exc, 401 if exc.code in {"unknown_passkey", "verification_failed"} else 400)
+    sso = sessions.start_session(
+        db,
+        result.user,
+        context.settings().session_lifetime,
+        amr=result.amr,
+        acr=result.acr,
+        user_agent=request.user_agent.string,
+        ip=request.remote_addr,
+    )
+    begin_browser_login(sso)
+    commit()
+    from idp.auth.views import after_login
+
+    return jsonify({"redirect": after_login(body.get("interaction"), body.get("next"))})
+
+
+@bp.route("/<path:passkey_id>/rename", methods=["POST"])
+@login_required
+def rename(passkey_id: str) -> ResponseReturnValue:
+    sso = current_sso()
+    assert sso is not None
+    try:
+        passkeys.rename(get_session(), sso.user, passkey_id[:1400], request.form.get("name", ""))
+    except passkeys.PasskeyError as exc:
+        return redirect(url_for("account.home", passkey_error=exc.code))
+    commit()
+    return redirect(url_for("account.home", notice="passkey_renamed"))
+
+
+@bp.route("/<path:passkey_id>/remove", methods=["POST"])
+@login_required
+def remove(passkey_id: str) -> ResponseReturnValue:
+    sso = current_sso()
+    assert sso is not None
+    try:
+        passkeys.remove(get_session(), sso.user, passkey_id[:1400])
+    except passkeys.PasskeyError as exc:
+        return redirect(url_for("account.home", passkey_error=exc.code))
+    commit()
+    return redirect(url_for("account.home", notice="passkey_removed"))

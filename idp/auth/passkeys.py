@@ -1,0 +1,239 @@
+"""Passkeys (WebAuthn Level 3 through py_webauthn): registration, sign-in, management.
+
+Discoverable credentials with user verification required; attestation ``none``. A sign
+count that goes backwards means a cloned authenticator: the credential is blocked and the
+customer told. ``amr`` follows RFC 8176: ``hwk`` for a device-bound key, ``swk`` for a
+synced one, ``user`` for the verified user; ``acr`` the phishing-resistant levels of the
+OpenID EAP ACR values (``phrh`` hardware-bound, ``phr`` otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import bytes_to_base64url
+from webauthn.helpers.exceptions import (
+    InvalidAuthenticationResponse,
+    InvalidJSONStructure,
+    InvalidRegistrationResponse,
+)
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from idp.config import Settings
+from idp.models import Passkey, User
+
+ACR_PASSKEY = "phr"
+ACR_PASSKEY_HARDWARE = "phrh"
+MAX_PASSKEYS = 20
+
+
+class PasskeyError(Exception):
+    """A passkey operation failed; ``code`` picks the customer-facing message."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _user_handle(user: User) -> bytes:
+    return user.id.encode()
+
+
+def registration_options(session: Session, s: Settings, user: User) -> tuple[str, bytes]:
+    """Options for ``navigator.credentials.create``; the challenge goes with the browser."""
+    existing = session.scalars(select(Passkey).where(Passkey.user_id == user.id)).all()
+    if len(existing) >= MAX_PASSKEYS:
+        raise PasskeyError("too_many")
+    options = generate_registration_options(
+        rp_id=s.webauthn_rp_id,
+        rp_name="Avain",
+        user_name=user.email,
+        user_id=_user_handle(user),
+        user_display_name=user.name,
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.REQUIRED,
+            user_verification=UserVerificationRequirement.REQUIRED,
+        ),
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=_raw_id(p.id)) for p in existing],
+    )
+    return options_to_json(options), options.challenge
+
+
+def _raw_id(credential_id: str) -> bytes:
+    from webauthn import base64url_to_bytes
+
+    return base64url_to_bytes(credential_id)
+
+
+def _parse(credential: str | dict[str, Any]) -> dict[str, Any]:
+    data = json.loads(credential) if isinstance(credential, str) else credential
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or len(data["id"]) > 1400:
+        raise PasskeyError("invalid_response")
+    return data
+
+
+def finish_registration(
+    session: Session,
+    s: Settings,
+    user: User,
+    credential: str | dict[str, Any],
+    challenge: bytes,
+    name: str,
+) -> Passkey:
+    data = _parse(credential)
+    try:
+        verified = verify_registration_response(
+            credential=data,
+            expected_challenge=challenge,
+            expected_rp_id=s.webauthn_rp_id,
+            expected_origin=s.webauthn_origins,
+            require_user_verification=True,
+        )
+    except (InvalidRegistrationResponse, InvalidJSONStructure, ValueError, KeyError, TypeError):
+        raise PasskeyError("verification_failed") from None
+    credential_id = bytes_to_base64url(verified.credential_id)
+    if session.get(Passkey, credential_id) is not None:
+        raise PasskeyError("already_registered")
+    transports = [
+        t for t in (data.get("response", {}).get("transports") or []) if isinstance(t, str)
+    ][:8]
+    passkey = Passkey(
+        id=credential_id,
+        user_id=user.id,
+        public_key=verified.credential_public_key,
+        sign_count=verified.sign_count,
+        transports=transports,
+        aaguid=verified.aaguid,
+        device_type=str(
+            getattr(verified.credential_device_type, "value", verified.credential_device_type)
+        ),
+        backed_up=verified.credential_backed_up,
+        name=" ".join(name.split())[:100] or "Passkey",
+    )
+    session.add(passkey)
+    session.flush()
+    return passkey
+
+
+def authentication_options(
+    session: Session, s: Settings, user: User | None = None
+) -> tuple[str, bytes]:
+    """Without a user: any discoverable passkey (conditional UI, usernameless)."""
+    allow = []
+    if user is not None:
+        allow = [
+            PublicKeyCredentialDescriptor(id=_raw_id(p.id))
+            for p in session.scalars(
+                select(Passkey).where(Passkey.user_id == user.id, Passkey.blocked_at.is_(None))
+            )
+        ]
+    options = generate_authentication_options(
+        rp_id=s.webauthn_rp_id,
+        allow_credentials=allow,
+        user_verification=UserVerificationRequirement.REQUIRED,
+    )
+    return options_to_json(options), options.challenge
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User
+    passkey: Passkey
+    amr: list[str]
+    acr: str
+
+
+def finish_authentication(
+    session: Session, s: Settings, credential: str | dict[str, Any], challenge: bytes, now: datetime
+) -> SignIn:
+    data = _parse(credential)
+    passkey = session.get(Passkey, data["id"])
+    if passkey is None:
+        raise PasskeyError("unknown_passkey")
+    if passkey.blocked_at is not None:
+        raise PasskeyError("blocked")
+    handle = (data.get("response") or {}).get("userHandle")
+    if handle:
+        from webauthn import base64url_to_bytes
+
+        try:
+            if base64url_to_bytes(handle) != passkey.user_id.encode():
+                raise PasskeyError("verification_failed")
+        except ValueError:
+            raise PasskeyError("verification_failed") from None
+    try:
+        verified = verify_authentication_response(
+            credential=data,
+            expected_challenge=challenge,
+            expected_rp_id=s.webauthn_rp_id,
+            expected_origin=s.webauthn_origins,
+            credential_public_key=passkey.public_key,
+            credential_current_sign_count=passkey.sign_count,
+            require_user_verification=True,
+        )
+    except InvalidAuthenticationResponse as exc:
+        if "sign count" in str(exc).lower():
+            passkey.blocked_at = now
+            passkey.blocked_reason = "sign_count_rollback"
+            raise PasskeyError("cloned") from None
+        raise PasskeyError("verification_failed") from None
+    except (InvalidJSONStructure, ValueError, KeyError, TypeError):
+        raise PasskeyError("verification_failed") from None
+    passkey.sign_count = verified.new_sign_count
+    passkey.last_used_at = now
+    passkey.backed_up = verified.credential_backed_up
+    user = session.get(User, passkey.user_id)
+    assert user is not None
+    hardware = passkey.device_type == "single_device"
+    return SignIn(
+        user,
+        passkey,
+        ["hwk" if hardware else "swk", "user"],
+        ACR_PASSKEY_HARDWARE if hardware else ACR_PASSKEY,
+    )
+
+
+def of_user(session: Session, user: User) -> list[Passkey]:
+    return list(
+        session.scalars(
+            select(Passkey).where(Passkey.user_id == user.id).order_by(Passkey.created_at)
+        )
+    )
+
+
+def rename(session: Session, user: User, passkey_id: str, name: str) -> None:
+    passkey = session.get(Passkey, passkey_id)
+    if passkey is None or passkey.user_id != user.id:
+        raise PasskeyError("unknown_passkey")
+    name = " ".join(name.split())[:100]
+    if not name:
+        raise PasskeyError("invalid_name")
+    passkey.name = name
+
+
+def remove(session: Session, user: User, passkey_id: str) -> None:
+    """The last way in cannot be removed: a password or another passkey must remain."""
+    passkey = session.get(Passkey, passkey_id)
+    if passkey is None or passkey.user_id != user.id:
+        raise PasskeyError("unknown_passkey")
+    others = [p for p in of_user(session, user) if p.id != passkey.id and p.blocked_at is None]
+    if not others and not user.password_hash:
+        raise PasskeyError("last_way_in")
+    session.delete(passkey)

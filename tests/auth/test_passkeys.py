@@ -1,0 +1,226 @@
+"""Passkeys, server side, with the software authenticator: every rule py_webauthn and Avain
+enforce, fast and without a browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+
+from idp.models import Passkey, User
+from tests.auth.soft_authenticator import SoftAuthenticator, b64url
+from tests.conftest import authorize_params, exchange, login, query_of
+
+
+def _csrf(client, path="/login"):
+    page = client.get(path).data.decode()
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def _post(client, url, body, csrf):
+    return client.post(url, json=body, headers={"X-CSRFToken": csrf})
+
+
+def _register(client, user, authenticator=None, name="Puhelin"):
+    authenticator = authenticator or SoftAuthenticator()
+    login(client, user.email)
+    csrf = _csrf(client, "/account/")
+    options = _post(client, "/passkeys/register/options", {}, csrf).json
+    assert options["authenticatorSelection"]["residentKey"] == "required"
+    assert options["authenticatorSelection"]["userVerification"] == "required"
+    assert options["attestation"] == "none"
+    resp = _post(
+        client,
+        "/passkeys/register/verify",
+        {"credential": authenticator.register(options), "name": name},
+        csrf,
+    )
+    assert resp.status_code == 200, resp.json
+    client.post("/logout", data={"confirm": "yes", "csrf_token": csrf})
+    return authenticator
+
+
+def _sign_in(client, authenticator, email=None, interaction=None, **lie):
+    csrf = _csrf(client)
+    body = {"email": email} if email else {}
+    options = _post(client, "/passkeys/login/options", body, csrf).json
+    return _post(
+        client,
+        "/passkeys/login/verify",
+        {"credential": authenticator.assert_(options, **lie), "interaction": interaction},
+        csrf,
+    ), options
+
+
+def test_register_then_sign_in_without_a_username(client, make_user):
+    user = make_user()
+    authenticator = _register(client, user)
+    resp, options = _sign_in(client, authenticator)
+    assert resp.status_code == 200, resp.json
+    assert options["allowCredentials"] == [] and options["userVerification"] == "required"
+    assert resp.json["redirect"] == "/account/"
+    assert client.get("/account/").status_code == 200
+
+
+def test_email_first_lists_the_customers_passkeys(client, make_user):
+    user = make_user()
+    authenticator = _register(client, user)
+    resp, options = _sign_in(client, authenticator, email=user.email)
+    assert [c["id"] for c in options["allowCredentials"]] == [b64url(authenticator.credential_id)]
+    assert resp.status_code == 200
+
+
+def test_unknown_email_gets_the_same_shape_of_answer(client):
+    csrf = _csrf(client)
+    options = _post(client, "/passkeys/login/options", {"email": "nobody@example.com"}, csrf)
+    assert options.status_code == 200 and options.json["allowCredentials"] == []
+
+
+@pytest.mark.parametrize(
+    ("lie", "status"),
+    [
+        ({"origin": "https://evil.example"}, 401),
+        ({"rp_id": "evil.example"}, 401),
+        ({"uv": False}, 401),
+        ({"up": False}, 401),
+    ],
+)
+def test_wrong_origin_rp_id_or_missing_presence_and_verification_are_refused(
+    client, make_user, lie, status
+):
+    user = make_user()
+    authenticator = _register(client, user)
+    resp, _ = _sign_in(client, authenticator, **lie)
+    assert resp.status_code == status, resp.json
+    assert client.get("/account/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "lie", [{"origin": "https://evil.example"}, {"uv": False}, {"rp_id": "evil.example"}]
+)
+def test_registration_refuses_the_same_lies(client, make_user, lie):
+    user = make_user()
+    login(client, user.email)
+    csrf = _csrf(client, "/account/")
+    options = _post(client, "/passkeys/register/options", {}, csrf).json
+    resp = _post(
+        client,
+        "/passkeys/register/verify",
+        {"credential": SoftAuthenticator().register(options, **lie)},
+        csrf,
+    )
+    assert resp.status_code == 400 and resp.json["error"] == "verification_failed"
+
+
+def test_challenges_are_single_use(client, make_user):
+    user = make_user()
+    authenticator = _register(client, user)
+    csrf = _csrf(client)
+    options = _post(client, "/passkeys/login/options", {}, csrf).json
+    answer = authenticator.assert_(options)
+    assert _post(client, "/passkeys/login/verify", {"credential": answer}, csrf).status_code == 200
+    client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
+    replay = _post(client, "/passkeys/login/verify", {"credential": answer}, _csrf(client))
+    assert replay.status_code == 400 and replay.json["error"] == "no_challenge"
+
+
+def test_expired_challenge_is_refused(client, make_user, monkeypatch):
+    import time
+
+    user = make_user()
+    authenticator = _register(client, user)
+    csrf = _csrf(client)
+    options = _post(client, "/passkeys/login/options", {}, csrf).json
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 301)
+    resp = _post(
+        client, "/passkeys/login/verify", {"credential": authenticator.assert_(options)}, csrf
+    )
+    assert resp.json["error"] == "challenge_expired"
+
+
+def test_a_rolled_back_counter_blocks_the_passkey_and_says_so(client, db, make_user):
+    user = make_user()
+    authenticator = _register(client, user)
+    for _ in range(3):
+        resp, _ = _sign_in(client, authenticator)
+        assert resp.status_code == 200
+        client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
+    clone, _ = _sign_in(client, authenticator, counter=1)
+    assert clone.status_code == 400 and clone.json["error"] == "cloned"
+    assert "copied" in clone.json["message"]
+    again, _ = _sign_in(client, authenticator)  # even the real one, until replaced
+    assert again.json["error"] == "blocked"
+    row = db.scalar(select(Passkey).where(Passkey.user_id == user.id))
+    assert row.blocked_at is not None and row.blocked_reason == "sign_count_rollback"
+    login(client, user.email)
+    assert b"Blocked" in client.get("/account/").data
+
+
+@pytest.mark.parametrize(("synced", "amr", "acr"), [(False, "hwk", "phrh"), (True, "swk", "phr")])
+def test_amr_and_acr_say_what_happened_in_the_id_token(
+    client, make_user, make_client, synced, amr, acr
+):
+    user = make_user()
+    authenticator = _register(client, user, SoftAuthenticator(synced=synced))
+    rp, secret = make_client(first_party=True)
+    params, verifier = authorize_params(rp)
+    location = client.get("/authorize", query_string=params).headers["Location"]
+    resp, _ = _sign_in(client, authenticator, interaction=query_of(location)["interaction"])
+    q = query_of(client.get(resp.json["redirect"]).headers["Location"])
+    token = exchange(client, rp, secret, q["code"], verifier).json
+    claims = jwt.decode(
+        token["id_token"], KeySet.import_key_set(client.get("/jwks.json").json)
+    ).claims
+    assert claims["amr"] == [amr, "user"] and claims["acr"] == acr
+
+
+def test_rename_and_remove_and_the_last_way_in(client, db, make_user):
+    user = make_user()
+    _register(client, user)
+    second = _register(client, user, name="Kannettava")
+    login(client, user.email)
+    page = client.get("/account/")
+    assert b"Puhelin" in page.data and b"Kannettava" in page.data
+    csrf = _csrf(client, "/account/")
+    first_id = db.scalars(select(Passkey.id).order_by(Passkey.created_at)).first()
+    client.post(f"/passkeys/{first_id}/rename", data={"name": "Työpuhelin", "csrf_token": csrf})
+    assert "Työpuhelin" in client.get("/account/").data.decode()
+    # a customer with no password must keep one way in
+    db.get(User, user.id).password_hash = None
+    db.commit()
+    client.post(f"/passkeys/{first_id}/remove", data={"csrf_token": csrf})
+    resp = client.post(
+        f"/passkeys/{b64url(second.credential_id)}/remove", data={"csrf_token": csrf}
+    )
+    assert "passkey_error=last_way_in" in resp.headers["Location"]
+    db.expire_all()
+    assert db.scalar(select(Passkey.name)) == "Kannettava"
+
+
+def test_passkey_endpoints_need_csrf(client, make_user):
+    user = make_user()
+    login(client, user.email)
+    assert client.post("/passkeys/register/options", json={}).status_code == 400
+    assert client.post("/passkeys/login/options", json={}).status_code == 400
+
+
+def test_garbage_answers_are_clear_errors(client, make_user):
+    user = make_user()
+    authenticator = _register(client, user)
+    csrf = _csrf(client)
+    _post(client, "/passkeys/login/options", {}, csrf)
+    for garbage in (
+        {},
+        {"id": 5},
+        {"id": "x" * 2000},
+        {"id": "abc", "response": "no"},
+        {**authenticator.assert_({"challenge": "AAAA"}), "response": {}},
+    ):
+        _post(client, "/passkeys/login/options", {}, csrf)
+        resp = _post(client, "/passkeys/login/verify", {"credential": garbage}, csrf)
+        assert 400 <= resp.status_code < 500, garbage
+        assert "error" in resp.json
