@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -80,6 +80,11 @@ def _flow_target() -> str | None:
 def login() -> ResponseReturnValue:
     error = None
     email = request.values.get("login_hint", "")[:320]
+    sso = current_sso()
+    # step-up: the client asked for a phishing-resistant sign-in; a password will not do
+    step_up = request.values.get("step_up") == "1" and sso is not None
+    if step_up and sso is not None:
+        email = sso.user.email
     if request.method == "POST":
         email = request.form.get("email", "")[:320]
         password = request.form.get("password", "")
@@ -109,6 +114,7 @@ def login() -> ResponseReturnValue:
                 interaction=request.values.get("interaction", ""),
                 next=request.values.get("next", ""),
                 client_name=_client_name(),
+                step_up=step_up,
             ),
             status=status,
         ),
@@ -306,6 +312,18 @@ def reset(token: str) -> ResponseReturnValue:
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str) -> ResponseReturnValue:
     target = _safe_next(request.form.get("next"))
+    if code in context.settings().languages:
+        # The customer's choice wins over a client's ui_locales, in the page it returns to
+        # and in the rest of the sign-in (else the switcher did nothing on such pages).
+        from idp.oauth.authorize import forget_ui_locales
+
+        parts = urlsplit(target)
+        query = [
+            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ui_locales"
+        ]
+        target = parts._replace(query=urlencode(query)).geturl()
+        forget_ui_locales(dict(query).get("interaction"))
+        commit()
     resp = redirect(target)
     if code in context.settings().languages:
         resp.set_cookie(

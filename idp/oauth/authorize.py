@@ -22,6 +22,7 @@ from werkzeug.exceptions import BadRequest
 
 from consent.model import LegalBasis
 from idp import context
+from idp.auth import passkeys
 from idp.auth.current import current_sso, end_browser_login
 from idp.db import commit, get_session, utcnow
 from idp.errors import Invalid
@@ -30,7 +31,7 @@ from idp.ledger import consents
 from idp.ledger.labels import basis_label, claim_label
 from idp.oauth import interaction as steps
 from idp.oauth import responses, tokens
-from idp.oauth.claims import wanted_claims
+from idp.oauth.claims import essential_acr_values, parse_claims_request, wanted_claims
 from idp.oauth.grants import AuthorizationCodeGrant
 
 bp = Blueprint("flow", __name__)
@@ -103,6 +104,7 @@ def authorize() -> ResponseReturnValue:
             interaction=item,
             wanted=wanted_claims(grant.request.scope or "", data.get("claims")),
             consent=context.consent_context(),
+            **_acr_request(db, data, sso),
         )
         session_sub = tokens.subject(db, sso.user, client) if sso else None
         step = steps.next_step(db, req, sso, hinted, session_sub)
@@ -126,10 +128,23 @@ def authorize() -> ResponseReturnValue:
     return responses.from_location(dict(headers)["Location"], redirect_uri, mode)
 
 
+def _acr_request(db: Any, data: Any, sso: Any) -> dict[str, Any]:
+    essential = set(essential_acr_values(parse_claims_request(data.get("claims"))))
+    wanted = set((data.get("acr_values") or "").split()) | essential
+    has_passkey = bool(sso) and bool(passkeys.of_user(db, sso.user))
+    return {
+        "acr_wanted": wanted,
+        "acr_essential": bool(essential & {"phr", "phrh"}),
+        "has_passkey": has_passkey,
+    }
+
+
 def _step_url(step: str, interaction_id: str, data: Any) -> str:
     args: dict[str, Any] = {"interaction": interaction_id}
     if data.get("ui_locales"):
         args["ui_locales"] = data["ui_locales"]
+    if step == "step_up":
+        return url_for("auth.login", step_up="1", **args)
     if step == "login":
         if data.get("login_hint"):
             args["login_hint"] = data["login_hint"]
@@ -146,6 +161,14 @@ def resume_url(interaction_id: str) -> str | None:
     if item is None:
         return None
     return url_for("flow.authorize", **item.params, interaction=item.id)
+
+
+def forget_ui_locales(interaction_id: str | None) -> None:
+    """The customer chose a language with the switcher: for the rest of this interaction
+    it wins over the client's ui_locales, which OIDC Core §3.1.2.1 makes only a preference."""
+    item = steps.load(get_session(), interaction_id, _owned())
+    if item is not None and "ui_locales" in item.params:
+        item.params = {k: v for k, v in item.params.items() if k != "ui_locales"}
 
 
 def flow_target(item: Any, client: Any) -> str | None:

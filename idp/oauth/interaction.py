@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Error, scope_to_list
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -39,6 +39,9 @@ class Request:
     interaction: Interaction | None
     wanted: set[str] = field(default_factory=set)  # claims the request would release
     consent: consents.Context | None = None
+    acr_wanted: set[str] = field(default_factory=set)  # acr_values and essential acr
+    acr_essential: bool = False
+    has_passkey: bool = False
 
 
 def create(session: Session, client_id: str, params: dict[str, Any]) -> Interaction:
@@ -123,6 +126,29 @@ def check_consent(session: Session, req: Request, user: User) -> bool:
     return bool(pending_consents(session, req, user))
 
 
+PHISHING_RESISTANT = {"phr": {"phr", "phrh"}, "phrh": {"phrh"}}
+
+
+def step_up_needed(req: Request, sso: SsoSession | None) -> bool:
+    """Core §3.1.2.1 acr_values, §5.5.1.1 essential acr: a phishing-resistant level asked for
+    and not yet reached in this session. Voluntary levels are tried only when the customer
+    has a passkey; an essential one that cannot be met fails the request."""
+    levels = [PHISHING_RESISTANT[v] for v in req.acr_wanted if v in PHISHING_RESISTANT]
+    if not levels or sso is None:
+        return False
+    if any(sso.acr in accepted for accepted in levels):
+        return False
+    if not req.has_passkey:
+        if req.acr_essential:
+            raise OAuth2Error(
+                error="unmet_authentication_requirements",
+                description="The customer has no passkey for the acr asked for.",
+                redirect_uri=req.redirect_uri,
+            )
+        return False
+    return True
+
+
 def next_step(
     session: Session,
     req: Request,
@@ -135,6 +161,10 @@ def next_step(
         if none:
             raise LoginRequiredError(redirect_uri=req.redirect_uri)
         return "login"
+    if step_up_needed(req, sso):
+        if none:
+            raise LoginRequiredError(redirect_uri=req.redirect_uri)
+        return "step_up"
     assert sso is not None
     if "select_account" in req.prompts and not (
         req.interaction and req.interaction.account_selected_for == sso.id

@@ -224,3 +224,71 @@ def test_garbage_answers_are_clear_errors(client, make_user):
         resp = _post(client, "/passkeys/login/verify", {"credential": garbage}, csrf)
         assert 400 <= resp.status_code < 500, garbage
         assert "error" in resp.json
+
+
+def test_step_up_asks_a_password_session_for_a_passkey(client, make_user, make_client):
+    user = make_user()
+    authenticator = _register(client, user)
+    rp, secret = make_client(first_party=True)
+    login(client, user.email)  # a password session
+    params, verifier = authorize_params(rp, acr_values="phr")
+    location = client.get("/authorize", query_string=params).headers["Location"]
+    assert "/login?" in location and "step_up=1" in location
+    page = client.get(location).data.decode()
+    assert 'id="password"' not in page and "with a passkey" in page
+    none, _ = authorize_params(rp, acr_values="phr", prompt="none")
+    q = query_of(client.get("/authorize", query_string=none).headers["Location"])
+    assert q["error"] == "login_required"
+    resp, _ = _sign_in(
+        client, authenticator, email=user.email, interaction=query_of(location)["interaction"]
+    )
+    q = query_of(client.get(resp.json["redirect"]).headers["Location"])
+    claims = jwt.decode(
+        exchange(client, rp, secret, q["code"], verifier).json["id_token"],
+        KeySet.import_key_set(client.get("/jwks.json").json),
+    ).claims
+    assert claims["acr"] == "phrh" and "hwk" in claims["amr"]
+    # the passkey session satisfies the next request without a prompt
+    params, _ = authorize_params(rp, acr_values="phr", prompt="none")
+    assert "code" in query_of(client.get("/authorize", query_string=params).headers["Location"])
+
+
+def test_voluntary_step_up_without_a_passkey_goes_on_and_says_pwd(client, make_user, make_client):
+    user = make_user()
+    rp, secret = make_client(first_party=True)
+    params, verifier = authorize_params(rp, acr_values="phr")
+    from tests.conftest import follow_to_code
+
+    code = follow_to_code(client, params, user.email)["code"]
+    claims = jwt.decode(
+        exchange(client, rp, secret, code, verifier).json["id_token"],
+        KeySet.import_key_set(client.get("/jwks.json").json),
+    ).claims
+    assert claims["acr"] == "urn:avain:acr:pwd"
+
+
+def test_essential_acr_that_cannot_be_met_fails(client, make_user, make_client):
+    import json
+
+    user = make_user()
+    rp, _ = make_client(first_party=True)
+    login(client, user.email)
+    claims = json.dumps({"id_token": {"acr": {"essential": True, "values": ["phrh"]}}})
+    params, _ = authorize_params(rp, claims=claims)
+    q = query_of(client.get("/authorize", query_string=params).headers["Location"])
+    assert q["error"] == "unmet_authentication_requirements"
+
+
+def test_max_age_with_passkeys_behaves_as_with_passwords(client, make_user, make_client):
+    import time
+
+    user = make_user()
+    authenticator = _register(client, user)
+    rp, _ = make_client(first_party=True)
+    _sign_in(client, authenticator)
+    time.sleep(1.1)
+    params, _ = authorize_params(rp, max_age="0", prompt="none")
+    q = query_of(client.get("/authorize", query_string=params).headers["Location"])
+    assert q["error"] == "login_required"
+    params, _ = authorize_params(rp, max_age="600", prompt="none")
+    assert "code" in query_of(client.get("/authorize", query_string=params).headers["Location"])

@@ -56,6 +56,7 @@ def make_user(
     name: str = "Aino Virtanen",
     password: str = PASSWORD,
     verified: bool = True,
+    phone_number: str | None = None,
 ) -> Any:
     from idp.auth import accounts
     from idp.db import new_session
@@ -64,6 +65,7 @@ def make_user(
         session = new_session(server.app)
         user = accounts.register(session, email_address, name, password)
         user.email_verified = verified
+        user.phone_number = phone_number
         session.commit()
         session.expunge(user)
         session.close()
@@ -110,7 +112,14 @@ class RelyingParty:
     _thread: threading.Thread | None = None
 
     @classmethod
-    def start(cls, server: LiveServer, name: str, first_party: bool = False) -> RelyingParty:
+    def start(
+        cls,
+        server: LiveServer,
+        name: str,
+        first_party: bool = False,
+        client_id: str | None = None,
+    ) -> RelyingParty:
+        """``client_id`` fixes the id, e.g. a recipient the consent catalogue names."""
         from idp.db import new_session
         from idp.oauth.clients import ClientSpec, create
 
@@ -125,6 +134,7 @@ class RelyingParty:
                     redirect_uris=[f"{base}/cb"],
                     post_logout_redirect_uris=[f"{base}/bye"],
                     first_party=first_party,
+                    client_id=client_id,
                 ),
             )
             session.commit()
@@ -172,6 +182,25 @@ class RelyingParty:
                 "redirect_uri": self.redirect_uri,
                 "code_verifier": self.verifiers[callback["state"]],
             },
+            auth=(self.client.client_id, self.secret or ""),
+        )
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
+    def userinfo(self, access_token: str) -> requests.Response:
+        return requests.get(
+            f"{self.server.url}/userinfo",
+            timeout=10,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
+
+    def introspect(self, token: str) -> dict[str, Any]:
+        """RFC 7662 with the client's own credentials, as its resource server would."""
+        resp = requests.post(
+            f"{self.server.url}/introspect",
+            timeout=10,
+            data={"token": token},
             auth=(self.client.client_id, self.secret or ""),
         )
         assert resp.status_code == 200, resp.text
