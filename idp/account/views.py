@@ -215,3 +215,28 @@ def export() -> ResponseReturnValue:
     resp = jsonify(data)
     resp.headers["Content-Disposition"] = 'attachment; filename="avain-consent-history.json"'
     return resp
+
+
+@bp.route("/security", methods=["POST"])
+@login_required
+def security() -> ResponseReturnValue:
+    """The customer's choice: a passkey after the password, or passkeys only."""
+    sso = current_sso()
+    assert sso is not None
+    user = sso.user
+    db = get_session()
+    usable = [p for p in passkeys.of_user(db, user) if p.blocked_at is None]
+    action = request.form.get("action")
+    if action in {"second_factor_on", "passkey_only"} and not usable:
+        return redirect(url_for("account.home", passkey_error="last_way_in"))
+    if action == "second_factor_on":
+        user.passkey_second_factor = True
+    elif action == "second_factor_off":
+        user.passkey_second_factor = False
+    elif action == "passkey_only":
+        user.password_hash = None
+        user.passkey_second_factor = False
+    else:
+        return redirect(url_for("account.home"))
+    commit()
+    return redirect(url_for("account.home", notice=f"security_{action}"))

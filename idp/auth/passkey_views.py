@@ -126,11 +126,18 @@ def login_verify() -> ResponseReturnValue:
         )
     except passkeys.PasskeyError as exc:
         return _error(exc, 401 if exc.code in {"unknown_passkey", "verification_failed"} else 400)
+    amr = result.amr
+    from idp.auth.views import pending_second_factor
+
+    pending = pending_second_factor()
+    if pending is not None and pending.get("user") == result.user.id:
+        amr = ["pwd", *result.amr, "mfa"]  # RFC 8176: password, then a passkey
+    session.pop("second_factor", None)
     sso = sessions.start_session(
         db,
         result.user,
         context.settings().session_lifetime,
-        amr=result.amr,
+        amr=amr,
         acr=result.acr,
         user_agent=request.user_agent.string,
         ip=request.remote_addr,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from idp import context
-from idp.auth import accounts, sessions
+from idp.auth import accounts, passkeys, sessions
 from idp.auth.current import begin_browser_login, current_sso
 from idp.auth.mail import send_mail
 from idp.auth.messages import message
@@ -90,6 +91,19 @@ def login() -> ResponseReturnValue:
         password = request.form.get("password", "")
         db = get_session()
         result = accounts.authenticate(db, context.throttle(db), email, password, _client_ip())
+        if (
+            result.user is not None
+            and result.user.passkey_second_factor
+            and passkeys.of_user(db, result.user)
+        ):
+            commit()
+            session["second_factor"] = {
+                "user": result.user.id,
+                "at": int(time.time()),
+                "interaction": request.values.get("interaction", ""),
+                "next": request.values.get("next", ""),
+            }
+            return redirect(url_for("auth.second_factor"))
         if result.user is not None:
             sso = sessions.start_session(
                 db,
@@ -292,6 +306,7 @@ def reset(token: str) -> ResponseReturnValue:
                 for sso in sessions.list_active(db, user.id):
                     end_session(db, sso)
                 user.email_verified = True
+                user.passkey_second_factor = False  # recovery: the passkeys may be lost
                 commit()
                 return Response(
                     render_template(
@@ -335,3 +350,36 @@ def set_language(code: str) -> ResponseReturnValue:
             secure=context.settings().issuer_is_https,
         )
     return resp
+
+
+SECOND_FACTOR_LIFETIME = 300
+
+
+def pending_second_factor() -> dict[str, Any] | None:
+    """The customer who gave the right password and still owes a passkey, if still fresh."""
+    pending = session.get("second_factor")
+    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > (
+        SECOND_FACTOR_LIFETIME
+    ):
+        return None
+    return pending
+
+
+@bp.route("/login/second-factor")
+def second_factor() -> ResponseReturnValue:
+    pending = pending_second_factor()
+    if pending is None:
+        return redirect(url_for("auth.login"))
+    from idp.models import User as UserModel
+
+    user = get_session().get(UserModel, pending["user"])
+    if user is None:
+        return redirect(url_for("auth.login"))
+    return Response(
+        render_template(
+            "auth/second_factor.html",
+            email=user.email,
+            interaction=pending.get("interaction", ""),
+            next=pending.get("next", ""),
+        )
+    )

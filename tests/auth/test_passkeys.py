@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from idp.models import Passkey, User
 from tests.auth.soft_authenticator import SoftAuthenticator, b64url
-from tests.conftest import authorize_params, exchange, login, query_of
+from tests.conftest import authorize_params, csrf_of, exchange, login, query_of
 
 
 def _csrf(client, path="/login"):
@@ -292,3 +292,78 @@ def test_max_age_with_passkeys_behaves_as_with_passwords(client, make_user, make
     assert q["error"] == "login_required"
     params, _ = authorize_params(rp, max_age="600", prompt="none")
     assert "code" in query_of(client.get("/authorize", query_string=params).headers["Location"])
+
+
+def _security(client, action):
+    page = client.get("/account/")
+    return client.post(
+        "/account/security", data={"action": action, "csrf_token": csrf_of(page.data)}
+    )
+
+
+def test_passkey_as_second_factor_after_the_password(client, make_user, make_client):
+    user = make_user()
+    authenticator = _register(client, user)
+    login(client, user.email)
+    assert "security_second_factor_on" in _security(client, "second_factor_on").headers["Location"]
+    client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
+    rp, secret = make_client(first_party=True)
+    params, verifier = authorize_params(rp)
+    location = client.get("/authorize", query_string=params).headers["Location"]
+    resp = login(client, user.email, interaction=query_of(location)["interaction"])
+    assert resp.headers["Location"] == "/login/second-factor"
+    assert client.get("/account/").status_code == 302  # the password alone is not enough
+    page = client.get("/login/second-factor").data.decode()
+    assert user.email in page and "passkey-login" in page
+    resp, _ = _sign_in(
+        client, authenticator, email=user.email, interaction=query_of(location)["interaction"]
+    )
+    q = query_of(client.get(resp.json["redirect"]).headers["Location"])
+    claims = jwt.decode(
+        exchange(client, rp, secret, q["code"], verifier).json["id_token"],
+        KeySet.import_key_set(client.get("/jwks.json").json),
+    ).claims
+    assert claims["amr"] == ["pwd", "hwk", "user", "mfa"]
+
+
+def test_second_factor_needs_a_passkey_and_passkey_only_drops_the_password(client, db, make_user):
+    user = make_user()
+    login(client, user.email)
+    resp = _security(client, "second_factor_on")
+    assert "passkey_error=last_way_in" in resp.headers["Location"]
+    client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
+    _register(client, user)
+    login(client, user.email)
+    assert "security_passkey_only" in _security(client, "passkey_only").headers["Location"]
+    db.expire_all()
+    assert db.get(User, user.id).password_hash is None
+    client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
+    assert login(client, user.email).status_code == 401  # the old password is gone
+
+
+def test_recovery_by_email_when_every_passkey_is_lost(app, client, db, make_user):
+    from idp.auth.accounts import make_reset_token
+
+    user = make_user()
+    authenticator = _register(client, user)
+    login(client, user.email)
+    _security(client, "passkey_only")
+    other = app.test_client()  # another browser signed in with the passkey
+    assert _sign_in(other, authenticator)[0].status_code == 200
+    assert other.get("/account/").status_code == 200
+    token = make_reset_token(app.config["AVAIN"].secret_key, db.get(User, user.id))
+    page = client.get(f"/reset/{token}")
+    resp = client.post(
+        f"/reset/{token}",
+        data={
+            "password": "a fresh long password",
+            "password_confirm": "a fresh long password",
+            "csrf_token": csrf_of(page.data),
+        },
+    )
+    assert resp.status_code == 200
+    assert client.get("/account/").status_code == 302  # every session ended
+    assert other.get("/account/").status_code == 302
+    assert login(client, user.email, "a fresh long password").status_code == 302
+    db.expire_all()
+    assert db.get(User, user.id).passkey_second_factor is False
