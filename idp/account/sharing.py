@@ -120,3 +120,18 @@ def export(session: Session, ctx: consents.Context, user: User) -> dict[str, Any
     return export_history(
         session, ctx.keys, user.id, legal_basis=lambda purpose_id, _version: _basis(ctx, purpose_id)
     )
+
+
+def describe_row(
+    ctx: consents.Context, session: Session, row: EventRow, lang: str
+) -> tuple[str | None, str]:
+    """A receipt's purpose title (None: signing in to the client) and recipient name."""
+    purpose = ctx.catalogue.purposes.get(row.purpose_id)
+    title = None
+    if purpose is not None:
+        text = purpose.texts.get(lang) or purpose.texts.get("en")
+        title = text.title if text else row.purpose_id
+    recipient = ctx.catalogue.recipients.get(row.recipient_id)
+    client = session.get(Client, row.recipient_id)
+    name = recipient.name if recipient else client.client_name if client else row.recipient_id
+    return title, name

@@ -178,9 +178,17 @@ def receipts() -> ResponseReturnValue:
         get_session(), context.consent_context(), sso.user, s.issuer, s.controller_name, utcnow()
     )
     commit()
+    ctx = context.consent_context()
+    lang = g.get("lang") or "en"
+    described = [
+        (row, token, *sharing.describe_row(ctx, get_session(), row, lang)) for row, token in items
+    ]
     return Response(
         render_template(
-            "account/receipts.html", items=items, status_label=status_label, claim_label=claim_label
+            "account/receipts.html",
+            items=described,
+            status_label=status_label,
+            claim_label=claim_label,
         )
     )
 

@@ -126,7 +126,8 @@ def to_ask(
         state = states.get(purpose.id)
         decided = state is not None and state.status in {"refused", "withdrawn"}
         if force or not (_is_current(state, purpose, now) or decided):
-            asks.append(Ask(purpose, sorted(touched & purpose.necessary()), optional))
+            # consent is to the whole purpose: show all it needs and every choice it offers
+            asks.append(Ask(purpose, sorted(purpose.necessary()), sorted(purpose.optional())))
     return asks
 
 

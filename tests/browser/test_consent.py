@@ -4,9 +4,9 @@ end at once), signed receipts, and the screen in Finnish and Swedish.
 
 The garage is the catalogue's recipient ``garage`` (config/purposes.toml): purpose
 ``garage_booking``, consent basis; name, phone number and car registration necessary; tire
-purchase and email optional. With the scopes "openid profile email phone" the request
-touches name and phone number (necessary) and email (optional): no scope asks for the car
-registration or the tires, so the screen lists only what this request would release.
+purchase and email optional. Consent is to the whole purpose, so the screen lists all it
+needs and offers every optional claim, though this request's scopes touch only name, phone
+number and email; only what a request asks for is ever released.
 """
 
 from __future__ import annotations
@@ -92,19 +92,20 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     # Necessary items are a plain list, not choices.
     expect(purpose.get_by_text("Needed for this purpose, so shared if you agree:")).to_be_visible()
     expect(purpose.locator("ul.scopes").get_by_role("listitem")).to_have_text(
-        ["Your name", "Your phone number"]
+        ["Your car's registration number", "Your name", "Your phone number"]
     )
-    for necessary in ("Your name", "Your phone number"):
+    for necessary in ("Your car's registration number", "Your name", "Your phone number"):
         expect(page.get_by_role("checkbox", name=necessary)).to_have_count(0)
 
     # Every choice starts unticked: the purpose itself and each optional claim.
     agree = purpose.get_by_role("checkbox", name="I agree to this purpose")
     optional = purpose.get_by_role("group", name="You choose what else to share")
     email_box = optional.get_by_role("checkbox", name="Your email address")
-    expect(page.get_by_role("checkbox")).to_have_count(2)
+    expect(page.get_by_role("checkbox")).to_have_count(3)
     for box in page.get_by_role("checkbox").all():
         expect(box).not_to_be_checked()
-    expect(optional.get_by_role("checkbox")).to_have_count(1)
+    expect(optional.get_by_role("checkbox")).to_have_count(2)
+    expect(optional.get_by_role("checkbox", name="The tires you bought")).to_be_visible()
 
     # The privacy notice opens in a new tab and is the controller's notice.
     notice_link = page.get_by_role("link", name="Privacy notice")
@@ -142,8 +143,7 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     item = page.locator("ul.sharing > li").filter(has_text=TITLE["en"])
     expect(item).to_contain_text(RECIPIENT)
     expect(item).to_contain_text("shared")
-    # The page lists every necessary claim of the purpose, the car registration too, though
-    # this request's scopes did not touch it (the purpose's description names it).
+    # The page lists every necessary claim of the purpose, as the consent screen did.
     expect(item).to_contain_text(
         "Shared: Your car's registration number, Your name, Your phone number"
     )
@@ -168,8 +168,8 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     expect(page.get_by_role("heading", level=1)).to_have_text("Your consent receipts")
     receipts = page.locator("ul.sharing > li")
     expect(receipts).to_have_count(2)
-    expect(receipts.nth(0)).to_contain_text("garage_booking · garage · withdrawn")
-    expect(receipts.nth(1)).to_contain_text("garage_booking · garage · given")
+    expect(receipts.nth(0)).to_contain_text(f"{TITLE['en']} · {RECIPIENT} · withdrawn")
+    expect(receipts.nth(1)).to_contain_text(f"{TITLE['en']} · {RECIPIENT} · shared")
     with page.expect_download() as downloaded:
         receipts.nth(1).get_by_role("link", name="Download receipt").click()
     download = downloaded.value
