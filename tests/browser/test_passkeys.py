@@ -1,7 +1,8 @@
 """Passkeys in a real browser: Chromium's virtual authenticator (DevTools WebAuthn domain)
 plays the customer's phone or laptop. Adding one on the account page, signing in with the
 button (usernameless and email first), through a relying party (``amr``/``acr`` in the ID
-token), by autofill (conditional UI), failed user verification, a cloned passkey with a
+token), by autofill (conditional UI), as second factor after the password, step-up from a
+client inside a password session, failed user verification, a cloned passkey with a
 rolled-back counter, removing a passkey, and screenshots in Finnish and Swedish.
 
 Facts these tests rest on (Chromium 156, checked):
@@ -264,6 +265,46 @@ def test_usernameless_sign_in_and_through_a_relying_party(
     assert "hwk" in claims["amr"] and claims["acr"] == "phrh"
     assert authenticator.only_credential()["signCount"] == 3
     assert stored_passkeys(avain, EMAIL)[0]["sign_count"] == 3
+
+
+def test_passkey_as_second_factor_after_the_password(
+    avain, start_rp, page, authenticator, no_autofill
+):
+    make_user(avain, EMAIL)
+    enrol(page, avain)
+    page.get_by_role("button", name="Also ask for a passkey after my password").click()
+    expect(page.get_by_role("status")).to_have_text("Your sign-in settings were saved.")
+    sign_out(page, avain)
+
+    rp = start_rp("Rengasliike", first_party=True)
+    page.goto(rp.authorize_url(scope="openid"))
+    page.wait_for_url(lambda url: path_of(url) == "/login")
+    sign_in(page, EMAIL)  # the right password is not enough
+    page.wait_for_url(lambda url: path_of(url) == "/login/second-factor")
+    expect(page.locator("h1")).to_have_text("Confirm with your passkey")
+    page.locator("#passkey-login").click()
+    claims = id_token_claims(avain, rp.exchange(rp.callback(page))["id_token"])
+    assert claims["amr"] == ["pwd", "hwk", "user", "mfa"]
+
+
+def test_step_up_from_a_client_inside_a_password_session(
+    avain, start_rp, page, authenticator, no_autofill
+):
+    make_user(avain, EMAIL)
+    enrol(page, avain)  # signed in with the password, passkey added
+    rp = start_rp("Korjaamo", first_party=True)
+    page.goto(rp.authorize_url(scope="openid"))  # SSO: the password session is enough
+    plain = id_token_claims(avain, rp.exchange(rp.callback(page))["id_token"])
+    assert plain["amr"] == ["pwd"]
+
+    page.goto(rp.authorize_url(scope="openid", acr_values="phr"))
+    page.wait_for_url(lambda url: path_of(url) == "/login")
+    expect(page.get_by_role("status")).to_contain_text("confirm it is you with a passkey")
+    expect(page.locator("#password")).to_have_count(0)
+    page.locator("#passkey-login").click()
+    claims = id_token_claims(avain, rp.exchange(rp.callback(page))["id_token"])
+    assert claims["acr"] == "phrh" and claims["amr"] == ["hwk", "user"]
+    assert claims["auth_time"] >= plain["auth_time"]
 
 
 def test_email_first_then_passkey(avain, page, authenticator, no_autofill):
