@@ -130,7 +130,8 @@ def test_forgot_gives_the_same_answer_for_unknown_addresses(client, make_user, s
         "/forgot", data={"email": "nobody@example.com", "csrf_token": csrf_of(page.data)}
     )
     assert known.status_code == unknown.status_code == 200
-    assert known.data == unknown.data
+    token = re.compile(rb'(name="csrf[-_]token" (?:value|content))="[^"]+"')
+    assert token.sub(rb"\1", known.data) == token.sub(rb"\1", unknown.data)
     assert len(inbox.messages) == 1
 
 
