@@ -17,6 +17,10 @@ def _refuse_nul() -> None:
             abort(400, description="A parameter contains a NUL character.")
     if "\x00" in request.path:
         abort(400, description="The path contains a NUL character.")
+    if request.is_json:
+        body = request.get_data(cache=True)
+        if b"\x00" in body or b"\\u0000" in body.lower():
+            abort(400, description="The JSON body contains a NUL character.")
 
 
 def init_app(app: Flask) -> None:
