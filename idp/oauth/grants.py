@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -30,12 +31,13 @@ AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", 
 
 
 class TokenIssuingMixin:
-    """Grants issue and store tokens through :mod:`idp.oauth.tokens`."""
+    """Grants issue and store tokens through :mod:`idp.oauth.tokens`.
+
+    Each grant provides ``grant_context()``: the authentication facts its tokens carry.
+    """
 
     request: Any
-
-    def grant_context(self) -> tokens.GrantContext:
-        raise NotImplementedError
+    grant_context: Callable[[], tokens.GrantContext]
 
     def generate_token(
         self,
