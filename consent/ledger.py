@@ -18,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,9 +26,11 @@ from consent import merkle
 from consent.model import ConsentEvent, ConsentState
 from consent.projection import project
 from consent.sealing import canonical, new_key, open_sealed, seal, unwrap, wrap
-from consent.store import CheckpointRow, CustomerKeyRow, EventRow, LogHead, LogKeyRow
+from consent.store import CheckpointRow, CustomerKeyRow, EventRow, IntakeRow, LogHead, LogKeyRow
 
 LOG_KEY_NAME = "avain-consent-log"
+# set in ``session.info`` by :func:`submit_many`: the session's commit left events to sequence
+QUEUED = "consent.queued"
 
 
 @dataclass(frozen=True)
@@ -95,17 +97,28 @@ def customer_key(
     if row is None:
         if not create:
             return None
-        key = new_key()
-        subject = hashlib.sha256(key + b"|subject|" + customer_id.encode()).hexdigest()
-        row = CustomerKeyRow(
-            customer_id=customer_id,
-            subject=subject,
-            wrapped_key=wrap(keys.master, key, customer_id),
-        )
-        session.add(row)
-        session.flush()
-        return CustomerKey(key, subject)
+        return _create_customer_key(session, keys, customer_id)
     return CustomerKey(_unwrap_cached(keys.master, row.wrapped_key, customer_id), row.subject)
+
+
+def _create_customer_key(session: Session, keys: LedgerKeys, customer_id: str) -> CustomerKey:
+    """Make the customer's key, or take the one a concurrent transaction just made."""
+    key = new_key()
+    subject = hashlib.sha256(key + b"|subject|" + customer_id.encode()).hexdigest()
+    try:
+        with session.begin_nested():
+            session.add(
+                CustomerKeyRow(
+                    customer_id=customer_id,
+                    subject=subject,
+                    wrapped_key=wrap(keys.master, key, customer_id),
+                )
+            )
+    except IntegrityError:
+        row = session.get(CustomerKeyRow, customer_id, with_for_update=True, populate_existing=True)
+        assert row is not None
+        return CustomerKey(_unwrap_cached(keys.master, row.wrapped_key, customer_id), row.subject)
+    return CustomerKey(key, subject)
 
 
 # -- appending -------------------------------------------------------------------------
@@ -133,11 +146,23 @@ def leaf_data(row: EventRow) -> bytes:
     )
 
 
-def _head(session: Session) -> LogHead:
-    """The log head, locked for this transaction; made once, whoever comes first."""
+def _head(session: Session, wait: bool = True) -> LogHead | None:
+    """The log head, locked for this transaction; made once, whoever comes first.
+
+    With ``wait=False`` (PostgreSQL), None when another transaction holds the lock.
+    """
     if session.get_bind().dialect.name == "sqlite":
         # SQLite ignores FOR UPDATE: take its single write lock before reading the head.
         session.execute(update(LogHead).where(LogHead.id == 1).values(size=LogHead.size))
+    elif not wait:
+        exists = session.scalar(select(func.count()).select_from(LogHead).where(LogHead.id == 1))
+        if exists:
+            return session.scalar(
+                select(LogHead)
+                .where(LogHead.id == 1)
+                .with_for_update(skip_locked=True)
+                .execution_options(populate_existing=True)
+            )
     head = session.get(LogHead, 1, with_for_update=True)
     if head is None:
         try:
@@ -163,21 +188,22 @@ def _sealed_details(event: ConsentEvent, details: dict[str, Any]) -> dict[str, A
 
 
 def _customer_keys(
-    session: Session, keys: LedgerKeys, customer_ids: set[str]
+    session: Session, keys: LedgerKeys, customer_ids: set[str], lock: bool = False
 ) -> dict[str, CustomerKey]:
-    found = {
-        r.customer_id: r
-        for r in session.scalars(
-            select(CustomerKeyRow).where(CustomerKeyRow.customer_id.in_(customer_ids))
-        )
-    }
+    """The customers' keys, made where missing; ``lock`` holds their rows to the commit."""
+    stmt = (
+        select(CustomerKeyRow)
+        .where(CustomerKeyRow.customer_id.in_(customer_ids))
+        .order_by(CustomerKeyRow.customer_id)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    found = {r.customer_id: r for r in session.scalars(stmt)}
     out = {}
-    for customer_id in customer_ids:
+    for customer_id in sorted(customer_ids):
         row = found.get(customer_id)
         if row is None:
-            made = customer_key(session, keys, customer_id, create=True)
-            assert made is not None
-            out[customer_id] = made
+            out[customer_id] = _create_customer_key(session, keys, customer_id)
         else:
             out[customer_id] = CustomerKey(
                 _unwrap_cached(keys.master, row.wrapped_key, customer_id), row.subject
@@ -198,6 +224,62 @@ def _last_leaves(session: Session, subjects: set[str]) -> dict[str, str]:
     return {subject: leaf for subject, leaf in rows}
 
 
+def _fields(event: ConsentEvent) -> dict[str, Any]:
+    """The columns an event row and an intake row share, from the event."""
+    return {
+        "recipient_id": event.recipient_id,
+        "purpose_id": event.purpose_id,
+        "purpose_version": event.purpose_version,
+        "type": str(event.type),
+        "at": _aware(event.at),
+        "actor": str(event.actor),
+        "channel": str(event.channel),
+        "claims": sorted(event.claims),
+        "expires_at": _aware(event.expires_at) if event.expires_at else None,
+    }
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """An event ready for the log: its subject, key, columns and the details to seal."""
+
+    subject: str
+    key: bytes
+    fields: dict[str, Any]
+    details: dict[str, Any]
+
+
+def _write(session: Session, head: LogHead, entries: Sequence[_Entry]) -> list[EventRow]:
+    """Give ``entries`` the next sequence numbers, chain and hash them, move the head."""
+    if not entries:
+        return []
+    tree = _tree(head)
+    last = _last_leaves(session, {e.subject for e in entries})
+    rows = []
+    for entry in entries:
+        seq = head.size + 1
+        sealed = seal(entry.key, entry.details, associated=f"event:{seq}".encode())
+        row = EventRow(
+            seq=seq,
+            subject=entry.subject,
+            **entry.fields,
+            details=sealed.ciphertext,
+            details_commitment=sealed.commitment,
+            prev_leaf_hash=last.get(entry.subject),
+            leaf_hash="",
+        )
+        leaf = merkle.leaf_hash(leaf_data(row))
+        row.leaf_hash = leaf.hex()
+        last[entry.subject] = row.leaf_hash
+        tree.append(leaf)
+        head.size = seq
+        rows.append(row)
+    head.frontier = [h.hex() for h in tree.frontier]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def append(
     session: Session, keys: LedgerKeys, event: ConsentEvent, details: dict[str, Any]
 ) -> EventRow:
@@ -208,45 +290,152 @@ def append(
 def append_many(
     session: Session, keys: LedgerKeys, items: Sequence[tuple[ConsentEvent, dict[str, Any]]]
 ) -> list[EventRow]:
-    """Append events in order under one lock of the log head, with batched look-ups."""
+    """Append events in order under the log head's lock, after everything queued before them.
+
+    The direct way in, for batches and the system's own runs: it holds the head's lock until
+    the commit, so one request at a time. Requests use :func:`submit_many` instead.
+    """
     if not items:
         return []
-    head = _head(session)
-    tree = _tree(head)
+    head = _locked_head(session)
+    while _drain(session, keys, head, DRAIN_BATCH):
+        pass
     cks = _customer_keys(session, keys, {event.customer_id for event, _ in items})
-    last = _last_leaves(session, {ck.subject for ck in cks.values()})
+    entries = [
+        _Entry(
+            cks[event.customer_id].subject,
+            cks[event.customer_id].key,
+            _fields(event),
+            _sealed_details(event, details),
+        )
+        for event, details in items
+    ]
+    return _write(session, head, entries)
+
+
+def _locked_head(session: Session) -> LogHead:
+    head = _head(session)
+    assert head is not None
+    return head
+
+
+# -- the intake and its sequencer ------------------------------------------------------
+
+DRAIN_BATCH = 1000
+
+
+def submit(
+    session: Session, keys: LedgerKeys, event: ConsentEvent, details: dict[str, Any]
+) -> IntakeRow:
+    """Accept one event for the log; see :func:`submit_many`."""
+    return submit_many(session, keys, [(event, details)])[0]
+
+
+def submit_many(
+    session: Session, keys: LedgerKeys, items: Sequence[tuple[ConsentEvent, dict[str, Any]]]
+) -> list[IntakeRow]:
+    """Accept events for the log without taking its global lock.
+
+    The events are durable with the caller's commit and count in :func:`states` at once;
+    :func:`sequence` later gives them their place in the log and a checkpoint. The customers'
+    key rows stay locked until the commit, so one customer's events enter the intake (and
+    so the log) in the order their transactions commit. Marks ``session.info[QUEUED]`` so
+    that the caller can wake a sequencer after the commit.
+    """
+    if not items:
+        return []
+    cks = _customer_keys(session, keys, {event.customer_id for event, _ in items}, lock=True)
     rows = []
     for event, details in items:
         ck = cks[event.customer_id]
-        seq = head.size + 1
-        sealed = seal(ck.key, _sealed_details(event, details), associated=f"event:{seq}".encode())
-        row = EventRow(
-            seq=seq,
-            subject=ck.subject,
-            recipient_id=event.recipient_id,
-            purpose_id=event.purpose_id,
-            purpose_version=event.purpose_version,
-            type=str(event.type),
-            at=_aware(event.at),
-            actor=str(event.actor),
-            channel=str(event.channel),
-            claims=sorted(event.claims),
-            expires_at=_aware(event.expires_at) if event.expires_at else None,
-            details=sealed.ciphertext,
-            details_commitment=sealed.commitment,
-            prev_leaf_hash=last.get(ck.subject),
-            leaf_hash="",
+        token = os.urandom(16).hex()
+        sealed = seal(
+            ck.key, _sealed_details(event, details), associated=f"intake:{token}".encode()
         )
-        leaf = merkle.leaf_hash(leaf_data(row))
-        row.leaf_hash = leaf.hex()
-        last[ck.subject] = row.leaf_hash
-        tree.append(leaf)
-        head.size = seq
-        rows.append(row)
-    head.frontier = [h.hex() for h in tree.frontier]
+        rows.append(
+            IntakeRow(
+                token=token,
+                subject=ck.subject,
+                **_fields(event),
+                details=sealed.ciphertext,
+                details_commitment=sealed.commitment,
+            )
+        )
     session.add_all(rows)
     session.flush()
+    session.info[QUEUED] = True
     return rows
+
+
+def sequence(
+    session: Session, keys: LedgerKeys, limit: int = DRAIN_BATCH, wait: bool = True
+) -> int:
+    """Move up to ``limit`` queued events into the log, oldest first, and sign a checkpoint.
+
+    Returns how many moved. With ``wait=False``, returns 0 at once when another transaction
+    holds the log (PostgreSQL; it will drain what is queued). The caller commits.
+    """
+    head = _head(session, wait=wait)
+    if head is None:
+        return 0
+    moved = _drain(session, keys, head, limit)
+    if moved:
+        checkpoint(session, keys)
+    return moved
+
+
+def _drain(session: Session, keys: LedgerKeys, head: LogHead, limit: int) -> int:
+    queued = list(session.scalars(select(IntakeRow).order_by(IntakeRow.id).limit(limit)))
+    if not queued:
+        return 0
+    owners = {
+        row.subject: row
+        for row in session.scalars(
+            select(CustomerKeyRow).where(CustomerKeyRow.subject.in_({q.subject for q in queued}))
+        )
+    }
+    entries = []
+    for q in queued:
+        owner = owners.get(q.subject)
+        if owner is None:  # erased while queued: nothing of it may enter the log
+            continue
+        key = _unwrap_cached(keys.master, owner.wrapped_key, owner.customer_id)
+        body = open_sealed(key, q.details, q.details_commitment, f"intake:{q.token}".encode())
+        fields = {name: getattr(q, name) for name in _INTAKE_FIELDS}
+        fields["at"] = _aware(fields["at"])
+        if fields["expires_at"] is not None:
+            fields["expires_at"] = _aware(fields["expires_at"])
+        entries.append(_Entry(q.subject, key, fields, body))
+    _write(session, head, entries)
+    session.execute(delete(IntakeRow).where(IntakeRow.id.in_([q.id for q in queued])))
+    for q in queued:
+        session.expunge(q)
+    return len(queued)
+
+
+_INTAKE_FIELDS = (
+    "recipient_id",
+    "purpose_id",
+    "purpose_version",
+    "type",
+    "at",
+    "actor",
+    "channel",
+    "claims",
+    "expires_at",
+)
+
+
+def queued(session: Session, keys: LedgerKeys | None = None, customer_id: str | None = None) -> int:
+    """How many events wait for the sequencer (all, or one customer's)."""
+    stmt = select(func.count()).select_from(IntakeRow)
+    if customer_id is not None:
+        assert keys is not None
+        ck = customer_key(session, keys, customer_id)
+        if ck is None:
+            return 0
+        stmt = stmt.where(IntakeRow.subject == ck.subject)
+    return session.scalar(stmt) or 0
 
 
 def _tree(head: LogHead) -> merkle.CompactTree:
@@ -255,7 +444,7 @@ def _tree(head: LogHead) -> merkle.CompactTree:
 
 def checkpoint(session: Session, keys: LedgerKeys) -> merkle.Checkpoint:
     """Sign the log's current root (once per size); O(log n) from the stored right edge."""
-    head = _head(session)
+    head = _locked_head(session)
     size = head.size
     existing = session.get(CheckpointRow, size)
     if existing is not None:
@@ -303,15 +492,47 @@ def customer_rows(session: Session, keys: LedgerKeys, customer_id: str) -> list[
     )
 
 
+def _event_columns(table: type[EventRow] | type[IntakeRow]) -> list[Any]:
+    return [getattr(table, name) for name in _INTAKE_FIELDS]
+
+
 def states(
     session: Session, keys: LedgerKeys, customer_id: str, recipient_id: str | None = None
 ) -> dict[tuple[str, str], ConsentState]:
-    """Current states keyed by (recipient, purpose)."""
-    rows = customer_rows(session, keys, customer_id)
+    """Current states keyed by (recipient, purpose), queued events included.
+
+    One statement reads the log and the intake, so an event the sequencer moves meanwhile
+    is seen exactly once (each statement has one snapshot).
+    """
+    from consent.model import Actor, Channel, EventType
+
+    ck = customer_key(session, keys, customer_id)
+    if ck is None:
+        return {}
+    logged = select(
+        literal(0).label("queued"), EventRow.seq.label("pos"), *_event_columns(EventRow)
+    ).where(EventRow.subject == ck.subject)
+    waiting = select(literal(1), IntakeRow.id, *_event_columns(IntakeRow)).where(
+        IntakeRow.subject == ck.subject
+    )
+    if recipient_id is not None:
+        logged = logged.where(EventRow.recipient_id == recipient_id)
+        waiting = waiting.where(IntakeRow.recipient_id == recipient_id)
+    both = union_all(logged, waiting).subquery()
     events = [
-        _as_event(r, customer_id)
-        for r in rows
-        if recipient_id is None or r.recipient_id == recipient_id
+        ConsentEvent(
+            customer_id=customer_id,
+            recipient_id=r.recipient_id,
+            purpose_id=r.purpose_id,
+            purpose_version=r.purpose_version,
+            type=EventType(r.type),
+            at=_aware(r.at),
+            actor=Actor(r.actor),
+            channel=Channel(r.channel),
+            claims=frozenset(r.claims),
+            expires_at=_aware(r.expires_at) if r.expires_at else None,
+        )
+        for r in session.execute(select(both).order_by(both.c.queued, both.c.pos))
     ]
     return {(k[1], k[2]): v for k, v in project(events).items()}
 
@@ -356,21 +577,26 @@ class Problem:
 
 @dataclass(frozen=True)
 class Report:
-    entries: int
+    entries: int  # entries checked
     checkpoints: int
     problems: list[Problem]
+    added_during: int = 0  # entries the sequencer added (with their checkpoint) meanwhile
+    queued: int = 0  # events accepted but not yet in the log
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def _rows(session: Session, batch: int = 5000) -> Iterator[EventRow]:
+def _rows(session: Session, upto: int, batch: int = 5000) -> Iterator[EventRow]:
     last = 0
     while True:
         chunk = list(
             session.scalars(
-                select(EventRow).where(EventRow.seq > last).order_by(EventRow.seq).limit(batch)
+                select(EventRow)
+                .where(EventRow.seq > last, EventRow.seq <= upto)
+                .order_by(EventRow.seq)
+                .limit(batch)
             )
         )
         if not chunk:
@@ -381,14 +607,20 @@ def _rows(session: Session, batch: int = 5000) -> Iterator[EventRow]:
 
 
 def verify(session: Session, origin: str) -> Report:
-    """Recompute every leaf, chain and checkpoint; report the first bad entry first."""
+    """Recompute every leaf, chain and checkpoint; report the first bad entry first.
+
+    Checks the log up to its newest checkpoint when the check starts, so that it can run
+    while the sequencer appends; entries after that count as added during the check when
+    a checkpoint signed meanwhile covers them, and as unsealed when none does.
+    """
     public = log_public_key(session)
     checkpoints = {c.size: c for c in session.scalars(select(CheckpointRow))}
+    newest = max(checkpoints, default=0)
     tree = merkle.CompactTree()
     last_of_subject: dict[str, str] = {}
     problems: list[Problem] = []
     expected = 1
-    for row in _rows(session):
+    for row in _rows(session, upto=newest):
         if row.seq != expected:
             problems.append(Problem(expected, f"entry {expected} is missing (next is {row.seq})"))
             break
@@ -411,8 +643,8 @@ def verify(session: Session, origin: str) -> Report:
             break
         expected += 1
     size = expected - 1 if not problems else problems[0].seq
+    added = 0
     if not problems:
-        newest = max(checkpoints, default=0)
         if newest > size:
             problems.append(
                 Problem(
@@ -420,14 +652,25 @@ def verify(session: Session, origin: str) -> Report:
                     f"checkpoint {newest} covers entries that are gone (the log has {size})",
                 )
             )
-        elif size > newest:
-            problems.append(
-                Problem(
-                    newest + 1,
-                    f"entries {newest + 1}..{size} are not covered by a signed checkpoint",
+        else:
+            last = session.scalar(select(func.max(EventRow.seq))) or 0
+            signed = session.scalar(select(func.max(CheckpointRow.size))) or 0
+            if last > signed:
+                problems.append(
+                    Problem(
+                        signed + 1,
+                        f"entries {signed + 1}..{last} are not covered by a signed checkpoint",
+                    )
                 )
-            )
-    return Report(entries=size, checkpoints=len(checkpoints), problems=problems)
+            else:
+                added = last - size
+    return Report(
+        entries=size,
+        checkpoints=len(checkpoints),
+        problems=problems,
+        added_during=added,
+        queued=queued(session),
+    )
 
 
 def _check_checkpoint(
@@ -450,11 +693,17 @@ def _check_checkpoint(
 
 
 def erase_customer(session: Session, customer_id: str) -> bool:
-    """Destroy the customer's key: their details become unreadable, the log still verifies."""
-    result = session.execute(
-        delete(CustomerKeyRow).where(CustomerKeyRow.customer_id == customer_id)
-    )
-    return bool(getattr(result, "rowcount", 0))
+    """Destroy the customer's key: their details become unreadable, the log still verifies.
+
+    Events still queued for the log go with it: nothing of theirs enters the log after.
+    """
+    row = session.get(CustomerKeyRow, customer_id, with_for_update=True)
+    if row is None:
+        return False
+    session.execute(delete(IntakeRow).where(IntakeRow.subject == row.subject))
+    session.execute(delete(CustomerKeyRow).where(CustomerKeyRow.customer_id == customer_id))
+    session.expunge(row)
+    return True
 
 
 def random_master() -> bytes:
@@ -469,7 +718,12 @@ def expire_due(session: Session, keys: LedgerKeys, now: datetime) -> int:
     """
     from consent.model import Actor, Channel, EventType
 
-    _head(session)  # one expiry run at a time: a second one sees the first one's events
+    # One expiry run at a time, and after everything queued: a second run sees the first
+    # one's events, and no expiry lands before an event that was accepted before it.
+    head = _locked_head(session)
+    drained = 0
+    while moved := _drain(session, keys, head, DRAIN_BATCH):
+        drained += moved
     items: list[tuple[ConsentEvent, dict[str, Any]]] = []
     for customer_id in session.scalars(select(CustomerKeyRow.customer_id)):
         for (recipient_id, purpose_id), state in states(session, keys, customer_id).items():
@@ -490,6 +744,6 @@ def expire_due(session: Session, keys: LedgerKeys, now: datetime) -> int:
                     )
                 )
     append_many(session, keys, items)
-    if items:
+    if items or drained:
         checkpoint(session, keys)
     return len(items)

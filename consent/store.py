@@ -52,6 +52,36 @@ class EventRow(LedgerBase):
     leaf_hash: Mapped[str] = mapped_column(String(64))
 
 
+class IntakeRow(LedgerBase):
+    """An event accepted but not yet in the log: the queue the sequencer drains.
+
+    A request writes here without the log head's lock (so requests do not queue behind
+    each other), and :func:`consent.ledger.sequence` moves rows into ``consent_events`` in
+    ``id`` order. Rows hold what an event row holds before it has a place in the log:
+    ``details`` are sealed under the customer's key, bound to ``token``. States read both
+    tables, so a queued withdrawal counts at once. Not append-only: rows leave when they
+    are sequenced, or when their customer is erased.
+    """
+
+    __tablename__ = "consent_intake"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    recipient_id: Mapped[str] = mapped_column(String(64))
+    purpose_id: Mapped[str] = mapped_column(String(64))
+    purpose_version: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(24))
+    claims: Mapped[list[str]] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    details: Mapped[bytes] = mapped_column(LargeBinary)
+    details_commitment: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class LogHead(LedgerBase):
     """One row: the log's size, locked by each append so sequence numbers have no gaps."""
 

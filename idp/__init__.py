@@ -66,6 +66,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["avain.catalogue"] = ledger_service.load(settings)
     app.extensions["avain.ledger_keys"] = ledger_service.ledger_keys(settings)
+    from idp.ledger import sequencer
+
+    sequencer.init_app(app)
 
     from idp.oauth.logout import EndSession
     from idp.oauth.server import create_server

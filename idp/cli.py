@@ -128,10 +128,13 @@ def serve(bind: str, workers: int) -> None:
 
 
 def _post_worker_init(worker: Any) -> None:
-    """Each worker retries due back-channel deliveries in a background thread."""
+    """Each worker retries due back-channel deliveries and sequences consent events in
+    background threads."""
     from idp.events.outbox import start_worker
+    from idp.ledger import sequencer
 
     start_worker(worker.wsgi, interval=15.0)
+    sequencer.start(worker.wsgi)
 
 
 # -- keys -----------------------------------------------------------------------------
@@ -366,10 +369,25 @@ def ledger_verify(c: _Ctx) -> None:
     report = L.verify(c.session, keys.origin)
     if report.ok:
         click.echo(f"ok: {report.entries} entries, {report.checkpoints} signed checkpoints")
+        if report.added_during:
+            click.echo(f"{report.added_during} entries were added while checking (not checked)")
+        if report.queued:
+            click.echo(f"{report.queued} events wait to be sequenced (`idp ledger sequence`)")
         return
     for problem in report.problems:
         click.echo(f"entry {problem.seq}: {problem.what}", err=True)
     raise SystemExit(1)
+
+
+@ledger.command("sequence")
+def ledger_sequence() -> None:
+    """Move accepted events into the log now (the workers' sequencer does it on its own)."""
+    from idp.ledger import sequencer
+
+    app = _app()
+    with app.app_context():
+        moved = sequencer.drain(app)
+    click.echo(f"{moved} events sequenced")
 
 
 @ledger.command("check-receipt")

@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from consent import ledger
 from idp import context
 from idp.account import sharing
 from idp.account.agents import describe
@@ -186,6 +187,7 @@ def receipts() -> ResponseReturnValue:
     return Response(
         render_template(
             "account/receipts.html",
+            queued=ledger.queued(get_session(), ctx.keys, sso.user.id),
             items=described,
             status_label=status_label,
             claim_label=claim_label,

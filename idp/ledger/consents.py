@@ -143,8 +143,11 @@ def record(
     session_id: str | None,
     now: datetime,
     channel: Channel = Channel.CONSENT_SCREEN,
-) -> list[int]:
-    """Append one event per purpose asked: ``choices[purpose] = claims`` or None (refused)."""
+) -> None:
+    """Record one event per purpose asked: ``choices[purpose] = claims`` or None (refused).
+
+    The events count at once; the sequencer gives them their log positions after the
+    commit (:mod:`idp.ledger.sequencer`)."""
     notice = ctx.catalogue.current_notice()
     items = []
     states = states_for(session, ctx, user, client)
@@ -179,9 +182,7 @@ def record(
             expires_at=now + timedelta(days=validity) if granted and validity else None,
         )
         items.append((event, _details(event, ask, client)))
-    rows = ledger.append_many(session, ctx.keys, items)
-    ledger.checkpoint(session, ctx.keys)
-    return [row.seq for row in rows]
+    ledger.submit_many(session, ctx.keys, items)
 
 
 def _details(event: ConsentEvent, ask: Ask | None, client: Client) -> dict[str, Any]:
@@ -205,7 +206,7 @@ def withdraw(
     now: datetime,
     actor: Actor = Actor.CUSTOMER,
     channel: Channel = Channel.ACCOUNT_PAGE,
-) -> int:
+) -> None:
     purpose = next((p for p in purposes_for(session, ctx, client) if p.id == purpose_id), None)
     if purpose is None:
         raise LookupError(f"{client.client_id} has no purpose {purpose_id}")
@@ -221,9 +222,7 @@ def withdraw(
         language=language,
         session_id=session_id,
     )
-    row = ledger.append(session, ctx.keys, event, _details(event, None, client))
-    ledger.checkpoint(session, ctx.keys)
-    return row.seq
+    ledger.submit(session, ctx.keys, event, _details(event, None, client))
 
 
 def release(

@@ -27,6 +27,10 @@ def ledger_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[En
         admin = None
         name = ""
     else:
+        if not PG_URL:
+            if os.environ.get("CI") == "true":
+                pytest.fail("CI=true but IDP_TEST_DATABASE_URL is not set")
+            pytest.skip("IDP_TEST_DATABASE_URL not set")
         name = f"avain_ledger_{uuid.uuid4().hex[:10]}"
         admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
