@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import delete, func, literal, select, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +40,8 @@ from consent.sealing import canonical, new_key, open_sealed, seal, unwrap, wrap
 from consent.store import CheckpointRow, CustomerKeyRow, EventRow, IntakeRow, LogHead, LogKeyRow
 
 LOG_KEY_NAME = "avain-consent-log"
+_EVENTS = cast(Table, EventRow.__table__)
+_INTAKE = cast(Table, IntakeRow.__table__)
 # set in ``session.info`` by :func:`submit_many`: the session's commit left events to sequence
 QUEUED = "consent.queued"
 
@@ -126,22 +139,44 @@ def _create_customer_key(session: Session, keys: LedgerKeys, customer_id: str) -
 
 def leaf_data(row: EventRow) -> bytes:
     """What the Merkle leaf commits to: every column but the stored hashes of itself."""
+    return _leaf_data({name: getattr(row, name) for name in _LEAF_COLUMNS})
+
+
+_LEAF_COLUMNS = (
+    "seq",
+    "subject",
+    "recipient_id",
+    "purpose_id",
+    "purpose_version",
+    "type",
+    "at",
+    "actor",
+    "channel",
+    "claims",
+    "expires_at",
+    "details_commitment",
+    "prev_leaf_hash",
+)
+
+
+def _leaf_data(values: Mapping[str, Any]) -> bytes:
+    expires_at = values["expires_at"]
     return canonical(
         {
             "v": 1,
-            "seq": row.seq,
-            "subject": row.subject,
-            "recipient": row.recipient_id,
-            "purpose": row.purpose_id,
-            "version": row.purpose_version,
-            "type": row.type,
-            "at": _aware(row.at).isoformat(),
-            "actor": row.actor,
-            "channel": row.channel,
-            "claims": sorted(row.claims),
-            "expires_at": _aware(row.expires_at).isoformat() if row.expires_at else None,
-            "details": row.details_commitment,
-            "prev": row.prev_leaf_hash,
+            "seq": values["seq"],
+            "subject": values["subject"],
+            "recipient": values["recipient_id"],
+            "purpose": values["purpose_id"],
+            "version": values["purpose_version"],
+            "type": values["type"],
+            "at": _aware(values["at"]).isoformat(),
+            "actor": values["actor"],
+            "channel": values["channel"],
+            "claims": sorted(values["claims"]),
+            "expires_at": _aware(expires_at).isoformat() if expires_at else None,
+            "details": values["details_commitment"],
+            "prev": values["prev_leaf_hash"],
         }
     )
 
@@ -190,25 +225,50 @@ def _sealed_details(event: ConsentEvent, details: dict[str, Any]) -> dict[str, A
 def _customer_keys(
     session: Session, keys: LedgerKeys, customer_ids: set[str], lock: bool = False
 ) -> dict[str, CustomerKey]:
-    """The customers' keys, made where missing; ``lock`` holds their rows to the commit."""
-    stmt = (
-        select(CustomerKeyRow)
-        .where(CustomerKeyRow.customer_id.in_(customer_ids))
-        .order_by(CustomerKeyRow.customer_id)
-    )
-    if lock:
-        stmt = stmt.with_for_update()
-    found = {r.customer_id: r for r in session.scalars(stmt)}
+    """The customers' keys, made where missing.
+
+    With ``lock``, each customer is locked until the commit, so that one customer's
+    transactions queue events one after the other. On PostgreSQL that is a transaction-level
+    advisory lock (memory only: no row is written), taken in the same round trip as the key
+    is read; SQLite has a single writer anyway. A customer seen for the first time is
+    serialised by the key row's primary key instead.
+    """
+    cols = (CustomerKeyRow.customer_id, CustomerKeyRow.wrapped_key, CustomerKeyRow.subject)
+    found: dict[str, tuple[bytes, str]] = {}
+    if lock and session.get_bind().dialect.name == "postgresql":
+        for customer_id in sorted(customer_ids):
+            params = {"customer": customer_id, "lock": _lock_id(customer_id)}
+            for cid, wrapped, subject in session.execute(_LOCK_AND_READ, params):
+                if cid is not None:
+                    found[cid] = (wrapped, subject)
+    else:
+        stmt = select(*cols).where(CustomerKeyRow.customer_id.in_(customer_ids))
+        found = {cid: (wrapped, subject) for cid, wrapped, subject in session.execute(stmt)}
     out = {}
     for customer_id in sorted(customer_ids):
-        row = found.get(customer_id)
-        if row is None:
-            out[customer_id] = _create_customer_key(session, keys, customer_id)
-        else:
+        if customer_id in found:
+            wrapped, subject = found[customer_id]
             out[customer_id] = CustomerKey(
-                _unwrap_cached(keys.master, row.wrapped_key, customer_id), row.subject
+                _unwrap_cached(keys.master, wrapped, customer_id), subject
             )
+        else:
+            out[customer_id] = _create_customer_key(session, keys, customer_id)
     return out
+
+
+_INTAKE_INSERT = insert(_INTAKE)
+# built once: on this path making the statement would cost more than running it
+_LOCK_AND_READ = (
+    select(CustomerKeyRow.customer_id, CustomerKeyRow.wrapped_key, CustomerKeyRow.subject)
+    .select_from(select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger))).subquery())
+    .outerjoin(CustomerKeyRow, CustomerKeyRow.customer_id == bindparam("customer"))
+)
+
+
+def _lock_id(customer_id: str) -> int:
+    """A signed 64-bit advisory lock key for the customer (a collision only serialises)."""
+    digest = hashlib.sha256(b"avain-consent-customer|" + customer_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _last_leaves(session: Session, subjects: set[str]) -> dict[str, str]:
@@ -249,7 +309,7 @@ class _Entry:
     details: dict[str, Any]
 
 
-def _write(session: Session, head: LogHead, entries: Sequence[_Entry]) -> list[EventRow]:
+def _write(session: Session, head: LogHead, entries: Sequence[_Entry]) -> list[dict[str, Any]]:
     """Give ``entries`` the next sequence numbers, chain and hash them, move the head."""
     if not entries:
         return []
@@ -259,23 +319,21 @@ def _write(session: Session, head: LogHead, entries: Sequence[_Entry]) -> list[E
     for entry in entries:
         seq = head.size + 1
         sealed = seal(entry.key, entry.details, associated=f"event:{seq}".encode())
-        row = EventRow(
-            seq=seq,
-            subject=entry.subject,
+        row = {
+            "seq": seq,
+            "subject": entry.subject,
             **entry.fields,
-            details=sealed.ciphertext,
-            details_commitment=sealed.commitment,
-            prev_leaf_hash=last.get(entry.subject),
-            leaf_hash="",
-        )
-        leaf = merkle.leaf_hash(leaf_data(row))
-        row.leaf_hash = leaf.hex()
-        last[entry.subject] = row.leaf_hash
+            "details": sealed.ciphertext,
+            "details_commitment": sealed.commitment,
+            "prev_leaf_hash": last.get(entry.subject),
+        }
+        leaf = merkle.leaf_hash(_leaf_data(row))
+        row["leaf_hash"] = last[entry.subject] = leaf.hex()
         tree.append(leaf)
         head.size = seq
         rows.append(row)
     head.frontier = [h.hex() for h in tree.frontier]
-    session.add_all(rows)
+    session.execute(insert(_EVENTS), rows)
     session.flush()
     return rows
 
@@ -310,7 +368,7 @@ def append_many(
         )
         for event, details in items
     ]
-    return _write(session, head, entries)
+    return [EventRow(**row) for row in _write(session, head, entries)]
 
 
 def _locked_head(session: Session) -> LogHead:
@@ -324,27 +382,35 @@ def _locked_head(session: Session) -> LogHead:
 DRAIN_BATCH = 1000
 
 
-def submit(
-    session: Session, keys: LedgerKeys, event: ConsentEvent, details: dict[str, Any]
-) -> IntakeRow:
+def submit(session: Session, keys: LedgerKeys, event: ConsentEvent, details: dict[str, Any]) -> str:
     """Accept one event for the log; see :func:`submit_many`."""
     return submit_many(session, keys, [(event, details)])[0]
 
 
 def submit_many(
     session: Session, keys: LedgerKeys, items: Sequence[tuple[ConsentEvent, dict[str, Any]]]
-) -> list[IntakeRow]:
+) -> list[str]:
     """Accept events for the log without taking its global lock.
 
     The events are durable with the caller's commit and count in :func:`states` at once;
     :func:`sequence` later gives them their place in the log and a checkpoint. The customers'
     key rows stay locked until the commit, so one customer's events enter the intake (and
     so the log) in the order their transactions commit. Marks ``session.info[QUEUED]`` so
-    that the caller can wake a sequencer after the commit.
+    that the caller can wake a sequencer after the commit. Returns the events' intake tokens.
     """
     if not items:
         return []
     cks = _customer_keys(session, keys, {event.customer_id for event, _ in items}, lock=True)
+    rows = _intake_rows(cks, items)
+    session.execute(_INTAKE_INSERT, rows)
+    session.info[QUEUED] = True
+    return [row["token"] for row in rows]
+
+
+def _intake_rows(
+    cks: dict[str, CustomerKey], items: Sequence[tuple[ConsentEvent, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    received = datetime.now(UTC)
     rows = []
     for event, details in items:
         ck = cks[event.customer_id]
@@ -353,17 +419,15 @@ def submit_many(
             ck.key, _sealed_details(event, details), associated=f"intake:{token}".encode()
         )
         rows.append(
-            IntakeRow(
-                token=token,
-                subject=ck.subject,
+            {
+                "token": token,
+                "subject": ck.subject,
                 **_fields(event),
-                details=sealed.ciphertext,
-                details_commitment=sealed.commitment,
-            )
+                "details": sealed.ciphertext,
+                "details_commitment": sealed.commitment,
+                "received_at": received,
+            }
         )
-    session.add_all(rows)
-    session.flush()
-    session.info[QUEUED] = True
     return rows
 
 
@@ -385,13 +449,15 @@ def sequence(
 
 
 def _drain(session: Session, keys: LedgerKeys, head: LogHead, limit: int) -> int:
-    queued = list(session.scalars(select(IntakeRow).order_by(IntakeRow.id).limit(limit)))
+    queued = session.execute(select(_INTAKE).order_by(_INTAKE.c.id).limit(limit)).all()
     if not queued:
         return 0
     owners = {
-        row.subject: row
-        for row in session.scalars(
-            select(CustomerKeyRow).where(CustomerKeyRow.subject.in_({q.subject for q in queued}))
+        subject: (customer_id, wrapped)
+        for customer_id, wrapped, subject in session.execute(
+            select(
+                CustomerKeyRow.customer_id, CustomerKeyRow.wrapped_key, CustomerKeyRow.subject
+            ).where(CustomerKeyRow.subject.in_({q.subject for q in queued}))
         )
     }
     entries = []
@@ -399,7 +465,7 @@ def _drain(session: Session, keys: LedgerKeys, head: LogHead, limit: int) -> int
         owner = owners.get(q.subject)
         if owner is None:  # erased while queued: nothing of it may enter the log
             continue
-        key = _unwrap_cached(keys.master, owner.wrapped_key, owner.customer_id)
+        key = _unwrap_cached(keys.master, owner[1], owner[0])
         body = open_sealed(key, q.details, q.details_commitment, f"intake:{q.token}".encode())
         fields = {name: getattr(q, name) for name in _INTAKE_FIELDS}
         fields["at"] = _aware(fields["at"])
@@ -407,9 +473,7 @@ def _drain(session: Session, keys: LedgerKeys, head: LogHead, limit: int) -> int
             fields["expires_at"] = _aware(fields["expires_at"])
         entries.append(_Entry(q.subject, key, fields, body))
     _write(session, head, entries)
-    session.execute(delete(IntakeRow).where(IntakeRow.id.in_([q.id for q in queued])))
-    for q in queued:
-        session.expunge(q)
+    session.execute(delete(_INTAKE).where(_INTAKE.c.id.in_([q.id for q in queued])))
     return len(queued)
 
 
