@@ -42,6 +42,7 @@ class Channel(StrEnum):
     CONSENT_SCREEN = "consent_screen"
     ACCOUNT_PAGE = "account_page"
     ADMIN_CONSOLE = "admin_console"
+    ADMIN_CLI = "admin_cli"  # the operator command, e.g. a request received by letter
     API = "api"
     SYSTEM = "system"
 

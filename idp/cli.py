@@ -390,6 +390,86 @@ def ledger_sequence() -> None:
     click.echo(f"{moved} events sequenced")
 
 
+@ledger.command("rights")
+@click.argument("action", type=click.Choice(["object", "restrict", "lift-restriction"]))
+@click.argument("email")
+@click.option("--recipient", required=True, help="The client id that receives the data.")
+@click.option("--purpose", required=True, help="The purpose id (see `idp ledger state`).")
+@click.option("--reason", default=None, help="What the customer asked, for the record.")
+@_with_session
+def ledger_rights(
+    c: _Ctx, action: str, email: str, recipient: str, purpose: str, reason: str | None
+) -> None:
+    """Record a customer's objection (Art. 21) or a restriction (Art. 18) or lift one, e.g.
+    asked for by letter or phone. The event names an admin as the actor."""
+    from consent.model import Actor, Channel
+    from idp import context
+    from idp.account import sharing
+    from idp.auth import accounts
+    from idp.db import utcnow
+    from idp.events.outbox import deliver_due
+    from idp.ledger.consents import NotApplicable
+    from idp.models import Client
+
+    user = accounts.find_by_email(c.session, email)
+    if user is None:
+        raise click.ClickException(f"no customer with the email address {email}")
+    client = c.session.get(Client, recipient)
+    if client is None:
+        raise click.ClickException(f"no client {recipient}")
+    try:
+        queued = sharing.change(
+            c.session,
+            context.consent_context(),
+            c.app.config["AVAIN"].issuer,
+            user,
+            client,
+            purpose,
+            action.replace("-", "_"),
+            language=None,
+            session_id=None,
+            now=utcnow(),
+            actor=Actor.ADMIN,
+            channel=Channel.ADMIN_CLI,
+            reason=reason,
+        )
+    except (LookupError, NotApplicable) as exc:
+        raise click.ClickException(str(exc)) from None
+    c.session.commit()
+    if queued:
+        s = c.app.config["AVAIN"]
+        deliver_due(
+            c.app.extensions["avain.sessionmaker"],
+            s.backchannel_timeout,
+            s.backchannel_max_attempts,
+        )
+    click.echo(f"recorded: {action} for {email}, {recipient} / {purpose}")
+
+
+@ledger.command("state")
+@click.argument("email")
+@_with_session
+def ledger_state(c: _Ctx, email: str) -> None:
+    """Show a customer's current consent states, objections and restrictions."""
+    from consent import ledger as L
+    from idp.auth import accounts
+
+    user = accounts.find_by_email(c.session, email)
+    if user is None:
+        raise click.ClickException(f"no customer with the email address {email}")
+    keys = c.app.extensions["avain.ledger_keys"]
+    for (recipient, purpose), st in sorted(L.states(c.session, keys, user.id).items()):
+        flags = [f for f, on in (("objected", st.objected), ("restricted", st.restricted)) if on]
+        claims = ",".join(sorted(st.claims)) or "-"
+        click.echo(
+            f"{recipient}\t{purpose}\tv{st.purpose_version}\t{st.status}\t{claims}\t"
+            f"{' '.join(flags) or '-'}\tsince {st.since.isoformat()}"
+        )
+    waiting = L.queued(c.session, keys, user.id)
+    if waiting:
+        click.echo(f"({waiting} events wait to be sequenced; they are counted above)")
+
+
 @ledger.command("check-receipt")
 @click.argument("receipt", type=click.File("r"))
 @_with_session

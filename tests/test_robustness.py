@@ -81,6 +81,8 @@ SIGNED_IN = [
     ("POST", "/account/profile"),
     ("POST", "/account/security"),
     ("POST", "/account/sharing/withdraw"),
+    ("POST", "/account/sharing/object"),
+    ("POST", "/account/sharing/restrict"),
     ("GET", "/account/sharing/receipts/999.jwt"),
     ("POST", "/passkeys/register/verify"),
     ("POST", "/passkeys/x/rename"),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from consent import ledger, receipts
 from consent.export import export_history
-from consent.model import LegalBasis
+from consent.model import Actor, Channel, LegalBasis
 from consent.store import EventRow
 from idp.events import backchannel
 from idp.ledger import consents
@@ -24,17 +24,30 @@ class Sharing:
     recipient_name: str
     purpose_id: str
     title: str | None  # None: signing in to the client (the page words it)
-    status: str
-    since: datetime
-    claims: list[str]
-    withdrawable: bool
+    basis: str
+    status: str  # active, refused, withdrawn, expired, objected, restricted
+    since: datetime | None
+    claims: list[str]  # what the recipient gets now
+    withdrawable: bool  # a consent that stands (Art. 7(3))
+    objectable: bool  # legitimate interest not yet objected to (Art. 21)
+    restrictable: bool  # not yet restricted (Art. 18)
 
 
 def overview(session: Session, ctx: consents.Context, user: User, lang: str) -> list[Sharing]:
+    """Every purpose the customer's data serves for a recipient they have dealt with.
+
+    Purposes on legitimate interest are listed without any event of the customer's, so that
+    the right to object is in front of them (Art. 21(4)).
+    """
+    states = ledger.states(session, ctx.keys, user.id)
+    keys = set(states)
+    for recipient_id in {r for r, _ in states}:
+        for listed in ctx.catalogue.purposes_for(recipient_id):
+            if listed.basis is LegalBasis.LEGITIMATE_INTEREST:
+                keys.add((recipient_id, listed.id))
     out = []
-    for (recipient_id, purpose_id), state in sorted(
-        ledger.states(session, ctx.keys, user.id).items()
-    ):
+    for recipient_id, purpose_id in sorted(keys):
+        state = states.get((recipient_id, purpose_id))
         client = session.get(Client, recipient_id)
         recipient = ctx.catalogue.recipients.get(recipient_id)
         name = recipient.name if recipient else client.client_name if client else recipient_id
@@ -43,42 +56,99 @@ def overview(session: Session, ctx: consents.Context, user: User, lang: str) -> 
         if purpose is not None:
             text = purpose.texts.get(lang) or purpose.texts.get("en")
             title = text.title if text else purpose_id
-        consent_based = purpose is None or purpose.basis is LegalBasis.CONSENT
-        shared = set(state.claims)
-        if state.status == "active" and purpose is not None:
-            shared |= purpose.necessary()
+        basis = purpose.basis if purpose is not None else LegalBasis.CONSENT
+        restricted = state is not None and state.restricted
+        objected = state is not None and state.objected
+        if restricted:
+            status = "restricted"
+        elif basis is LegalBasis.LEGITIMATE_INTEREST:
+            status = "objected" if objected else "active"
+        else:
+            status = state.status if state is not None else "none"
+        shared: set[str] = set()
+        if status == "active":
+            shared = set(state.claims) if state is not None else set()
+            if purpose is not None:
+                shared |= purpose.necessary()
         out.append(
             Sharing(
-                recipient_id,
-                name,
-                purpose_id,
-                title,
-                state.status,
-                state.since,
-                sorted(shared),
-                state.status == "active" and consent_based and client is not None,
+                recipient_id=recipient_id,
+                recipient_name=name,
+                purpose_id=purpose_id,
+                title=title,
+                basis=str(basis),
+                status=status,
+                since=state.since if state is not None else None,
+                claims=sorted(shared),
+                withdrawable=(
+                    state is not None
+                    and state.status == "active"
+                    and basis is LegalBasis.CONSENT
+                    and client is not None
+                ),
+                objectable=(
+                    basis is LegalBasis.LEGITIMATE_INTEREST and not objected and client is not None
+                ),
+                restrictable=status == "active" and client is not None,
             )
         )
     return out
 
 
-def withdraw(
+def change(
     session: Session,
     ctx: consents.Context,
     issuer: str,
     user: User,
     client: Client,
     purpose_id: str,
+    action: str,
     *,
-    language: str,
+    language: str | None,
     session_id: str | None,
     now: datetime,
+    actor: Actor = Actor.CUSTOMER,
+    channel: Channel = Channel.ACCOUNT_PAGE,
+    reason: str | None = None,
 ) -> int:
-    """Record the withdrawal, revoke the client's tokens in the same transaction, and when
-    nothing is left for the client, queue a back-channel logout. Returns deliveries queued."""
-    consents.withdraw(
-        session, ctx, user, client, purpose_id, language=language, session_id=session_id, now=now
-    )
+    """Withdraw a consent, object, restrict or lift a restriction.
+
+    Whatever narrows what a recipient may get also ends its tokens in the same transaction,
+    so nothing issued under the old terms stays usable; when nothing is left for the client,
+    a back-channel logout is queued. Returns the deliveries queued.
+    """
+    if action == "withdraw":
+        consents.withdraw(
+            session,
+            ctx,
+            user,
+            client,
+            purpose_id,
+            language=language or "en",
+            session_id=session_id,
+            now=now,
+            actor=actor,
+            channel=channel,
+        )
+    elif action in consents.RIGHTS:
+        consents.exercise(
+            session,
+            ctx,
+            user,
+            client,
+            purpose_id,
+            consents.RIGHTS[action],
+            language=language,
+            session_id=session_id,
+            now=now,
+            actor=actor,
+            channel=channel,
+            reason=reason,
+        )
+    else:
+        raise LookupError(f"no such action {action}")
+    if action == "lift_restriction":
+        return 0
     tokens.revoke_client_tokens(session, user.id, client.client_id)
     if consents.anything_active(session, ctx, user, client, now):
         return 0

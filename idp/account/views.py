@@ -26,7 +26,8 @@ from idp.auth.current import current_sso, end_browser_login
 from idp.auth.messages import message
 from idp.db import commit, get_session, utcnow
 from idp.events import outbox
-from idp.ledger.labels import claim_label, status_label
+from idp.ledger.consents import NotApplicable
+from idp.ledger.labels import basis_label, claim_label, status_label
 from idp.models import Client, SsoSession
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -50,6 +51,7 @@ def home() -> ResponseReturnValue:
             ),
             claim_label=claim_label,
             status_label=status_label,
+            basis_label=basis_label,
             passkeys=passkeys.of_user(get_session(), sso.user),
             passkey_error=message(f"passkey_{request.args['passkey_error']}")
             if request.args.get("passkey_error")
@@ -138,10 +140,11 @@ def profile() -> ResponseReturnValue:
     )
 
 
-@bp.route("/sharing/withdraw", methods=["POST"])
+@bp.route("/sharing/<any(withdraw, object, restrict):action>", methods=["POST"])
 @login_required
-def withdraw() -> ResponseReturnValue:
-    """GDPR Art. 7(3): withdrawing is one action, as easy as giving."""
+def change_sharing(action: str) -> ResponseReturnValue:
+    """Withdraw a consent (Art. 7(3): one action, as easy as giving), object to processing on
+    legitimate interest (Art. 21) or restrict processing (Art. 18)."""
     sso = current_sso()
     assert sso is not None
     db = get_session()
@@ -149,23 +152,25 @@ def withdraw() -> ResponseReturnValue:
     if client is None:
         return redirect(url_for("account.home"))
     try:
-        queued = sharing.withdraw(
+        queued = sharing.change(
             db,
             context.consent_context(),
             context.settings().issuer,
             sso.user,
             client,
             request.form.get("purpose", "")[:100],
+            action,
             language=g.get("lang") or "en",
             session_id=sso.id,
             now=utcnow(),
         )
-    except LookupError:
+    except (LookupError, NotApplicable):  # a stale page or a crafted form: nothing to do
         return redirect(url_for("account.home"))
     commit()
     if queued:
         outbox.kick(current_app._get_current_object())  # type: ignore[attr-defined]
-    return redirect(url_for("account.home", notice="withdrawn"))
+    notice = {"withdraw": "withdrawn", "object": "objected", "restrict": "restricted"}[action]
+    return redirect(url_for("account.home", notice=notice))
 
 
 @bp.route("/sharing/receipts")

@@ -225,6 +225,72 @@ def withdraw(
     ledger.submit(session, ctx.keys, event, _details(event, None, client))
 
 
+class NotApplicable(ValueError):
+    """The right cannot be exercised here (e.g. objecting to a consent-based purpose)."""
+
+
+RIGHTS = {
+    "object": EventType.OBJECTION,
+    "restrict": EventType.RESTRICTION,
+    "lift_restriction": EventType.RESTRICTION_LIFTED,
+}
+
+
+def exercise(
+    session: Session,
+    ctx: Context,
+    user: User,
+    client: Client,
+    purpose_id: str,
+    right: EventType,
+    *,
+    language: str | None,
+    session_id: str | None,
+    now: datetime,
+    actor: Actor = Actor.CUSTOMER,
+    channel: Channel = Channel.ACCOUNT_PAGE,
+    reason: str | None = None,
+) -> None:
+    """Record an objection (GDPR Art. 21), a restriction (Art. 18) or its lifting.
+
+    Objection applies to purposes that rest on legitimate interest (a consent is withdrawn
+    instead); restriction to any purpose. ``decide()`` stops the release at once.
+    """
+    purpose = next((p for p in purposes_for(session, ctx, client) if p.id == purpose_id), None)
+    if purpose is None:
+        raise LookupError(f"{client.client_id} has no purpose {purpose_id}")
+    state = states_for(session, ctx, user, client).get(purpose_id)
+    if right is EventType.OBJECTION:
+        if purpose.basis is not LegalBasis.LEGITIMATE_INTEREST:
+            raise NotApplicable("only processing on legitimate interest can be objected to")
+        if state is not None and state.objected:
+            raise NotApplicable("already objected")
+    elif right is EventType.RESTRICTION:
+        if state is not None and state.restricted:
+            raise NotApplicable("already restricted")
+    elif right is EventType.RESTRICTION_LIFTED:
+        if state is None or not state.restricted:
+            raise NotApplicable("not restricted")
+    else:
+        raise NotApplicable(f"{right} is not a right exercised this way")
+    event = ConsentEvent(
+        customer_id=user.id,
+        recipient_id=client.client_id,
+        purpose_id=purpose.id,
+        purpose_version=purpose.version,
+        type=right,
+        at=now,
+        actor=actor,
+        channel=channel,
+        language=language,
+        session_id=session_id,
+    )
+    details = _details(event, None, client)
+    if reason:
+        details["reason"] = reason
+    ledger.submit(session, ctx.keys, event, details)
+
+
 def release(
     session: Session, ctx: Context, user: User, client: Client, wanted: set[str], now: datetime
 ) -> Decision:
@@ -238,9 +304,18 @@ def release(
 def anything_active(
     session: Session, ctx: Context, user: User, client: Client, now: datetime
 ) -> bool:
+    """Whether any purpose still lets the client have something about the customer."""
     states = states_for(session, ctx, user, client)
-    return any(
-        _is_current(states.get(p.id), p, now)
-        for p in purposes_for(session, ctx, client)
-        if p.basis is LegalBasis.CONSENT
-    )
+    for purpose in purposes_for(session, ctx, client):
+        state = states.get(purpose.id)
+        if state is not None and state.restricted:
+            continue
+        if purpose.basis is LegalBasis.CONSENT:
+            if _is_current(state, purpose, now):
+                return True
+        elif purpose.basis is LegalBasis.LEGITIMATE_INTEREST:
+            if state is None or not state.objected:
+                return True
+        elif purpose.necessary():
+            return True
+    return False

@@ -39,5 +39,8 @@ def status_label(status: str) -> str:
         "refused": _("refused"),
         "withdrawn": _("withdrawn"),
         "expired": _("expired"),
+        "objected": _("objected to"),
+        "restricted": _("restricted"),
+        "none": _("not shared"),
     }
     return str(labels.get(status, status))

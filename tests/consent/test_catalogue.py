@@ -199,7 +199,8 @@ def test_demo_notice() -> None:
         assert path.name == f"privacy-2026-11.{lang}.md"
         text = path.read_text(encoding="utf-8")
         assert "Avain Demo Oy" in text
-        assert 15 <= len(text.splitlines()) <= 25
+        assert 15 <= len(text.splitlines()) <= 30
+        assert "21" in text  # the right to object is brought to attention (Art. 21(4))
     assert "tietosuojavaltuutetu" in files["fi"].read_text(encoding="utf-8")
     expected = notice_hash({lang: path.read_bytes() for lang, path in files.items()})
     assert notice.content_hash == expected
@@ -210,7 +211,11 @@ def test_demo_notice() -> None:
 def test_demo_lookups_by_recipient_and_claim() -> None:
     cat = load_catalogue(DEMO)
     assert [p.id for p in cat.purposes_for("garage")] == ["garage_booking"]
-    assert {p.id for p in cat.purposes_for("tire-shop")} == {"account", "marketing_email"}
+    assert {p.id for p in cat.purposes_for("tire-shop")} == {
+        "account",
+        "marketing_email",
+        "service_reminders",
+    }
     assert cat.purposes_for("nobody") == []
     assert {p.id for p in cat.purposes_sharing("tire-shop", "email")} == {
         "account",
