@@ -220,6 +220,7 @@ def test_demo_lookups_by_recipient_and_claim() -> None:
     assert {p.id for p in cat.purposes_sharing("tire-shop", "email")} == {
         "account",
         "marketing_email",
+        "service_reminders",
     }
     assert [p.id for p in cat.purposes_sharing("tire-shop", "given_name")] == ["marketing_email"]
     assert [p.id for p in cat.purposes_sharing("garage", "car_registration")] == ["garage_booking"]
