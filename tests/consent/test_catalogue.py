@@ -222,7 +222,10 @@ def test_demo_lookups_by_recipient_and_claim() -> None:
         "marketing_email",
         "service_reminders",
     }
-    assert [p.id for p in cat.purposes_sharing("tire-shop", "given_name")] == ["marketing_email"]
+    assert [p.id for p in cat.purposes_sharing("tire-shop", "given_name")] == [
+        "marketing_email",
+        "service_reminders",
+    ]
     assert [p.id for p in cat.purposes_sharing("garage", "car_registration")] == ["garage_booking"]
     assert cat.purposes_sharing("garage", "locale") == []
     assert cat.purposes_sharing("tire-shop", "car_registration") == []
