@@ -535,20 +535,15 @@ def ledger_purposes(c: _Ctx) -> None:
 @_with_session
 def users_delete(c: _Ctx, email: str, yes: bool) -> None:
     """Delete a customer: sign them out everywhere, erase their consent details, delete."""
-    from consent import ledger as L
-    from idp.auth import accounts, sessions
+    from idp.auth import accounts
     from idp.events.outbox import deliver_due
-    from idp.oauth.logout import end_session
 
     user = accounts.find_by_email(c.session, email)
     if user is None:
         raise click.ClickException(f"no customer with the email address {email}")
     if not yes:
         click.confirm(f"Delete {user.email} ({user.id}) and erase their data?", abort=True)
-    for sso in sessions.list_active(c.session, user.id):
-        end_session(c.session, sso)
-    L.erase_customer(c.session, user.id)
-    c.session.delete(user)
+    accounts.delete_account(c.session, user)
     c.session.commit()
     s = c.app.config["AVAIN"]
     deliver_due(

@@ -82,6 +82,7 @@ SIGNED_IN = [
     ("POST", "/account/security"),
     ("POST", "/account/sharing/withdraw"),
     ("POST", "/account/sharing/object"),
+    ("POST", "/account/delete"),
     ("POST", "/account/sharing/restrict"),
     ("GET", "/account/sharing/receipts/999.jwt"),
     ("POST", "/passkeys/register/verify"),

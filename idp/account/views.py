@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import (
     Blueprint,
     Response,
@@ -21,10 +23,10 @@ from consent import ledger
 from idp import context
 from idp.account import sharing
 from idp.account.agents import describe
-from idp.auth import accounts, passkeys, sessions
+from idp.auth import accounts, passkeys, passwords, sessions
 from idp.auth.current import current_sso, end_browser_login
 from idp.auth.messages import message
-from idp.db import commit, get_session, utcnow
+from idp.db import aware, commit, get_session, utcnow
 from idp.events import outbox
 from idp.ledger.consents import NotApplicable
 from idp.ledger.labels import basis_label, claim_label, status_label
@@ -78,6 +80,47 @@ def revoke_session(sid: str) -> ResponseReturnValue:
     if queued:
         outbox.kick(current_app._get_current_object())  # type: ignore[attr-defined]
     return redirect(url_for("account.home") if target.id != sso.id else url_for("auth.login"))
+
+
+FRESH_SIGN_IN = timedelta(minutes=10)
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+def delete() -> ResponseReturnValue:
+    """GDPR Art. 17: the customer deletes their own account, after proving it is them."""
+    sso = current_sso()
+    assert sso is not None
+    user = sso.user
+    needs_password = user.password_hash is not None
+    fresh = aware(sso.auth_time) > utcnow() - FRESH_SIGN_IN
+    error = None
+    if request.method == "POST":
+        if request.form.get("confirm") != "yes":
+            error = _("Tick the box to confirm that you want to delete your account.")
+        elif needs_password:
+            ok, _upgrade = passwords.verify(request.form.get("password", ""), user.password_hash)
+            if not ok:
+                error = message("wrong_password")
+        elif not fresh:
+            error = _("Sign out and sign in again, then delete your account within 10 minutes.")
+        if error is None:
+            db = get_session()
+            queued = accounts.delete_account(db, user)
+            end_browser_login(db, None)
+            commit()
+            if queued:
+                outbox.kick(current_app._get_current_object())  # type: ignore[attr-defined]
+            return Response(render_template("account/deleted.html"))
+    return Response(
+        render_template(
+            "account/delete.html",
+            error=error,
+            needs_password=needs_password,
+            fresh=fresh,
+        ),
+        status=400 if error else 200,
+    )
 
 
 @bp.route("/password", methods=["GET", "POST"])

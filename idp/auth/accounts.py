@@ -148,6 +148,21 @@ def change_password(user: User, current: str, new: str) -> None:
     set_password(user, new)
 
 
+def delete_account(session: Session, user: User) -> int:
+    """GDPR Art. 17: end every session (queueing back-channel logouts to the services the
+    customer used), destroy the key of their consent records, delete the account. Returns the
+    logouts queued. The consent log keeps its entries, which no longer identify anyone."""
+    from consent import ledger
+    from idp.auth import sessions
+    from idp.oauth.logout import end_session
+
+    queued = sum(end_session(session, sso) for sso in sessions.list_active(session, user.id))
+    ledger.erase_customer(session, user.id)
+    session.delete(user)
+    session.flush()
+    return queued
+
+
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{4,24}$")
 ADDRESS_FIELDS = ("street_address", "postal_code", "locality", "country")
 
