@@ -528,7 +528,8 @@ def latest_checkpoint(session: Session) -> CheckpointRow | None:
 # -- reading ---------------------------------------------------------------------------
 
 
-def _as_event(row: EventRow, customer_id: str) -> ConsentEvent:
+def _as_event(row: Any, customer_id: str) -> ConsentEvent:
+    """The event of a log or intake row (or a result row with their columns)."""
     from consent.model import Actor, Channel, EventType
 
     return ConsentEvent(
@@ -568,8 +569,6 @@ def states(
     One statement reads the log and the intake, so an event the sequencer moves meanwhile
     is seen exactly once (each statement has one snapshot).
     """
-    from consent.model import Actor, Channel, EventType
-
     ck = customer_key(session, keys, customer_id)
     if ck is None:
         return {}
@@ -584,18 +583,7 @@ def states(
         waiting = waiting.where(IntakeRow.recipient_id == recipient_id)
     both = union_all(logged, waiting).subquery()
     events = [
-        ConsentEvent(
-            customer_id=customer_id,
-            recipient_id=r.recipient_id,
-            purpose_id=r.purpose_id,
-            purpose_version=r.purpose_version,
-            type=EventType(r.type),
-            at=_aware(r.at),
-            actor=Actor(r.actor),
-            channel=Channel(r.channel),
-            claims=frozenset(r.claims),
-            expires_at=_aware(r.expires_at) if r.expires_at else None,
-        )
+        _as_event(r, customer_id)
         for r in session.execute(select(both).order_by(both.c.queued, both.c.pos))
     ]
     return {(k[1], k[2]): v for k, v in project(events).items()}

@@ -117,36 +117,22 @@ def change(
     so nothing issued under the old terms stays usable; when nothing is left for the client,
     a back-channel logout is queued. Returns the deliveries queued.
     """
-    if action == "withdraw":
-        consents.withdraw(
-            session,
-            ctx,
-            user,
-            client,
-            purpose_id,
-            language=language or "en",
-            session_id=session_id,
-            now=now,
-            actor=actor,
-            channel=channel,
-        )
-    elif action in consents.RIGHTS:
-        consents.exercise(
-            session,
-            ctx,
-            user,
-            client,
-            purpose_id,
-            consents.RIGHTS[action],
-            language=language,
-            session_id=session_id,
-            now=now,
-            actor=actor,
-            channel=channel,
-            reason=reason,
-        )
-    else:
+    if action not in consents.RIGHTS:
         raise LookupError(f"no such action {action}")
+    consents.exercise(
+        session,
+        ctx,
+        user,
+        client,
+        purpose_id,
+        consents.RIGHTS[action],
+        language=language,
+        session_id=session_id,
+        now=now,
+        actor=actor,
+        channel=channel,
+        reason=reason,
+    )
     if action == "lift_restriction":
         return 0
     tokens.revoke_client_tokens(session, user.id, client.client_id)

@@ -207,22 +207,20 @@ def withdraw(
     actor: Actor = Actor.CUSTOMER,
     channel: Channel = Channel.ACCOUNT_PAGE,
 ) -> None:
-    purpose = next((p for p in purposes_for(session, ctx, client) if p.id == purpose_id), None)
-    if purpose is None:
-        raise LookupError(f"{client.client_id} has no purpose {purpose_id}")
-    event = ConsentEvent(
-        customer_id=user.id,
-        recipient_id=client.client_id,
-        purpose_id=purpose.id,
-        purpose_version=purpose.version,
-        type=EventType.WITHDRAWN,
-        at=now,
-        actor=actor,
-        channel=channel,
+    """GDPR Art. 7(3): withdraw a consent."""
+    exercise(
+        session,
+        ctx,
+        user,
+        client,
+        purpose_id,
+        EventType.WITHDRAWN,
         language=language,
         session_id=session_id,
+        now=now,
+        actor=actor,
+        channel=channel,
     )
-    ledger.submit(session, ctx.keys, event, _details(event, None, client))
 
 
 class NotApplicable(ValueError):
@@ -230,6 +228,7 @@ class NotApplicable(ValueError):
 
 
 RIGHTS = {
+    "withdraw": EventType.WITHDRAWN,
     "object": EventType.OBJECTION,
     "restrict": EventType.RESTRICTION,
     "lift_restriction": EventType.RESTRICTION_LIFTED,
@@ -251,16 +250,20 @@ def exercise(
     channel: Channel = Channel.ACCOUNT_PAGE,
     reason: str | None = None,
 ) -> None:
-    """Record an objection (GDPR Art. 21), a restriction (Art. 18) or its lifting.
+    """Record a withdrawal (GDPR Art. 7(3)), an objection (Art. 21), a restriction (Art. 18)
+    or its lifting.
 
-    Objection applies to purposes that rest on legitimate interest (a consent is withdrawn
-    instead); restriction to any purpose. ``decide()`` stops the release at once.
+    A consent is withdrawn; processing on legitimate interest is objected to; any purpose
+    can be restricted. ``decide()`` stops the release at once.
     """
     purpose = next((p for p in purposes_for(session, ctx, client) if p.id == purpose_id), None)
     if purpose is None:
         raise LookupError(f"{client.client_id} has no purpose {purpose_id}")
     state = states_for(session, ctx, user, client).get(purpose_id)
-    if right is EventType.OBJECTION:
+    if right is EventType.WITHDRAWN:
+        if purpose.basis is not LegalBasis.CONSENT:
+            raise NotApplicable("only a consent can be withdrawn")
+    elif right is EventType.OBJECTION:
         if purpose.basis is not LegalBasis.LEGITIMATE_INTEREST:
             raise NotApplicable("only processing on legitimate interest can be objected to")
         if state is not None and state.objected:
