@@ -23,8 +23,8 @@ from consent import ledger
 from idp import context
 from idp.account import sharing
 from idp.account.agents import describe
-from idp.auth import accounts, passkeys, passwords, sessions
-from idp.auth.current import current_sso, end_browser_login
+from idp.auth import accounts, passkeys, sessions
+from idp.auth.current import client_ip, current_sso, end_browser_login
 from idp.auth.messages import message
 from idp.db import aware, commit, get_session, utcnow
 from idp.events import outbox
@@ -99,9 +99,14 @@ def delete() -> ResponseReturnValue:
         if request.form.get("confirm") != "yes":
             error = _("Tick the box to confirm that you want to delete your account.")
         elif needs_password:
-            ok, _upgrade = passwords.verify(request.form.get("password", ""), user.password_hash)
-            if not ok:
-                error = message("wrong_password")
+            db = get_session()
+            try:
+                accounts.confirm_password(
+                    context.throttle(db), user, request.form.get("password", ""), client_ip()
+                )
+            except accounts.AccountError as exc:
+                error = message(exc.code)
+                commit()  # the failure counts
         elif not fresh:
             error = _("Sign out and sign in again, then delete your account within 10 minutes.")
         if error is None:
@@ -134,10 +139,18 @@ def password() -> ResponseReturnValue:
         if new != request.form.get("new_password_confirm", ""):
             error = message("password_mismatch")
         else:
+            db = get_session()
             try:
-                accounts.change_password(sso.user, request.form.get("current_password", ""), new)
+                accounts.change_password(
+                    context.throttle(db),
+                    sso.user,
+                    request.form.get("current_password", ""),
+                    new,
+                    client_ip(),
+                )
             except accounts.AccountError as exc:
                 error = message(exc.code)
+                commit()  # a wrong current password counts toward the sign-in limit
             else:
                 from idp.oauth.logout import end_session
 

@@ -141,10 +141,20 @@ def set_password(user: User, password: str) -> None:
     user.password_changed_at = utcnow()
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    ok, _ = passwords.verify(current, user.password_hash)
+def confirm_password(throttle: LoginThrottle, user: User, password: str, ip: str) -> None:
+    """Re-check the signed-in customer's password before a sensitive change. Failures count
+    toward the same limit as sign-ins, so a stolen session cannot be used to guess it."""
+    if throttle.blocked(user.email, ip):
+        passwords.verify(password, None)
+        raise AccountError("throttled")
+    ok, _ = passwords.verify(password, user.password_hash)
     if not ok:
+        throttle.failed(user.email, ip)
         raise AccountError("wrong_password")
+
+
+def change_password(throttle: LoginThrottle, user: User, current: str, new: str, ip: str) -> None:
+    confirm_password(throttle, user, current, ip)
     set_password(user, new)
 
 

@@ -6,7 +6,7 @@ user loader finds the server-side session, and revoking it logs the browser out.
 
 from __future__ import annotations
 
-from flask import g, session
+from flask import g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy.orm import Session
 
@@ -49,3 +49,8 @@ def end_browser_login(db: Session, sso: SsoSession | None) -> None:
         sessions.revoke(db, sso)
     logout_user()
     g.pop("sso", None)
+
+
+def client_ip() -> str:
+    """The client's address (behind a trusted proxy, what ProxyFix took from it)."""
+    return request.remote_addr or "unknown"

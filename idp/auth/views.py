@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from idp import context
 from idp.auth import accounts, passkeys, sessions
-from idp.auth.current import begin_browser_login, current_sso
+from idp.auth.current import begin_browser_login, client_ip, current_sso
 from idp.auth.mail import send_mail
 from idp.auth.messages import message
 from idp.db import commit, get_session
@@ -21,10 +21,6 @@ from idp.models import User
 from idp.oauth.responses import allow_form_target
 
 bp = Blueprint("auth", __name__)
-
-
-def _client_ip() -> str:
-    return request.remote_addr or "unknown"
 
 
 def _safe_next(value: str | None) -> str:
@@ -90,7 +86,7 @@ def login() -> ResponseReturnValue:
         email = request.form.get("email", "")[:320]
         password = request.form.get("password", "")
         db = get_session()
-        result = accounts.authenticate(db, context.throttle(db), email, password, _client_ip())
+        result = accounts.authenticate(db, context.throttle(db), email, password, client_ip())
         if (
             result.user is not None
             and result.user.passkey_second_factor
@@ -111,7 +107,7 @@ def login() -> ResponseReturnValue:
                 context.settings().session_lifetime,
                 amr=["pwd"],
                 user_agent=request.user_agent.string,
-                ip=_client_ip(),
+                ip=client_ip(),
             )
             begin_browser_login(sso)
             commit()
@@ -179,7 +175,7 @@ def register() -> ResponseReturnValue:
                     context.settings().session_lifetime,
                     amr=["pwd"],
                     user_agent=request.user_agent.string,
-                    ip=_client_ip(),
+                    ip=client_ip(),
                 )
                 begin_browser_login(sso)
                 commit()

@@ -103,3 +103,35 @@ def test_a_passkey_only_customer_must_have_signed_in_lately(app, client, make_us
         s.commit()
     done = client.post("/account/delete", data={"confirm": "yes", "csrf_token": csrf_of(page.data)})
     assert done.status_code == 200 and _count(app, User, id=user.id) == 0
+
+
+def test_guessing_the_password_on_these_forms_counts_toward_the_sign_in_limit(
+    app, client, make_user
+):
+    """A stolen session cannot be used to guess the password: deleting the account and
+    changing the password count failures like sign-ins do, and stop at the same limit."""
+    from idp.models import User
+
+    user = make_user()
+    login(client, user.email)
+    limit = app.config["AVAIN"].login_max_failures
+    page = client.get("/account/delete")
+    for i in range(limit):
+        form = "/account/delete" if i % 2 else "/account/password"
+        data = (
+            {"password": f"guess {i}", "confirm": "yes"}
+            if form == "/account/delete"
+            else {
+                "current_password": f"guess {i}",
+                "new_password": "a brand new passphrase",
+                "new_password_confirm": "a brand new passphrase",
+            }
+        )
+        resp = client.post(form, data={**data, "csrf_token": csrf_of(page.data)})
+        assert resp.status_code == 400 and b"Too many" not in resp.data
+    blocked = client.post(
+        "/account/delete",
+        data={"password": PASSWORD, "confirm": "yes", "csrf_token": csrf_of(page.data)},
+    )
+    assert blocked.status_code == 400 and b"Too many failed attempts" in blocked.data
+    assert _count(app, User, id=user.id) == 1
