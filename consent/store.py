@@ -32,10 +32,9 @@ class LedgerBase(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class EventRow(LedgerBase):
-    __tablename__ = "consent_events"
+class _Event:
+    """The columns a logged event and a queued one share."""
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     subject: Mapped[str] = mapped_column(String(64), index=True)
     recipient_id: Mapped[str] = mapped_column(String(64))
     purpose_id: Mapped[str] = mapped_column(String(64))
@@ -48,11 +47,17 @@ class EventRow(LedgerBase):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     details: Mapped[bytes] = mapped_column(LargeBinary)
     details_commitment: Mapped[str] = mapped_column(String(64))
+
+
+class EventRow(_Event, LedgerBase):
+    __tablename__ = "consent_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     prev_leaf_hash: Mapped[str | None] = mapped_column(String(64))
     leaf_hash: Mapped[str] = mapped_column(String(64))
 
 
-class IntakeRow(LedgerBase):
+class IntakeRow(_Event, LedgerBase):
     """An event accepted but not yet in the log: the queue the sequencer drains.
 
     A request writes here without the log head's lock (so requests do not queue behind
@@ -67,18 +72,6 @@ class IntakeRow(LedgerBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     token: Mapped[str] = mapped_column(String(32), unique=True)
-    subject: Mapped[str] = mapped_column(String(64), index=True)
-    recipient_id: Mapped[str] = mapped_column(String(64))
-    purpose_id: Mapped[str] = mapped_column(String(64))
-    purpose_version: Mapped[int] = mapped_column(Integer)
-    type: Mapped[str] = mapped_column(String(24))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor: Mapped[str] = mapped_column(String(16))
-    channel: Mapped[str] = mapped_column(String(24))
-    claims: Mapped[list[str]] = mapped_column(JSON)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    details: Mapped[bytes] = mapped_column(LargeBinary)
-    details_commitment: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
