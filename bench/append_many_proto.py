@@ -44,8 +44,10 @@ from ledger_bench import (  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from consent import ledger as L  # noqa: E402
-from consent import merkle  # noqa: E402
+from consent import (
+    ledger as L,  # noqa: E402
+    merkle,  # noqa: E402
+)
 from consent.model import ConsentEvent  # noqa: E402
 from consent.sealing import canonical, new_key, seal, unwrap, wrap  # noqa: E402
 from consent.store import CustomerKeyRow, EventRow, LogHead  # noqa: E402

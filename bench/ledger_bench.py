@@ -74,9 +74,9 @@ from consent import (  # noqa: E402
     Purpose,
     ReleaseRequest,
     decide,
+    ledger as L,  # noqa: E402
     merkle,
 )
-from consent import ledger as L  # noqa: E402
 from consent.sealing import new_key, seal, wrap  # noqa: E402
 from consent.store import (  # noqa: E402
     CheckpointRow,

@@ -80,8 +80,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from idp.account.views import bp as account_bp
     from idp.auth.passkey_views import bp as passkeys_bp
     from idp.auth.views import bp as auth_bp
-    from idp.ledger.views import bp as ledger_bp
-    from idp.ledger.views import pages as privacy_bp
+    from idp.ledger.views import bp as ledger_bp, pages as privacy_bp
     from idp.oauth.authorize import bp as flow_bp
     from idp.oauth.logout import bp as logout_bp
     from idp.oauth.views import bp as oauth_bp

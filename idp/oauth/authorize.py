@@ -29,8 +29,7 @@ from idp.errors import Invalid
 from idp.i18n import pick_language
 from idp.ledger import consents
 from idp.ledger.labels import basis_label, claim_label
-from idp.oauth import interaction as steps
-from idp.oauth import responses, tokens
+from idp.oauth import interaction as steps, responses, tokens
 from idp.oauth.claims import essential_acr_values, parse_claims_request, wanted_claims
 from idp.oauth.grants import AuthorizationCodeGrant
 

@@ -12,8 +12,7 @@ from idp import context
 from idp.db import commit, get_session
 from idp.extensions import csrf
 from idp.models import Client, User
-from idp.oauth import claims as claims_mod
-from idp.oauth import tokens
+from idp.oauth import claims as claims_mod, tokens
 from idp.oauth.discovery import metadata
 from idp.oauth.registration import register_client
 

@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from consent import EventType
-from consent import ledger as L
+from consent import EventType, ledger as L
 from consent.store import CheckpointRow, CustomerKeyRow, EventRow, IntakeRow
 from tests.consent.test_ledger import T0, ev
 

@@ -9,8 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import make_transient
 
-from consent import Actor, Channel, ConsentEvent, EventType, merkle
-from consent import ledger as L
+from consent import Actor, Channel, ConsentEvent, EventType, ledger as L, merkle
 from consent.sealing import SealError
 from consent.store import CheckpointRow, EventRow, drop_append_only_ddl
 

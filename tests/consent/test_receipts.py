@@ -11,8 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import text
 
-from consent import Actor, Channel, ConsentEvent, EventType, merkle
-from consent import ledger as L
+from consent import Actor, Channel, ConsentEvent, EventType, ledger as L, merkle
 from consent.export import export_history
 from consent.model import LegalBasis, Text
 from consent.receipts import (

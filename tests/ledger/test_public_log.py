@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from consent import Actor, Channel, ConsentEvent, EventType, merkle
-from consent import ledger as L
+from consent import Actor, Channel, ConsentEvent, EventType, ledger as L, merkle
 from consent.store import EventRow
 from idp.db import new_session
 from idp.ledger.service import current_purposes
