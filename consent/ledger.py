@@ -8,7 +8,6 @@ is reported by :func:`verify` as unsealed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,17 +15,17 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import (
-    BigInteger,
     Table,
+    TextClause,
     bindparam,
     delete,
     func,
     insert,
     literal,
     select,
+    text,
     union_all,
     update,
 )
@@ -34,104 +33,34 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consent import merkle
+
+# the key functions that callers reach through the ledger are re-exported (``as``)
+from consent.keys import (
+    LOG_KEY_NAME as LOG_KEY_NAME,
+    CustomerKey as CustomerKey,
+    LedgerKeys as LedgerKeys,
+    customer_key as customer_key,
+    customer_keys,
+    known,
+    lock_id,
+    log_key as log_key,
+    log_public_key as log_public_key,
+    unwrap_cached,
+)
 from consent.model import ConsentEvent, ConsentState
 from consent.projection import project
-from consent.sealing import canonical, new_key, open_sealed, seal, unwrap, wrap
-from consent.store import CheckpointRow, CustomerKeyRow, EventRow, IntakeRow, LogHead, LogKeyRow
+from consent.sealing import canonical, open_sealed, seal
+from consent.store import CheckpointRow, CustomerKeyRow, EventRow, IntakeRow, LogHead
 
-LOG_KEY_NAME = "avain-consent-log"
 _EVENTS = cast(Table, EventRow.__table__)
 _INTAKE = cast(Table, IntakeRow.__table__)
 # set in ``session.info`` by :func:`submit_many`: the session's commit left events to sequence
 QUEUED = "consent.queued"
 
 
-@dataclass(frozen=True)
-class LedgerKeys:
-    master: bytes  # 32-byte AES key that wraps customer keys and the log signing key
-    origin: str  # the checkpoint origin line, e.g. "login.example.com/consent-log"
-
-
 def _aware(value: datetime) -> datetime:
     """Stored times are UTC; SQLite hands them back without a zone."""
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-# -- keys ------------------------------------------------------------------------------
-
-
-def log_key(session: Session, keys: LedgerKeys) -> Ed25519PrivateKey:
-    row = session.get(LogKeyRow, LOG_KEY_NAME)
-    if row is None:
-        private = Ed25519PrivateKey.generate()
-        raw = private.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
-        row = LogKeyRow(
-            name=LOG_KEY_NAME,
-            wrapped_private_key=wrap(keys.master, raw, "log"),
-            public_key=private.public_key().public_bytes(
-                serialization.Encoding.Raw, serialization.PublicFormat.Raw
-            ),
-        )
-        session.add(row)
-        session.flush()
-        return private
-    return _log_private(keys.master, row.wrapped_private_key)
-
-
-@lru_cache(maxsize=8)
-def _log_private(master: bytes, wrapped: bytes) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(unwrap(master, wrapped, "log"))
-
-
-@lru_cache(maxsize=4096)
-def _unwrap_cached(master: bytes, wrapped: bytes, customer_id: str) -> bytes:
-    return unwrap(master, wrapped, customer_id)
-
-
-def log_public_key(session: Session) -> Ed25519PublicKey | None:
-    row = session.get(LogKeyRow, LOG_KEY_NAME)
-    return Ed25519PublicKey.from_public_bytes(row.public_key) if row else None
-
-
-@dataclass(frozen=True)
-class CustomerKey:
-    key: bytes
-    subject: str
-
-
-def customer_key(
-    session: Session, keys: LedgerKeys, customer_id: str, create: bool = False
-) -> CustomerKey | None:
-    row = session.get(CustomerKeyRow, customer_id)
-    if row is None:
-        if not create:
-            return None
-        return _create_customer_key(session, keys, customer_id)
-    return CustomerKey(_unwrap_cached(keys.master, row.wrapped_key, customer_id), row.subject)
-
-
-def _create_customer_key(session: Session, keys: LedgerKeys, customer_id: str) -> CustomerKey:
-    """Make the customer's key, or take the one a concurrent transaction just made."""
-    key = new_key()
-    subject = hashlib.sha256(key + b"|subject|" + customer_id.encode()).hexdigest()
-    try:
-        with session.begin_nested():
-            session.add(
-                CustomerKeyRow(
-                    customer_id=customer_id,
-                    subject=subject,
-                    wrapped_key=wrap(keys.master, key, customer_id),
-                )
-            )
-    except IntegrityError:
-        row = session.get(CustomerKeyRow, customer_id, with_for_update=True, populate_existing=True)
-        assert row is not None
-        return CustomerKey(_unwrap_cached(keys.master, row.wrapped_key, customer_id), row.subject)
-    return CustomerKey(key, subject)
 
 
 # -- appending -------------------------------------------------------------------------
@@ -222,53 +151,7 @@ def _sealed_details(event: ConsentEvent, details: dict[str, Any]) -> dict[str, A
     return {**details, **{k: v for k, v in own.items() if v not in (None, [])}}
 
 
-def _customer_keys(
-    session: Session, keys: LedgerKeys, customer_ids: set[str], lock: bool = False
-) -> dict[str, CustomerKey]:
-    """The customers' keys, made where missing.
-
-    With ``lock``, each customer is locked until the commit, so that one customer's
-    transactions queue events one after the other. On PostgreSQL that is a transaction-level
-    advisory lock (memory only: no row is written), taken in the same round trip as the key
-    is read; SQLite has a single writer anyway. A customer seen for the first time is
-    serialised by the key row's primary key instead.
-    """
-    cols = (CustomerKeyRow.customer_id, CustomerKeyRow.wrapped_key, CustomerKeyRow.subject)
-    found: dict[str, tuple[bytes, str]] = {}
-    if lock and session.get_bind().dialect.name == "postgresql":
-        for customer_id in sorted(customer_ids):
-            params = {"customer": customer_id, "lock": _lock_id(customer_id)}
-            for cid, wrapped, subject in session.execute(_LOCK_AND_READ, params):
-                if cid is not None:
-                    found[cid] = (wrapped, subject)
-    else:
-        stmt = select(*cols).where(CustomerKeyRow.customer_id.in_(customer_ids))
-        found = {cid: (wrapped, subject) for cid, wrapped, subject in session.execute(stmt)}
-    out = {}
-    for customer_id in sorted(customer_ids):
-        if customer_id in found:
-            wrapped, subject = found[customer_id]
-            out[customer_id] = CustomerKey(
-                _unwrap_cached(keys.master, wrapped, customer_id), subject
-            )
-        else:
-            out[customer_id] = _create_customer_key(session, keys, customer_id)
-    return out
-
-
 _INTAKE_INSERT = insert(_INTAKE)
-# built once: on this path making the statement would cost more than running it
-_LOCK_AND_READ = (
-    select(CustomerKeyRow.customer_id, CustomerKeyRow.wrapped_key, CustomerKeyRow.subject)
-    .select_from(select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger))).subquery())
-    .outerjoin(CustomerKeyRow, CustomerKeyRow.customer_id == bindparam("customer"))
-)
-
-
-def _lock_id(customer_id: str) -> int:
-    """A signed 64-bit advisory lock key for the customer (a collision only serialises)."""
-    digest = hashlib.sha256(b"avain-consent-customer|" + customer_id.encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _last_leaves(session: Session, subjects: set[str]) -> dict[str, str]:
@@ -358,7 +241,7 @@ def append_many(
     head = _locked_head(session)
     while _drain(session, keys, head, DRAIN_BATCH):
         pass
-    cks = _customer_keys(session, keys, {event.customer_id for event, _ in items})
+    cks = customer_keys(session, keys, {event.customer_id for event, _ in items})
     entries = [
         _Entry(
             cks[event.customer_id].subject,
@@ -393,18 +276,87 @@ def submit_many(
     """Accept events for the log without taking its global lock.
 
     The events are durable with the caller's commit and count in :func:`states` at once;
-    :func:`sequence` later gives them their place in the log and a checkpoint. The customers'
-    key rows stay locked until the commit, so one customer's events enter the intake (and
-    so the log) in the order their transactions commit. Marks ``session.info[QUEUED]`` so
-    that the caller can wake a sequencer after the commit. Returns the events' intake tokens.
+    :func:`sequence` later gives them their place in the log and a checkpoint. Each customer
+    stays locked until the commit, so one customer's events enter the intake (and so the log)
+    in the order their transactions commit; customers are locked in a fixed order. Marks
+    ``session.info[QUEUED]`` so that the caller can wake a sequencer after the commit.
+    Returns the events' intake tokens, in the order of ``items``.
     """
     if not items:
         return []
-    cks = _customer_keys(session, keys, {event.customer_id for event, _ in items}, lock=True)
-    rows = _intake_rows(cks, items)
-    session.execute(_INTAKE_INSERT, rows)
+    mine: dict[str, list[int]] = {}
+    for i, (event, _) in enumerate(items):
+        mine.setdefault(event.customer_id, []).append(i)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    tokens: dict[int, str] = {}
+    for customer_id in sorted(mine):
+        ours = [items[i] for i in mine[customer_id]]
+        ck = known.get(keys.master, customer_id) if postgresql else None
+        rows = _intake_rows({customer_id: ck}, ours) if ck else []
+        if not (rows and _insert_if_key_stands(session, customer_id, ck, rows)):
+            known.drop(customer_id)
+            rows = _intake_rows(customer_keys(session, keys, {customer_id}, lock=True), ours)
+            session.execute(_INTAKE_INSERT, rows)
+        tokens.update(zip(mine[customer_id], (row["token"] for row in rows), strict=True))
     session.info[QUEUED] = True
-    return [row["token"] for row in rows]
+    return [tokens[i] for i in range(len(items))]
+
+
+def _insert_if_key_stands(
+    session: Session, customer_id: str, ck: CustomerKey | None, rows: list[dict[str, Any]]
+) -> bool:
+    """PostgreSQL, one round trip: lock the customer, and queue ``rows`` only if their key
+    row still has the subject they were sealed for (not erased or replaced meanwhile)."""
+    assert ck is not None
+    params = {"customer": customer_id, "subject": ck.subject, "lock": lock_id(customer_id)}
+    for i, row in enumerate(rows):
+        params.update({f"{name}_{i}": row[name] for name in _QUEUED_COLUMNS})
+    queued = session.scalars(_guarded_insert(len(rows)), params).all()
+    if not queued:
+        return False
+    assert sorted(queued) == sorted(row["token"] for row in rows)
+    return True
+
+
+# what an intake row holds besides its id and subject, with the PostgreSQL type to cast to
+_QUEUED_COLUMNS = {
+    "token": "varchar",
+    "recipient_id": "varchar",
+    "purpose_id": "varchar",
+    "purpose_version": "integer",
+    "type": "varchar",
+    "at": "timestamptz",
+    "actor": "varchar",
+    "channel": "varchar",
+    "claims": "json",
+    "expires_at": "timestamptz",
+    "details": "bytea",
+    "details_commitment": "varchar",
+    "received_at": "timestamptz",
+}
+
+
+@lru_cache(maxsize=16)
+def _guarded_insert(n: int) -> TextClause:
+    """The customer's lock is taken before any row, so before any row's id, is made.
+
+    Text, not a Core ``values()`` construct: SQLAlchemy cannot cache the compiled form of
+    the latter, and compiling it would cost more than running it.
+    """
+    names = ", ".join(_QUEUED_COLUMNS)
+    row = ", ".join(f"CAST(:{name}_{{i}} AS {to})" for name, to in _QUEUED_COLUMNS.items())
+    rows = ", ".join("(" + row.format(i=i) + ")" for i in range(n))
+    # only the ledger's own column names and numbered placeholders go into the text
+    sql = (
+        f"INSERT INTO consent_intake (subject, {names}) "  # noqa: S608
+        f"SELECT k.subject, {', '.join('q.' + name for name in _QUEUED_COLUMNS)} "
+        "FROM (SELECT pg_advisory_xact_lock(:lock)) AS customer_lock "
+        "JOIN consent_customer_keys AS k ON k.customer_id = :customer AND k.subject = :subject "
+        f"CROSS JOIN (VALUES {rows}) AS q ({names}) "
+        "RETURNING token"
+    )
+    typed = [bindparam(f"claims_{i}", type_=_INTAKE.c.claims.type) for i in range(n)]
+    return text(sql).bindparams(*typed)
 
 
 def _intake_rows(
@@ -465,7 +417,7 @@ def _drain(session: Session, keys: LedgerKeys, head: LogHead, limit: int) -> int
         owner = owners.get(q.subject)
         if owner is None:  # erased while queued: nothing of it may enter the log
             continue
-        key = _unwrap_cached(keys.master, owner[1], owner[0])
+        key = unwrap_cached(keys.master, owner[1], owner[0])
         body = open_sealed(key, q.details, q.details_commitment, f"intake:{q.token}".encode())
         fields = {name: getattr(q, name) for name in _INTAKE_FIELDS}
         fields["at"] = _aware(fields["at"])
@@ -755,6 +707,7 @@ def erase_customer(session: Session, customer_id: str) -> bool:
     session.execute(delete(IntakeRow).where(IntakeRow.subject == row.subject))
     session.execute(delete(CustomerKeyRow).where(CustomerKeyRow.customer_id == customer_id))
     session.expunge(row)
+    known.drop(customer_id)
     return True
 
 
