@@ -88,6 +88,7 @@ from consent.store import (  # noqa: E402
     append_only_ddl,
 )
 from idp.db import make_engine  # noqa: E402  (the app's engine settings: WAL, pre-ping, pool)
+from idp.ledger.sequencer import BATCH_WINDOW  # noqa: E402
 
 GOALS = {
     "append_per_s_postgresql": 2000.0,  # appends per second on PostgreSQL
@@ -470,7 +471,8 @@ def _intake_worker(args: tuple[Any, ...]) -> dict[str, Any]:
 
 def _sequencer(args: tuple[Any, ...]) -> dict[str, Any]:
     """The sequencer beside (d): drains the intake, a batch and a checkpoint per transaction,
-    as ``idp.ledger.sequencer`` does, until the requests are done and the intake is empty."""
+    as ``idp.ledger.sequencer`` does (with its batching window), until the requests are done
+    and the intake is empty."""
     url, master, requests_done, barrier = args
     try:
         engine = make_engine(url)
@@ -492,6 +494,8 @@ def _sequencer(args: tuple[Any, ...]) -> dict[str, Any]:
                 busy += time.monotonic() - t
                 batches.append(moved)
                 moved_total += moved
+                if moved < L.DRAIN_BATCH and not requests_done.is_set():
+                    time.sleep(BATCH_WINDOW)  # as the server's sequencer: let a batch gather
             elif requests_done.is_set():
                 with factory() as session:
                     if not L.queued(session):

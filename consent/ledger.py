@@ -396,7 +396,7 @@ def sequence(
         return 0
     moved = _drain(session, keys, head, limit)
     if moved:
-        checkpoint(session, keys)
+        checkpoint(session, keys, head)
     return moved
 
 
@@ -458,9 +458,14 @@ def _tree(head: LogHead) -> merkle.CompactTree:
     return merkle.CompactTree.restore(head.size, [bytes.fromhex(h) for h in head.frontier or []])
 
 
-def checkpoint(session: Session, keys: LedgerKeys) -> merkle.Checkpoint:
-    """Sign the log's current root (once per size); O(log n) from the stored right edge."""
-    head = _locked_head(session)
+def checkpoint(
+    session: Session, keys: LedgerKeys, head: LogHead | None = None
+) -> merkle.Checkpoint:
+    """Sign the log's current root (once per size); O(log n) from the stored right edge.
+
+    ``head``: the log head this transaction already holds locked, if any.
+    """
+    head = head or _locked_head(session)
     size = head.size
     existing = session.get(CheckpointRow, size)
     if existing is not None:
