@@ -14,12 +14,14 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import BigInteger, bindparam, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from consent.sealing import new_key, unwrap, wrap
@@ -126,23 +128,31 @@ def customer_key(
 
 
 def _create(session: Session, keys: LedgerKeys, customer_id: str) -> CustomerKey:
-    """Make the customer's key, or take the one a concurrent transaction just made."""
+    """Make the customer's key, or take the one a concurrent transaction just made.
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` then a read, rather than a savepoint: on SQLite a
+    savepoint opened before the transaction's first write would commit on its own.
+    """
     key = new_key()
     subject = hashlib.sha256(key + b"|subject|" + customer_id.encode()).hexdigest()
-    try:
-        with session.begin_nested():
-            session.add(
-                CustomerKeyRow(
-                    customer_id=customer_id,
-                    subject=subject,
-                    wrapped_key=wrap(keys.master, key, customer_id),
-                )
-            )
-    except IntegrityError:
-        row = session.get(CustomerKeyRow, customer_id, with_for_update=True, populate_existing=True)
-        assert row is not None
-        return CustomerKey(unwrap_cached(keys.master, row.wrapped_key, customer_id), row.subject)
-    return CustomerKey(key, subject)
+    values = {
+        "customer_id": customer_id,
+        "subject": subject,
+        "wrapped_key": wrap(keys.master, key, customer_id),
+        "created_at": datetime.now(UTC),
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(pg_insert(CustomerKeyRow).values(values).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite_insert(CustomerKeyRow).values(values).on_conflict_do_nothing())
+    wrapped, stored = session.execute(
+        select(CustomerKeyRow.wrapped_key, CustomerKeyRow.subject).where(
+            CustomerKeyRow.customer_id == customer_id
+        )
+    ).one()
+    if stored == subject:
+        return CustomerKey(key, subject)
+    return CustomerKey(unwrap_cached(keys.master, wrapped, customer_id), stored)
 
 
 def customer_keys(

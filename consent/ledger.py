@@ -294,7 +294,7 @@ def submit_many(
         ck = known.get(keys.master, customer_id) if postgresql else None
         rows = _intake_rows({customer_id: ck}, ours) if ck else []
         if not (rows and _insert_if_key_stands(session, customer_id, ck, rows)):
-            known.drop(customer_id)
+            # unknown here, or erased or replaced elsewhere: read it (and remember it anew)
             rows = _intake_rows(customer_keys(session, keys, {customer_id}, lock=True), ours)
             session.execute(_INTAKE_INSERT, rows)
         tokens.update(zip(mine[customer_id], (row["token"] for row in rows), strict=True))
