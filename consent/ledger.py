@@ -119,14 +119,17 @@ def _head(session: Session, wait: bool = True) -> LogHead | None:
         # SQLite ignores FOR UPDATE: take its single write lock before reading the head.
         session.execute(update(LogHead).where(LogHead.id == 1).values(size=LogHead.size))
     elif not wait:
+        head = session.scalar(
+            select(LogHead)
+            .where(LogHead.id == 1)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        if head is not None:
+            return head
         exists = session.scalar(select(func.count()).select_from(LogHead).where(LogHead.id == 1))
-        if exists:
-            return session.scalar(
-                select(LogHead)
-                .where(LogHead.id == 1)
-                .with_for_update(skip_locked=True)
-                .execution_options(populate_existing=True)
-            )
+        if exists:  # held by another transaction
+            return None
     head = session.get(LogHead, 1, with_for_update=True)
     if head is None:
         try:
@@ -396,7 +399,7 @@ def sequence(
         return 0
     moved = _drain(session, keys, head, limit)
     if moved:
-        checkpoint(session, keys, head)
+        _sign(session, keys, head)  # a size no checkpoint can have yet: the log just grew
     return moved
 
 
@@ -470,6 +473,11 @@ def checkpoint(
     existing = session.get(CheckpointRow, size)
     if existing is not None:
         return merkle.Checkpoint(keys.origin, size, bytes.fromhex(existing.root))
+    return _sign(session, keys, head)
+
+
+def _sign(session: Session, keys: LedgerKeys, head: LogHead) -> merkle.Checkpoint:
+    size = head.size
     root = _tree(head).root()
     cp = merkle.Checkpoint(keys.origin, size, root)
     note = merkle.sign_checkpoint(cp, log_key(session, keys), LOG_KEY_NAME)
