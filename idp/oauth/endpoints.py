@@ -9,11 +9,12 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from joserfc.jwk import KeySet
+from sqlalchemy.orm import Session
 
 from idp import context
 from idp.db import aware, get_session, utcnow
 from idp.models import Client, Token, User
-from idp.oauth import tokens
+from idp.oauth import claims as claims_mod, tokens
 
 ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
@@ -92,6 +93,7 @@ class Introspection(IntrospectionEndpoint):
             user = session.get(User, token.user_id)
             if user is not None:
                 out["sub"] = tokens.subject(session, user, client)
+                out.update(self._released(session, token, user, client))
         elif client is not None:
             out["sub"] = client.client_id
         if token.auth_time:
@@ -99,6 +101,18 @@ class Introspection(IntrospectionEndpoint):
         if token.acr:
             out["acr"] = token.acr
         return out
+
+    @staticmethod
+    def _released(session: Session, token: Token, user: User, client: Client) -> dict[str, Any]:
+        """RFC 7662 §2.2 allows more claims: the customer's, as userinfo gives them.
+
+        Only what ``decide()`` lets this client have, for the token's scopes and its
+        ``claims.userinfo`` request; the caller is the client itself (see above).
+        """
+        if "openid" not in token.scope.split():
+            return {}
+        names = claims_mod.requested_claims(token.scope, token.claims_request, "userinfo")
+        return tokens.released_claims(session, user, client, names)
 
 
 class PrivateKeyJWT(JWTBearerClientAssertion):

@@ -220,3 +220,45 @@ def test_a_changed_purpose_asks_the_customer_again(app, client, make_user, make_
     assert q["error"] == "consent_required"
     params, verifier = authorize_params(garage, scope="openid profile")
     assert client.get("/authorize", query_string=params).headers["Location"].startswith("/consent")
+
+
+def _introspect(client, rp, secret, token):
+    return client.post(
+        "/introspect", data={"token": token["access_token"]}, auth=(rp.client_id, secret)
+    ).json
+
+
+def test_introspection_releases_what_userinfo_releases_and_no_more(client, make_user, make_client):
+    user = make_user(name="Aino Virtanen")
+    garage, secret = make_client(
+        client_id="garage",
+        name="Korjaamo Virtanen",
+        redirect_uris=["https://garage.example.com/cb"],
+    )
+    params, verifier = authorize_params(garage, scope="openid profile email")
+    interaction, page = _consent_page(client, params, user.email)
+    q = _finish(client, interaction, page, **{"agree:garage_booking": "on"})
+    token = exchange(client, garage, secret, q["code"], verifier).json
+    intro = _introspect(client, garage, secret, token)
+    info = _userinfo(client, token).json
+    assert intro["active"] is True and intro["client_id"] == "garage"
+    assert intro["name"] == info["name"] == "Aino Virtanen"
+    assert "email" not in intro  # optional, left unticked: not in userinfo either
+    personal = set(intro) - {"active", "scope", "client_id", "token_type", "iat", "iss"}
+    assert personal - {"aud", "jti", "exp", "auth_time", "acr"} == set(info)
+
+
+def test_introspection_of_a_refused_purpose_names_only_the_subject(client, make_user, make_client):
+    user = make_user(name="Aino Virtanen")
+    garage, secret = make_client(
+        client_id="garage",
+        name="Korjaamo Virtanen",
+        redirect_uris=["https://garage.example.com/cb"],
+    )
+    params, verifier = authorize_params(garage, scope="openid profile email")
+    interaction, page = _consent_page(client, params, user.email)
+    q = _finish(client, interaction, page)  # agree box left empty: refused
+    token = exchange(client, garage, secret, q["code"], verifier).json
+    intro = _introspect(client, garage, secret, token)
+    assert intro["active"] is True and intro["sub"]
+    assert not {"name", "email", "given_name", "family_name"} & set(intro)
