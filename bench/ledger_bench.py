@@ -681,6 +681,14 @@ def bench_appends(backend: Backend, args: argparse.Namespace, results: dict[str,
         flush=True,
     )
     out["intake"] = []
+
+    def intake_measured(label: str, workers: int, together: bool, k: int = 1) -> dict[str, Any]:
+        with ledger_db(backend, label) as (url, _):
+            res = intake_run(url, master, events, workers, args.append_budget, ctx, together, k)
+            res["log_check"] = check_log(url, res["logged"])
+        out["intake"].append(res)
+        return res
+
     for workers in sorted({1, args.workers} if backend.name == "postgresql" else {1}):
         print(
             f"[{backend.name}] (d) one event per request into the intake + commit, "
@@ -688,10 +696,7 @@ def bench_appends(backend: Backend, args: argparse.Namespace, results: dict[str,
             flush=True,
         )
         for together in (True, False):
-            with ledger_db(backend, f"d{workers}") as (url, _):
-                res = intake_run(url, master, events, workers, args.append_budget, ctx, together)
-                res["log_check"] = check_log(url, res["logged"])
-                out["intake"].append(res)
+            res = intake_measured(f"d{workers}", workers, together)
             print(
                 f"    {'together' if together else 'apart'}: {res['appends_per_s']} accepted/s,"
                 f" {res['logged_per_s']} in the log and checkpointed per second",
@@ -704,10 +709,7 @@ def bench_appends(backend: Backend, args: argparse.Namespace, results: dict[str,
             f"purposes), {args.workers} request processes with a sequencer ...",
             flush=True,
         )
-        with ledger_db(backend, f"d{args.workers}x{k}") as (url, _):
-            res = intake_run(url, master, events, args.workers, args.append_budget, ctx, True, k)
-            res["log_check"] = check_log(url, res["logged"])
-            out["intake"].append(res)
+        res = intake_measured(f"d{args.workers}x{k}", args.workers, True, k)
         print(
             f"    together: {res['appends_per_s']} accepted/s ({res['requests_per_s']} "
             f"requests/s), {res['logged_per_s']} in the log and checkpointed per second",

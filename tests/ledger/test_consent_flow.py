@@ -95,16 +95,7 @@ def test_partner_purposes_are_unticked_choices_and_refusal_does_not_block(
 
 
 def test_agreeing_without_an_optional_claim_releases_only_the_rest(client, make_user, make_client):
-    user = make_user(name="Aino Virtanen")
-    garage, secret = make_client(
-        client_id="garage",
-        name="Korjaamo Virtanen",
-        redirect_uris=["https://garage.example.com/cb"],
-    )
-    params, verifier = authorize_params(garage, scope="openid profile email")
-    interaction, page = _consent_page(client, params, user.email)
-    q = _finish(client, interaction, page, **{"agree:garage_booking": "on"})
-    token = exchange(client, garage, secret, q["code"], verifier).json
+    _, _, token = _garage_token(client, make_user, make_client, **{"agree:garage_booking": "on"})
     info = _userinfo(client, token).json
     assert info["name"] == "Aino Virtanen"
     assert "email" not in info  # optional, left unticked
@@ -228,7 +219,8 @@ def _introspect(client, rp, secret, token):
     ).json
 
 
-def test_introspection_releases_what_userinfo_releases_and_no_more(client, make_user, make_client):
+def _garage_token(client, make_user, make_client, **choices):
+    """The partner garage's tokens after the consent screen, with ``choices`` submitted."""
     user = make_user(name="Aino Virtanen")
     garage, secret = make_client(
         client_id="garage",
@@ -237,28 +229,25 @@ def test_introspection_releases_what_userinfo_releases_and_no_more(client, make_
     )
     params, verifier = authorize_params(garage, scope="openid profile email")
     interaction, page = _consent_page(client, params, user.email)
-    q = _finish(client, interaction, page, **{"agree:garage_booking": "on"})
-    token = exchange(client, garage, secret, q["code"], verifier).json
+    q = _finish(client, interaction, page, **choices)
+    return garage, secret, exchange(client, garage, secret, q["code"], verifier).json
+
+
+def test_introspection_releases_what_userinfo_releases_and_no_more(client, make_user, make_client):
+    garage, secret, token = _garage_token(
+        client, make_user, make_client, **{"agree:garage_booking": "on"}
+    )
     intro = _introspect(client, garage, secret, token)
     info = _userinfo(client, token).json
     assert intro["active"] is True and intro["client_id"] == "garage"
     assert intro["name"] == info["name"] == "Aino Virtanen"
     assert "email" not in intro  # optional, left unticked: not in userinfo either
-    personal = set(intro) - {"active", "scope", "client_id", "token_type", "iat", "iss"}
-    assert personal - {"aud", "jti", "exp", "auth_time", "acr"} == set(info)
+    protocol = {"active", "scope", "client_id", "token_type", "iat", "iss", "aud", "jti", "exp"}
+    assert set(intro) - protocol - {"auth_time", "acr"} == set(info)
 
 
 def test_introspection_of_a_refused_purpose_names_only_the_subject(client, make_user, make_client):
-    user = make_user(name="Aino Virtanen")
-    garage, secret = make_client(
-        client_id="garage",
-        name="Korjaamo Virtanen",
-        redirect_uris=["https://garage.example.com/cb"],
-    )
-    params, verifier = authorize_params(garage, scope="openid profile email")
-    interaction, page = _consent_page(client, params, user.email)
-    q = _finish(client, interaction, page)  # agree box left empty: refused
-    token = exchange(client, garage, secret, q["code"], verifier).json
+    garage, secret, token = _garage_token(client, make_user, make_client)  # agree left empty
     intro = _introspect(client, garage, secret, token)
     assert intro["active"] is True and intro["sub"]
     assert not {"name", "email", "given_name", "family_name"} & set(intro)
