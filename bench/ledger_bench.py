@@ -469,6 +469,13 @@ def intake_requests(
     return {"done": done, "start": start, "end": end, "latencies": latencies, "errors": errors}
 
 
+def raise_crashes(parts: list[dict[str, Any]]) -> None:
+    """A worker process reports a crash as ``{"crash": traceback}``: re-raise the first."""
+    crashes = [p["crash"] for p in parts if "crash" in p]
+    if crashes:
+        raise RuntimeError("a process crashed:\n" + crashes[0])
+
+
 def _intake_worker(args: tuple[Any, ...]) -> dict[str, Any]:
     try:
         return intake_requests(*args)
@@ -558,9 +565,7 @@ def intake_run(
             alone.wait()
         seq = sequencing.get()
     manager.shutdown()
-    crashes = [p["crash"] for p in [*parts, seq] if "crash" in p]
-    if crashes:
-        raise RuntimeError("a process crashed:\n" + crashes[0])
+    raise_crashes([*parts, seq])
     accepted = {
         "done": sum(p["done"] for p in parts),
         "start": min(p["start"] for p in parts),
@@ -737,9 +742,7 @@ def bench_appends(backend: Backend, args: argparse.Namespace, results: dict[str,
                 )
                 barrier.wait()  # every worker is connected; go
                 parts = pending.get()
-            crashes = [p["crash"] for p in parts if "crash" in p]
-            if crashes:
-                raise RuntimeError("a worker crashed:\n" + crashes[0])
+            raise_crashes(parts)
             merged = {
                 "done": sum(p["done"] for p in parts),
                 "start": min(p["start"] for p in parts),
@@ -870,9 +873,7 @@ def request_ceiling(backend: Backend, workers: int, ctx: Any, n: int = 3000) -> 
             with ctx.Pool(procs) as pool:
                 parts = pool.map(_bare_requests, [(url, n // procs, barrier)] * procs)
             manager.shutdown()
-            crashes = [p["crash"] for p in parts if "crash" in p]
-            if crashes:
-                raise RuntimeError("a process crashed:\n" + crashes[0])
+            raise_crashes(parts)
             secs = max(p["end"] for p in parts) - min(p["start"] for p in parts)
             out[f"{procs}_proc_requests_per_s"] = round(sum(p["done"] for p in parts) / secs, 1)
     return out

@@ -14,7 +14,6 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 
 from cryptography.hazmat.primitives import serialization
@@ -139,7 +138,6 @@ def _create(session: Session, keys: LedgerKeys, customer_id: str) -> CustomerKey
         "customer_id": customer_id,
         "subject": subject,
         "wrapped_key": wrap(keys.master, key, customer_id),
-        "created_at": datetime.now(UTC),
     }
     if session.get_bind().dialect.name == "postgresql":
         session.execute(pg_insert(CustomerKeyRow).values(values).on_conflict_do_nothing())

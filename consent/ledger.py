@@ -296,7 +296,7 @@ def submit_many(
         ours = [items[i] for i in mine[customer_id]]
         ck = known.get(keys.master, customer_id) if postgresql else None
         rows = _intake_rows({customer_id: ck}, ours) if ck else []
-        if not (rows and _insert_if_key_stands(session, customer_id, ck, rows)):
+        if not (ck and _insert_if_key_stands(session, customer_id, ck, rows)):
             # unknown here, or erased or replaced elsewhere: read it (and remember it anew)
             rows = _intake_rows(customer_keys(session, keys, {customer_id}, lock=True), ours)
             session.execute(_INTAKE_INSERT, rows)
@@ -306,11 +306,10 @@ def submit_many(
 
 
 def _insert_if_key_stands(
-    session: Session, customer_id: str, ck: CustomerKey | None, rows: list[dict[str, Any]]
+    session: Session, customer_id: str, ck: CustomerKey, rows: list[dict[str, Any]]
 ) -> bool:
     """PostgreSQL, one round trip: lock the customer, and queue ``rows`` only if their key
     row still has the subject they were sealed for (not erased or replaced meanwhile)."""
-    assert ck is not None
     params = {"customer": customer_id, "subject": ck.subject, "lock": lock_id(customer_id)}
     for i, row in enumerate(rows):
         params.update({f"{name}_{i}": row[name] for name in _QUEUED_COLUMNS})
