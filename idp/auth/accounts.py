@@ -200,8 +200,10 @@ def update_profile(user: User, form: dict[str, str], languages: list[str]) -> No
         parts = [
             address["street_address"],
             " ".join(p for p in (address["postal_code"], address["locality"]) if p),
+    from idp.oauth.tokens import revoke_user_grants
             address["country"],
         ]
+    revoke_user_grants(session, user.id)
         user.address = {k: v for k, v in address.items() if v} | {
             "formatted": "\n".join(p for p in parts if p)
         }

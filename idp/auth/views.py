@@ -298,9 +298,13 @@ def reset(token: str) -> ResponseReturnValue:
                 error = message(exc.code)
             else:
                 from idp.oauth.logout import end_session
+                from idp.oauth.tokens import revoke_user_grants
 
                 for sso in sessions.list_active(db, user.id):
                     end_session(db, sso)
+                # A reset means the password may be known to someone else: apps with
+                # offline access end too, so "signed out everywhere" holds.
+                revoke_user_grants(db, user.id)
                 user.email_verified = True
                 user.passkey_second_factor = False  # recovery: the passkeys may be lost
                 commit()

@@ -5,7 +5,7 @@ from idp.models.events import AuditEvent, Delivery, ThrottleCounter
 from idp.models.interactions import Interaction
 from idp.models.keys import InstanceSecret, SigningKey
 from idp.models.passkeys import Passkey
-from idp.models.tokens import AuthorizationCode, Token, digest
+from idp.models.tokens import AuthorizationCode, Grant, Token, digest
 from idp.models.users import SsoSession, User, new_id
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "AuthorizationCode",
     "Client",
     "Delivery",
+    "Grant",
     "InstanceSecret",
     "Passkey",
     "Interaction",

@@ -1,8 +1,8 @@
-"""Authorization codes, token grants and issued tokens.
+"""Grants, authorization codes and issued tokens.
 
-Codes and tokens are stored as SHA-256 digests only. Every token belongs to a
-``grant_id``: the chain that started with one authorization code; revoking the
-grant revokes every access and refresh token issued along it (RFC 9700 §4.14).
+Codes and tokens are stored as SHA-256 digests only. Every code and every token of a
+customer belongs to a :class:`Grant`: the chain that starts with one authorization code;
+revoking the grant revokes every access and refresh token issued along it (RFC 9700 §4.14).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import Base, aware, utcnow
@@ -19,6 +19,33 @@ from idp.db import Base, aware, utcnow
 
 def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+class Grant(Base):
+    """One authorization of a client by a customer, from its code to its last refresh.
+
+    The row is what redemption, rotation and revocation serialise on: each of them first
+    updates it with ``revoked_at IS NULL`` in the statement, so whichever commits first
+    wins and the other sees its result (PostgreSQL waits on the row lock and re-checks the
+    condition; SQLite holds one writer at a time). A token issued by a refresh that won is
+    committed before the revocation's next statement reads the tokens, and a refresh that
+    lost finds the grant revoked. Client-credentials tokens have no customer and no row.
+    """
+
+    __tablename__ = "grants"
+    __table_args__ = (Index("ix_grants_user_id_client_id", "user_id", "client_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: the SSO session that approved it; logout ends the grant unless ``offline``
+    sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: ``offline_access`` was granted: the grant outlives the session (OIDC Core §11)
+    offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: when tokens were last issued from it (None: its code is not redeemed yet)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuthorizationCode(Base):

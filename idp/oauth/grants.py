@@ -17,7 +17,12 @@ from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import (
+    AccessDeniedError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+)
 from authlib.oauth2.rfc6749.util import scope_to_list
 from sqlalchemy import update
 
@@ -100,10 +105,19 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         sso = self.sso
         s = context.settings()
         now = utcnow()
+        grant_id = str(uuid.uuid4())
+        tokens.open_grant(
+            get_session(),
+            grant_id,
+            request.client.client_id,
+            request.user.id,
+            sso.id if sso else None,
+            request.scope or "",
+        )
         get_session().add(
             AuthorizationCode(
                 code_hash=digest(code),
-                grant_id=str(uuid.uuid4()),
+                grant_id=grant_id,
                 client_id=request.client.client_id,
                 user_id=request.user.id,
                 sid=sso.id if sso else None,
@@ -131,6 +145,8 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             tokens.revoke_grant(session, item.grant_id)
             return None
         if aware(item.expires_at) <= utcnow():
+            return None
+        if not tokens.hold_grant(session, item.grant_id, first_use=True):
             return None
         claimed = session.execute(
             update(AuthorizationCode)
@@ -167,7 +183,7 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         if token.refresh_used_at is not None:
             tokens.revoke_grant(session, token.grant_id)
             return None
-        if not tokens.refresh_active(token) or not tokens.claim_refresh(session, token):
+        if not tokens.refresh_active(token):
             return None
         return token
 
@@ -180,12 +196,22 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         return get_session().get(User, refresh_token.user_id) if refresh_token.user_id else None
 
     def issue_token(self, user: User, refresh_token: Token) -> dict[str, Any]:
-        """RFC 6749 §6: without ``scope`` the whole originally granted scope is issued."""
+        """RFC 6749 §6: without ``scope`` the whole originally granted scope is issued.
+
+        The old token is claimed only here, once the request has passed every check (a
+        refused scope must not burn it), and with the grant held, so a revocation that
+        committed first leaves nothing to issue (RFC 9700 §4.14).
+        """
+        session = get_session()
+        if not tokens.hold_grant(session, refresh_token.grant_id) or not tokens.claim_refresh(
+            session, refresh_token
+        ):
+            raise InvalidGrantError()
         scope = self.request.payload.scope or refresh_token.grant_scope
         return self.generate_token(user=user, scope=scope, include_refresh_token=True)
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
-        """Marked used when it was authenticated."""
+        """Marked used when the new tokens were issued (:meth:`issue_token`)."""
 
     def grant_context(self) -> tokens.GrantContext:
         old: Token = self.request.refresh_token

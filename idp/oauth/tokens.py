@@ -11,12 +11,12 @@ from typing import Any
 
 from authlib.oidc.core.util import create_half_hash
 from joserfc import jwt
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from idp import context
 from idp.db import aware, utcnow
-from idp.models import AuthorizationCode, Client, Token, User, digest
+from idp.models import AuthorizationCode, Client, Grant, SsoSession, Token, User, digest
 from idp.oauth import claims as claims_mod
 
 
@@ -206,43 +206,111 @@ def refresh_active(token: Token, now: datetime | None = None) -> bool:
     )
 
 
+def open_grant(
+    session: Session, grant_id: str, client_id: str, user_id: str, sid: str | None, scope: str
+) -> None:
+    """Record the grant an authorization code starts, before the code is handed out."""
+    session.add(
+        Grant(
+            id=grant_id,
+            client_id=client_id,
+            user_id=user_id,
+            sid=sid,
+            offline="offline_access" in scope.split(),
+            created_at=utcnow(),
+        )
+    )
+
+
+def hold_grant(session: Session, grant_id: str, first_use: bool = False) -> bool:
+    """Lock a live grant for issuing tokens from it; False when it is revoked or gone.
+
+    RFC 9700 §4.14: rotation and revocation serialise on the grant row. The UPDATE waits
+    for a revoking transaction that holds the row and then re-checks ``revoked_at``, so no
+    token is issued from a grant whose revocation committed first. ``first_use`` is the
+    code's redemption: its SSO session must still stand (OIDC Core §3.1.3: a code issued
+    before logout is not redeemable after it), read under a share lock so that a logout in
+    flight is waited for.
+    """
+    now = utcnow()
+    stmt = update(Grant).where(Grant.id == grant_id, Grant.revoked_at.is_(None))
+    if first_use:
+        alive = (
+            select(SsoSession.id)
+            .where(
+                SsoSession.id == Grant.sid,
+                SsoSession.revoked_at.is_(None),
+                SsoSession.expires_at > now,
+            )
+            .with_for_update(read=True)
+        )
+        stmt = stmt.where(or_(Grant.sid.is_(None), alive.exists()))
+    result = session.execute(stmt.values(used_at=now))
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 def claim_refresh(session: Session, token: Token) -> bool:
-    """Mark a refresh token used, atomically; False when another request used it first."""
+    """Mark a refresh token used, atomically; False when another request used it first or it
+    was revoked meanwhile. Called with the grant held (:func:`hold_grant`)."""
     result = session.execute(
         update(Token)
-        .where(Token.id == token.id, Token.refresh_used_at.is_(None))
+        .where(Token.id == token.id, Token.refresh_used_at.is_(None), Token.revoked_at.is_(None))
         .values(refresh_used_at=utcnow())
     )
     session.refresh(token)
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+def _revoke_grants(session: Session, *where: Any) -> int:
+    """Revoke the grants that match, then every token issued from them.
+
+    The grants go first: their row locks wait for a redemption or rotation in flight, whose
+    new tokens are committed by the time the second statement reads ``tokens``.
+    """
+    now = utcnow()
+    ids = list(
+        session.scalars(
+            update(Grant)
+            .where(Grant.revoked_at.is_(None), *where)
+            .values(revoked_at=now)
+            .returning(Grant.id)
+        )
+    )
+    if not ids:
+        return 0
+    result = session.execute(
+        update(Token)
+        .where(Token.grant_id.in_(ids), Token.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def revoke_grant(session: Session, grant_id: str) -> int:
+    """One grant, e.g. when its code or a rotated refresh token is used again."""
+    count = _revoke_grants(session, Grant.id == grant_id)
+    # Client-credentials tokens have no grant row.
     result = session.execute(
         update(Token)
         .where(Token.grant_id == grant_id, Token.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return count + int(getattr(result, "rowcount", 0) or 0)
 
 
 def revoke_session_tokens(session: Session, sid: str) -> int:
-    """At logout: tokens bound to the session die; offline_access grants live on."""
-    rows = session.scalars(select(Token).where(Token.sid == sid, Token.revoked_at.is_(None)))
-    now = utcnow()
-    count = 0
-    for row in rows:
-        if "offline_access" not in row.grant_scope.split():
-            row.revoked_at = now
-            count += 1
-    return count
+    """At logout: grants of the session end, except offline_access grants already redeemed
+    (OIDC Core §11); a code not yet redeemed ends with the session in any case."""
+    return _revoke_grants(
+        session, Grant.sid == sid, or_(Grant.offline.is_(False), Grant.used_at.is_(None))
+    )
 
 
 def revoke_client_tokens(session: Session, user_id: str, client_id: str) -> int:
-    """Every token of this customer at this client, e.g. when consent is withdrawn."""
-    result = session.execute(
-        update(Token)
-        .where(Token.user_id == user_id, Token.client_id == client_id, Token.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    """Every grant of this customer at this client, e.g. when consent is withdrawn."""
+    return _revoke_grants(session, Grant.user_id == user_id, Grant.client_id == client_id)
+
+
+def revoke_user_grants(session: Session, user_id: str) -> int:
+    """Every grant of the customer, offline ones included: "signed out everywhere"."""
+    return _revoke_grants(session, Grant.user_id == user_id)

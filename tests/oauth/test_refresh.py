@@ -48,6 +48,22 @@ def test_refresh_cannot_widen_scope(client, make_user, make_client):
     assert resp.json["error"] == "invalid_scope"
 
 
+def test_a_refused_request_does_not_burn_the_refresh_token(client, make_user, make_client, app):
+    """A request that fails validation is answered before the token is claimed: the client's
+    next ordinary refresh must not look like reuse and end the grant (RFC 9700 §4.14.2)."""
+    rp, secret, first = _tokens(client, make_user, make_client, scope="openid offline_access")
+    other, other_secret = make_client(name="Other RP")
+    refused = [
+        _refresh(client, rp, secret, first["refresh_token"], scope="openid email"),
+        _refresh(client, rp, secret, first["refresh_token"], scope="offline_access x"),
+        _refresh(client, other, other_secret, first["refresh_token"]),
+    ]
+    assert [r.status_code for r in refused] == [400, 400, 400]
+    resp = _refresh(client, rp, secret, first["refresh_token"])
+    assert resp.status_code == 200, resp.json
+    assert _refresh(client, rp, secret, resp.json["refresh_token"]).status_code == 200
+
+
 def test_refresh_can_narrow_scope_and_keep_the_grant(client, make_user, make_client):
     rp, secret, first = _tokens(client, make_user, make_client)
     narrow = _refresh(client, rp, secret, first["refresh_token"], scope="openid").json
