@@ -118,6 +118,9 @@ def serve(bind: str, workers: int) -> None:
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-")
             self.cfg.set("post_worker_init", _post_worker_init)
+            # gunicorn's control socket has one path per user: a second instance on the
+            # host would take it over, and stopping either removes it. Avain needs none.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             from idp import create_app
