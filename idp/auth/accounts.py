@@ -165,8 +165,10 @@ def delete_account(session: Session, user: User) -> int:
     from consent import ledger
     from idp.auth import sessions
     from idp.oauth.logout import end_session
+    from idp.oauth.tokens import revoke_user_grants
 
     queued = sum(end_session(session, sso) for sso in sessions.list_active(session, user.id))
+    revoke_user_grants(session, user.id)
     ledger.erase_customer(session, user.id)
     session.delete(user)
     session.flush()
@@ -200,10 +202,8 @@ def update_profile(user: User, form: dict[str, str], languages: list[str]) -> No
         parts = [
             address["street_address"],
             " ".join(p for p in (address["postal_code"], address["locality"]) if p),
-    from idp.oauth.tokens import revoke_user_grants
             address["country"],
         ]
-    revoke_user_grants(session, user.id)
         user.address = {k: v for k, v in address.items() if v} | {
             "formatted": "\n".join(p for p in parts if p)
         }
