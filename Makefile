@@ -30,6 +30,10 @@ translations: $(STAMP)
 migrate: install
 	$(BIN)/idp db upgrade
 
+# the demo partners receive back-channel logouts on localhost (see outbound_* in idp/config.py)
+seed run: export IDP_OUTBOUND_ALLOW_HOSTS ?= localhost:5001,localhost:5002
+seed run: export IDP_OUTBOUND_ALLOW_HTTP ?= true
+
 seed: migrate
 	$(BIN)/idp seed
 

@@ -17,7 +17,7 @@ from consent.model import (
     Reason,
     ReleaseRequest,
 )
-from consent.projection import apply, project
+from consent.projection import apply, changes, project
 
 __all__ = [
     "Actor",
@@ -32,6 +32,7 @@ __all__ = [
     "Reason",
     "ReleaseRequest",
     "apply",
+    "changes",
     "decide",
     "project",
 ]

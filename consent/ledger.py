@@ -8,10 +8,11 @@ is reported by :func:`verify` as unsealed.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
@@ -19,11 +20,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import (
     Table,
     TextClause,
+    and_,
     bindparam,
     delete,
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     union_all,
@@ -32,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from consent import merkle
+from consent import merkle, tiles
 
 # the key functions that callers reach through the ledger are re-exported (``as``)
 from consent.keys import (
@@ -47,13 +50,22 @@ from consent.keys import (
     log_public_key as log_public_key,
     unwrap_cached,
 )
-from consent.model import ConsentEvent, ConsentState
-from consent.projection import project
+from consent.model import Actor, ConsentEvent, ConsentState
+from consent.projection import NARROWING, apply, changes, project
+from consent.proofs import consistency as consistency, inclusion as inclusion
 from consent.sealing import canonical, open_sealed, seal
-from consent.store import CheckpointRow, CustomerKeyRow, EventRow, IntakeRow, LogHead
+from consent.store import (
+    CheckpointRow,
+    CustomerKeyRow,
+    EventRow,
+    IntakeRow,
+    LogHead,
+    SubtreeRow,
+)
 
 _EVENTS = cast(Table, EventRow.__table__)
 _INTAKE = cast(Table, IntakeRow.__table__)
+_SUBTREES = cast(Table, SubtreeRow.__table__)
 # set in ``session.info`` by :func:`submit_many`: the session's commit left events to sequence
 QUEUED = "consent.queued"
 
@@ -202,6 +214,7 @@ def _write(session: Session, head: LogHead, entries: Sequence[_Entry]) -> list[d
     tree = _tree(head)
     last = _last_leaves(session, {e.subject for e in entries})
     rows = []
+    stored = []  # the complete subtrees these entries finish (consent.tiles)
     for entry in entries:
         seq = head.size + 1
         sealed = seal(entry.key, entry.details, associated=f"event:{seq}".encode())
@@ -215,11 +228,14 @@ def _write(session: Session, head: LogHead, entries: Sequence[_Entry]) -> list[d
         }
         leaf = merkle.leaf_hash(_leaf_data(row))
         row["leaf_hash"] = last[entry.subject] = leaf.hex()
-        tree.append(leaf)
+        for t, h in tiles.completed(seq, tree.append(leaf)):
+            stored.append({"height": t.height, "idx": t.index, "hash": h.hex()})
         head.size = seq
         rows.append(row)
     head.frontier = [h.hex() for h in tree.frontier]
     session.execute(insert(_EVENTS), rows)
+    if stored:
+        session.execute(insert(_SUBTREES), stored)
     session.flush()
     return rows
 
@@ -303,6 +319,99 @@ def submit_many(
         tokens.update(zip(mine[customer_id], (row["token"] for row in rows), strict=True))
     session.info[QUEUED] = True
     return [tokens[i] for i in range(len(items))]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``events`` events by the customer themselves (actor ``customer``) within any
+    ``window``, counted by the events' times, unless all that is recorded narrows what
+    recipients may have (:data:`consent.projection.NARROWING`): a withdrawal is never
+    refused."""
+
+    events: int
+    window: timedelta = timedelta(minutes=1)
+
+
+class TooFast(Exception):
+    """Recording these events would exceed the customer's :class:`RateLimit`; none was
+    recorded. ``retry_after``: seconds until they fit."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many consent events; they fit in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def submit_changes(
+    session: Session,
+    keys: LedgerKeys,
+    items: Sequence[tuple[ConsentEvent, dict[str, Any]]],
+    *,
+    limit: RateLimit | None = None,
+    now: datetime | None = None,
+) -> list[str | None]:
+    """Accept those of ``items`` that change their customer's state; drop the rest.
+
+    What counts as a change is :func:`consent.projection.changes`, judged against the
+    customer's events (logged and queued) and the items before it. The judgement is made
+    under the customer's lock (taken, in the fixed order :func:`submit_many` uses, before
+    their events are read, and held until the commit), so two transactions submitting the
+    same change record it once. With ``limit``, raises :class:`TooFast` and records nothing
+    when the changes would exceed it and are not all narrowing (``now``, default the current
+    time, is when they are counted from). Returns each item's intake token, or None for an
+    item not recorded.
+    """
+    when = now or datetime.now(UTC)
+    mine: dict[str, list[int]] = {}
+    for i, (event, _) in enumerate(items):
+        mine.setdefault(event.customer_id, []).append(i)
+    tokens: dict[int, str] = {}
+    for customer_id in sorted(mine):
+        ck = lock_customer(session, keys, customer_id)
+        events = _events(session, customer_id, ck.subject)
+        current = project(events)
+        kept = []
+        for i in mine[customer_id]:
+            event = items[i][0]
+            key = (customer_id, event.recipient_id, event.purpose_id)
+            if changes(current.get(key), event):
+                current[key] = apply(current.get(key), event)
+                kept.append(i)
+        if limit is not None and any(items[i][0].type not in NARROWING for i in kept):
+            _check_rate(events, len(kept), limit, when)
+        rows = _intake_rows({customer_id: ck}, [items[i] for i in kept])
+        if rows:
+            session.execute(_INTAKE_INSERT, rows)
+            session.info[QUEUED] = True
+        tokens.update(zip(kept, (row["token"] for row in rows), strict=True))
+    return [tokens.get(i) for i in range(len(items))]
+
+
+def _check_rate(events: list[ConsentEvent], adding: int, limit: RateLimit, now: datetime) -> None:
+    recent = sorted(
+        e.at for e in events if e.actor is Actor.CUSTOMER and now - limit.window < e.at <= now
+    )
+    over = len(recent) + adding - limit.events
+    if over > 0:
+        # the ``over`` oldest must leave the window first; more than the limit never fits
+        wait = recent[over - 1] + limit.window - now if over <= len(recent) else limit.window
+        raise TooFast(max(1, math.ceil(wait.total_seconds())))
+
+
+def lock_customer(session: Session, keys: LedgerKeys, customer_id: str) -> CustomerKey:
+    """Take the customer's lock until the commit and return their key (made if missing).
+
+    What is read after it includes every event of theirs that another transaction queued,
+    and no other transaction queues one, or erases the key, until this one ends. On
+    PostgreSQL the advisory lock :func:`submit_many` takes; SQLite's one write lock, taken
+    by a write before anything is read.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(CustomerKeyRow)
+            .where(CustomerKeyRow.customer_id == customer_id)
+            .values(subject=CustomerKeyRow.subject)
+        )
+    return customer_keys(session, keys, {customer_id}, lock=True)[customer_id]
 
 
 def _insert_if_key_stands(
@@ -536,21 +645,28 @@ def states(
     ck = customer_key(session, keys, customer_id)
     if ck is None:
         return {}
+    events = _events(session, customer_id, ck.subject, recipient_id)
+    return {(k[1], k[2]): v for k, v in project(events).items()}
+
+
+def _events(
+    session: Session, customer_id: str, subject: str, recipient_id: str | None = None
+) -> list[ConsentEvent]:
+    """The customer's events in order, logged then queued, in one statement."""
     logged = select(
         literal(0).label("queued"), EventRow.seq.label("pos"), *_event_columns(EventRow)
-    ).where(EventRow.subject == ck.subject)
+    ).where(EventRow.subject == subject)
     waiting = select(literal(1), IntakeRow.id, *_event_columns(IntakeRow)).where(
-        IntakeRow.subject == ck.subject
+        IntakeRow.subject == subject
     )
     if recipient_id is not None:
         logged = logged.where(EventRow.recipient_id == recipient_id)
         waiting = waiting.where(IntakeRow.recipient_id == recipient_id)
     both = union_all(logged, waiting).subquery()
-    events = [
+    return [
         _as_event(r, customer_id)
         for r in session.execute(select(both).order_by(both.c.queued, both.c.pos))
     ]
-    return {(k[1], k[2]): v for k, v in project(events).items()}
 
 
 def details(session: Session, keys: LedgerKeys, customer_id: str, row: EventRow) -> dict[str, Any]:
@@ -561,25 +677,13 @@ def details(session: Session, keys: LedgerKeys, customer_id: str, row: EventRow)
 
 
 def leaf_hashes(session: Session, size: int) -> list[bytes]:
+    """Every leaf hash of the tree of ``size``: O(size), for checks, not for proofs."""
     return [
         bytes.fromhex(h)
         for h in session.scalars(
             select(EventRow.leaf_hash).where(EventRow.seq <= size).order_by(EventRow.seq)
         )
     ]
-
-
-def inclusion(session: Session, seq: int, size: int) -> list[bytes]:
-    """RFC 9162 §2.1.3 proof that entry ``seq`` (1-based) is in the tree of ``size``."""
-    if not 1 <= seq <= size:
-        raise ValueError("seq must be between 1 and the tree size")
-    return merkle.inclusion_proof(leaf_hashes(session, size), seq - 1, size)
-
-
-def consistency(session: Session, old_size: int, new_size: int) -> list[bytes]:
-    if not 1 <= old_size <= new_size:
-        raise ValueError("need 1 <= old size <= new size")
-    return merkle.consistency_proof(leaf_hashes(session, new_size), old_size, new_size)
 
 
 # -- verification ----------------------------------------------------------------------
@@ -598,6 +702,7 @@ class Report:
     problems: list[Problem]
     added_during: int = 0  # entries the sequencer added (with their checkpoint) meanwhile
     queued: int = 0  # events accepted but not yet in the log
+    subtrees: int = 0  # stored subtree hashes checked (the ones proofs are made of)
 
     @property
     def ok(self) -> bool:
@@ -623,7 +728,8 @@ def _rows(session: Session, upto: int, batch: int = 20_000) -> Iterator[Any]:
 
 
 def verify(session: Session, origin: str) -> Report:
-    """Recompute every leaf, chain and checkpoint; report the first bad entry first.
+    """Recompute every leaf, chain, checkpoint and stored subtree hash; report the first bad
+    entry first.
 
     Checks the log up to its newest checkpoint when the check starts, so that it can run
     while the sequencer appends; entries after that count as added during the check when
@@ -635,6 +741,9 @@ def verify(session: Session, origin: str) -> Report:
     tree = merkle.CompactTree()
     last_of_subject: dict[str, str] = {}
     problems: list[Problem] = []
+    subtrees: dict[tuple[int, int], str] = {}  # recomputed, not yet compared with the stored
+    stored_problems: list[Problem] = []
+    checked = 0
     expected = 1
     for row in _rows(session, upto=newest):
         if row.seq != expected:
@@ -651,13 +760,21 @@ def verify(session: Session, origin: str) -> Report:
                 )
             )
         last_of_subject[row.subject] = row.leaf_hash
-        tree.append(bytes.fromhex(row.leaf_hash))
+        for t, h in tiles.completed(row.seq, tree.append(bytes.fromhex(row.leaf_hash))):
+            subtrees[(t.height, t.index)] = h.hex()
         cp = checkpoints.get(row.seq)
         if cp is not None:
             problems.extend(_check_checkpoint(cp, tree.root(), public, origin))
         if problems:
             break
+        if len(subtrees) >= _SUBTREE_BATCH:
+            stored_problems.extend(_check_subtrees(session, subtrees))
+            checked += len(subtrees)
+            subtrees.clear()
         expected += 1
+    if not problems:
+        stored_problems.extend(_check_subtrees(session, subtrees))
+        checked += len(subtrees)
     size = expected - 1 if not problems else problems[0].seq
     added = 0
     if not problems:
@@ -669,7 +786,11 @@ def verify(session: Session, origin: str) -> Report:
                 )
             )
         else:
-            last = session.scalar(select(func.max(EventRow.seq))) or 0
+            tops = session.execute(
+                select(SubtreeRow.height, func.max(SubtreeRow.idx)).group_by(SubtreeRow.height)
+            ).all()
+            last = session.scalar(select(func.max(EventRow.seq))) or 0  # read after the tops
+            stored_problems.extend(_stray_subtrees(tops, last))
             signed = session.scalar(select(func.max(CheckpointRow.size))) or 0
             if last > signed:
                 problems.append(
@@ -683,10 +804,66 @@ def verify(session: Session, origin: str) -> Report:
     return Report(
         entries=size,
         checkpoints=len(checkpoints),
-        problems=problems,
+        problems=sorted(problems + stored_problems, key=lambda p: p.seq),
         added_during=added,
         queued=queued(session),
+        subtrees=checked,
     )
+
+
+_SUBTREE_BATCH = 1000  # recomputed subtree hashes compared with the stored ones per query
+
+
+def _check_subtrees(session: Session, recomputed: dict[tuple[int, int], str]) -> list[Problem]:
+    """Compare stored subtree hashes with the ones recomputed from the leaves; at each
+    height the recomputed ones are consecutive, so one range per height is read."""
+    if not recomputed:
+        return []
+    spans: dict[int, tuple[int, int]] = {}
+    for height, idx in recomputed:
+        low, high = spans.get(height, (idx, idx))
+        spans[height] = (min(low, idx), max(high, idx))
+    wanted = or_(
+        *(
+            and_(SubtreeRow.height == height, SubtreeRow.idx.between(low, high))
+            for height, (low, high) in spans.items()
+        )
+    )
+    stored = {
+        (height, idx): value
+        for height, idx, value in session.execute(
+            select(SubtreeRow.height, SubtreeRow.idx, SubtreeRow.hash).where(wanted)
+        )
+    }
+    problems = []
+    for key, value in recomputed.items():
+        found = stored.get(key)
+        if found != value:
+            t = tiles.Subtree(*key)
+            what = "is missing" if found is None else "was altered"
+            problems.append(
+                Problem(t.end, f"the stored hash of entries {t.start + 1}..{t.end} {what}")
+            )
+    return problems
+
+
+def _stray_subtrees(tops: Sequence[Any], last: int) -> list[Problem]:
+    """Stored subtree hashes of heights the log does not keep, or past its last entry (the
+    sequencer could not store the real one there)."""
+    problems = []
+    for height, top in tops:
+        if not tiles.is_stored(height):
+            problems.append(Problem(last, f"a stored subtree hash of height {height} is foreign"))
+        elif (top + 1) << height > last:
+            t = tiles.Subtree(height, top)
+            problems.append(
+                Problem(
+                    last,
+                    f"a stored subtree hash covers entries {t.start + 1}..{t.end}, "
+                    f"past the log's last entry {last}",
+                )
+            )
+    return problems
 
 
 def _check_checkpoint(
@@ -713,6 +890,8 @@ def erase_customer(session: Session, customer_id: str) -> bool:
 
     Events still queued for the log go with it: nothing of theirs enters the log after.
     """
+    if session.get_bind().dialect.name == "postgresql":  # after any intake of theirs
+        session.execute(select(func.pg_advisory_xact_lock(lock_id(customer_id))))
     row = session.get(CustomerKeyRow, customer_id, with_for_update=True)
     if row is None:
         return False

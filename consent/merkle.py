@@ -17,6 +17,9 @@ The empty tree's hash is ``SHA-256()`` of nothing.
 
 Proof generation reads leaf hashes through ``Sequence.__getitem__`` only, so a storage layer
 can hand in a lazy sequence over its leaf-hash column. Costs are given per function.
+``inclusion_ranges``/``consistency_ranges`` are the same recursions naming each hash of a
+proof by its leaf range, so that a log can compute them from stored subtree hashes
+(:mod:`consent.tiles`) and read O(log n) hashes instead of ``size``.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ __all__ = [
     "Checkpoint",
     "CompactTree",
     "consistency_proof",
+    "consistency_ranges",
     "inclusion_proof",
+    "inclusion_ranges",
     "key_id",
     "leaf_hash",
     "node_hash",
@@ -113,20 +118,29 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int, size: int) -> list
     fewer than ``size`` node hashes (O(size)) and ``ceil(log2(size))`` hashes of memory.
     """
     _check_size(leaf_hashes, size)
+    return [_mth(leaf_hashes, start, end) for start, end in inclusion_ranges(index, size)]
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """PATH(index, D[size]) with each ``MTH(D[start:end])`` named by its ``(start, end)``.
+
+    The proof is the hashes of these leaf ranges, in this order, however they are
+    computed: from the leaves, or from stored subtree hashes (:mod:`consent.tiles`).
+    """
     if not 0 <= index < size:
         raise ValueError(f"leaf index {index} is not in a tree of size {size}")
-    return _path(leaf_hashes, index, 0, size)
+    return _path(index, 0, size)
 
 
-def _path(leaf_hashes: Sequence[bytes], m: int, start: int, end: int) -> list[bytes]:
+def _path(m: int, start: int, end: int) -> list[tuple[int, int]]:
     """PATH(m, D[start:end]), with ``m`` counted from ``start``."""
     n = end - start
     if n == 1:
         return []
     k = _split(n)
     if m < k:
-        return _path(leaf_hashes, m, start, start + k) + [_mth(leaf_hashes, start + k, end)]
-    return _path(leaf_hashes, m - k, start + k, end) + [_mth(leaf_hashes, start, start + k)]
+        return _path(m, start, start + k) + [(start + k, end)]
+    return _path(m - k, start + k, end) + [(start, start + k)]
 
 
 def verify_inclusion(
@@ -175,24 +189,28 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int, new_size: int
     ``leaf_hashes[:new_size]``; the subtrees are disjoint, so O(new_size) node hashes.
     """
     _check_size(leaf_hashes, new_size)
+    ranges = consistency_ranges(old_size, new_size)
+    return [_mth(leaf_hashes, start, end) for start, end in ranges]
+
+
+def consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
+    """PROOF(old_size, D[new_size]), each ``MTH(D[start:end])`` named by ``(start, end)``."""
     if not 0 <= old_size <= new_size:
         raise ValueError(f"old size {old_size} is not between 0 and the new size {new_size}")
     if old_size in (0, new_size):
         return []
-    return _subproof(leaf_hashes, old_size, 0, new_size, True)
+    return _subproof(old_size, 0, new_size, True)
 
 
-def _subproof(leaf_hashes: Sequence[bytes], m: int, start: int, end: int, b: bool) -> list[bytes]:
+def _subproof(m: int, start: int, end: int, b: bool) -> list[tuple[int, int]]:
     """SUBPROOF(m, D[start:end], b); ``b`` says the subtree is the whole old tree's root path."""
     n = end - start
     if m == n:
-        return [] if b else [_mth(leaf_hashes, start, end)]
+        return [] if b else [(start, end)]
     k = _split(n)
     if m <= k:
-        return _subproof(leaf_hashes, m, start, start + k, b) + [_mth(leaf_hashes, start + k, end)]
-    return _subproof(leaf_hashes, m - k, start + k, end, False) + [
-        _mth(leaf_hashes, start, start + k)
-    ]
+        return _subproof(m, start, start + k, b) + [(start + k, end)]
+    return _subproof(m - k, start + k, end, False) + [(start, start + k)]
 
 
 def verify_consistency(
@@ -301,18 +319,26 @@ class CompactTree:
         tree._size = size
         return tree
 
-    def append(self, leaf_hash: bytes) -> None:
-        """Add one leaf, given as its leaf hash (``leaf_hash(data)``)."""
+    def append(self, leaf_hash: bytes) -> list[bytes]:
+        """Add one leaf, given as its leaf hash (``leaf_hash(data)``).
+
+        Returns the hashes of the perfect subtrees that this leaf completes, by height:
+        item ``h`` is the MTH of the ``2**h`` leaves that end with this one (item 0 is the
+        leaf hash itself). Those are the subtrees a log may store (:mod:`consent.tiles`).
+        """
         if len(leaf_hash) != HASH_SIZE:
             raise ValueError(f"a leaf hash is {HASH_SIZE} bytes, not {len(leaf_hash)}")
         frontier = self._frontier
         node = leaf_hash
+        completed = [node]
         carry = self._size
         while carry & 1:
             node = node_hash(frontier.pop(), node)
+            completed.append(node)
             carry >>= 1
         frontier.append(node)
         self._size += 1
+        return completed
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
         """Append every leaf hash in order."""

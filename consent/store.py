@@ -9,6 +9,7 @@ customer's key (see :mod:`consent.sealing`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,6 +87,20 @@ class LogHead(LedgerBase):
     frontier: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
+class SubtreeRow(LedgerBase):
+    """The hash of a complete, aligned subtree of the log, at a height proofs need stored.
+
+    Covers entries ``idx * 2**height + 1`` to ``(idx + 1) * 2**height``; written with the
+    entry that completes it (see :mod:`consent.tiles`). Hashes only: erasure leaves them.
+    """
+
+    __tablename__ = "consent_log_subtrees"
+
+    height: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class CheckpointRow(LedgerBase):
     __tablename__ = "consent_checkpoints"
 
@@ -129,10 +144,15 @@ class PurposeVersionRow(LedgerBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-APPEND_ONLY_TABLES = ("consent_events", "consent_checkpoints", "consent_purpose_versions")
+APPEND_ONLY_TABLES = (
+    "consent_events",
+    "consent_checkpoints",
+    "consent_purpose_versions",
+    "consent_log_subtrees",
+)
 
 
-def append_only_ddl(dialect: str) -> list[str]:
+def append_only_ddl(dialect: str, tables: Sequence[str] = APPEND_ONLY_TABLES) -> list[str]:
     """Statements that make the ledger tables refuse UPDATE and DELETE in the database."""
     if dialect == "postgresql":
         stmts = [
@@ -140,7 +160,7 @@ def append_only_ddl(dialect: str) -> list[str]:
             "BEGIN RAISE EXCEPTION 'the consent ledger is append-only: % on % refused', "
             "TG_OP, TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
         ]
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             stmts.append(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON "
                 f"{table} FOR EACH ROW EXECUTE FUNCTION consent_append_only()"
@@ -148,7 +168,7 @@ def append_only_ddl(dialect: str) -> list[str]:
         return stmts
     if dialect == "sqlite":
         stmts = []
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             for op in ("UPDATE", "DELETE"):
                 stmts.append(
                     f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
@@ -159,14 +179,16 @@ def append_only_ddl(dialect: str) -> list[str]:
     raise ValueError(f"no append-only triggers for {dialect}")
 
 
-def drop_append_only_ddl(dialect: str) -> list[str]:
+def drop_append_only_ddl(
+    dialect: str, tables: Sequence[str] = APPEND_ONLY_TABLES, function: bool = True
+) -> list[str]:
+    """The reverse of :func:`append_only_ddl`; ``function=False`` keeps PostgreSQL's trigger
+    function for the tables not named."""
     if dialect == "postgresql":
-        stmts = [f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}" for t in APPEND_ONLY_TABLES]
-        return [*stmts, "DROP FUNCTION IF EXISTS consent_append_only()"]
+        stmts = [f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}" for t in tables]
+        return [*stmts, "DROP FUNCTION IF EXISTS consent_append_only()"] if function else stmts
     if dialect == "sqlite":
         return [
-            f"DROP TRIGGER IF EXISTS {t}_no_{op}"
-            for t in APPEND_ONLY_TABLES
-            for op in ("update", "delete")
+            f"DROP TRIGGER IF EXISTS {t}_no_{op}" for t in tables for op in ("update", "delete")
         ]
     raise ValueError(f"no append-only triggers for {dialect}")

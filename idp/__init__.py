@@ -42,14 +42,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from idp import db, errors, i18n, security
+    from idp import db, errors, i18n, intake, security
     from idp.extensions import csrf, login_manager
 
     db.init_app(app, settings.database_url)
     if settings.redis_url:
-        import redis
+        from idp import redis_store
 
-        app.extensions["avain.redis"] = redis.Redis.from_url(settings.redis_url)
+        app.extensions["avain.redis"] = redis_store.connect(settings.redis_url)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -60,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.user_loader(load_user)
     i18n.init_app(app)
     security.init_app(app)
+    intake.init_app(app)
     errors.init_app(app)
 
     from idp.ledger import service as ledger_service
@@ -80,6 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from idp.account.views import bp as account_bp
     from idp.auth.passkey_views import bp as passkeys_bp
     from idp.auth.views import bp as auth_bp
+    from idp.health import bp as health_bp
     from idp.ledger.views import bp as ledger_bp, pages as privacy_bp
     from idp.oauth.authorize import bp as flow_bp
     from idp.oauth.logout import bp as logout_bp
@@ -94,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         ledger_bp,
         privacy_bp,
         passkeys_bp,
+        health_bp,
     ):
         app.register_blueprint(bp)
 
@@ -106,12 +109,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return Response(
             render_template("index.html", discovery=url_for("oauth.openid_configuration"))
         )
-
-    @app.route("/health")
-    def health() -> Response:
-        from sqlalchemy import text
-
-        db.get_session().execute(text("SELECT 1"))
-        return Response('{"status":"ok"}', mimetype="application/json")
 
     return app

@@ -236,6 +236,7 @@ def clients_create(
 ) -> None:
     """Register a client; the secret is shown once."""
     from idp.oauth.clients import ClientError, ClientSpec, create
+    from idp.outbound import policy_from
 
     jwks = None
     if jwks_file is not None:
@@ -257,9 +258,9 @@ def clients_create(
         client_id=client_id,
     )
     try:
-        client, secret = create(c.session, spec)
+        client, secret = create(c.session, spec, policy_from(c.app.config["AVAIN"]))
     except ClientError as exc:
-        raise click.ClickException(exc.description) from None
+        raise click.ClickException(f"{exc.error}: {exc.description}") from None
     c.session.commit()
     if as_json:
         click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret}))
@@ -371,7 +372,10 @@ def ledger_verify(c: _Ctx) -> None:
     keys = c.app.extensions["avain.ledger_keys"]
     report = L.verify(c.session, keys.origin)
     if report.ok:
-        click.echo(f"ok: {report.entries} entries, {report.checkpoints} signed checkpoints")
+        click.echo(
+            f"ok: {report.entries} entries, {report.checkpoints} signed checkpoints, "
+            f"{report.subtrees} stored subtree hashes"
+        )
         if report.added_during:
             click.echo(f"{report.added_during} entries were added while checking (not checked)")
         if report.queued:
@@ -413,6 +417,7 @@ def ledger_rights(
     from idp.events.outbox import deliver_due
     from idp.ledger.consents import NotApplicable
     from idp.models import Client
+    from idp.outbound import policy_from
 
     user = accounts.find_by_email(c.session, email)
     if user is None:
@@ -445,6 +450,7 @@ def ledger_rights(
             c.app.extensions["avain.sessionmaker"],
             s.backchannel_timeout,
             s.backchannel_max_attempts,
+            outbound=policy_from(s),
         )
     click.echo(f"recorded: {action} for {email}, {recipient} / {purpose}")
 
@@ -513,7 +519,8 @@ def ledger_checkpoint(c: _Ctx) -> None:
     L.checkpoint(c.session, c.app.extensions["avain.ledger_keys"])
     c.session.commit()
     row = L.latest_checkpoint(c.session)
-    assert row is not None
+    if row is None:
+        raise click.ClickException("no checkpoint could be read back; run the command again")
     click.echo(row.note, nl=False)
 
 
@@ -540,6 +547,7 @@ def users_delete(c: _Ctx, email: str, yes: bool) -> None:
     """Delete a customer: sign them out everywhere, erase their consent details, delete."""
     from idp.auth import accounts
     from idp.events.outbox import deliver_due
+    from idp.outbound import policy_from
 
     user = accounts.find_by_email(c.session, email)
     if user is None:
@@ -550,7 +558,10 @@ def users_delete(c: _Ctx, email: str, yes: bool) -> None:
     c.session.commit()
     s = c.app.config["AVAIN"]
     deliver_due(
-        c.app.extensions["avain.sessionmaker"], s.backchannel_timeout, s.backchannel_max_attempts
+        c.app.extensions["avain.sessionmaker"],
+        s.backchannel_timeout,
+        s.backchannel_max_attempts,
+        outbound=policy_from(s),
     )
     click.echo(f"deleted {email}; their consent records no longer identify them")
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from idp.outbound.policy import AllowEntry
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says what to change."""
@@ -82,6 +84,27 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("login_throttle_window", int, 900, "Seconds over which failed logins are counted."),
     Option(
+        "registration_max_per_ip",
+        int,
+        10,
+        "Account registrations per client IP within login_throttle_window.",
+    ),
+    Option(
+        "mail_max_per_address",
+        int,
+        3,
+        "Mails to one address (reset links, verification, 'someone tried to register') "
+        "within login_throttle_window; further ones are not sent, and the page answers "
+        "as usual. Per client IP the limit is registration_max_per_ip.",
+    ),
+    Option(
+        "client_assertion_max_lifetime",
+        int,
+        300,
+        "Longest lifetime (exp - iat, or exp - now without iat) of a private_key_jwt client "
+        "assertion, in seconds; longer ones are refused with invalid_client (RFC 7523 §3).",
+    ),
+    Option(
         "webauthn_rp_id",
         str,
         "",
@@ -105,6 +128,16 @@ OPTIONS: tuple[Option, ...] = (
         "config/purposes.toml",
         "The consent catalogue: purposes, claims, recipients and privacy notices.",
     ),
+    Option(
+        "consent_events_per_minute",
+        int,
+        30,
+        "Consent events one customer may record per minute (repeats that change nothing "
+        "are not recorded and do not count). Beyond it a consent the customer gives gets a "
+        "429 page and nothing is recorded; a withdrawal, refusal, objection or restriction "
+        "is never refused (GDPR Art. 7(3)). At least the number of purposes one consent "
+        "screen can ask about.",
+    ),
     Option("smtp_host", str, "", "SMTP server for mail. Empty: mail goes to instance/outbox."),
     Option("smtp_port", int, 25, "SMTP port."),
     Option("smtp_username", str, "", "SMTP user name, if the server wants one."),
@@ -114,6 +147,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("backchannel_timeout", float, 5.0, "Seconds to wait for a back-channel logout POST."),
     Option(
         "backchannel_max_attempts", int, 8, "Delivery attempts before a logout token is dropped."
+    ),
+    Option(
+        "outbound_allow_hosts",
+        list,
+        [],
+        "host[:port] entries (e.g. localhost:5001, [::1]:5002) that Avain may call although "
+        "they are IP literals or resolve to loopback or private addresses: back-channel "
+        "logout receivers on the operator's own network, such as the demo partners. Without "
+        "a port, every port of the host. Empty: only public hosts.",
+    ),
+    Option(
+        "outbound_allow_http",
+        bool,
+        False,
+        "Let confidential clients register http back-channel logout URIs (Back-Channel "
+        "Logout 1.0 §2.2 leaves it to the OP). Development only: refused with an https issuer.",
     ),
     Option(
         "trust_proxy",
@@ -264,12 +313,29 @@ def _finish(values: dict[str, Any]) -> None:
         "refresh_token_lifetime",
         "login_max_failures",
         "login_throttle_window",
+        "registration_max_per_ip",
+        "mail_max_per_address",
+        "client_assertion_max_lifetime",
         "backchannel_max_attempts",
+        "consent_events_per_minute",
     ):
         if values[name] <= 0:
             raise ConfigError(f"{name} must be positive")
     if values["key_publish_delay"] < 0:
         raise ConfigError("key_publish_delay must not be negative")
+    for entry in values["outbound_allow_hosts"]:
+        try:
+            AllowEntry.parse(entry)
+        except ValueError:
+            raise ConfigError(
+                f"outbound_allow_hosts: {entry!r} is not host or host:port "
+                "(e.g. localhost:5001 or [::1]:5001)"
+            ) from None
+    if values["outbound_allow_http"] and parts.scheme == "https":
+        raise ConfigError(
+            "outbound_allow_http is for development with an http://localhost issuer; "
+            "give the back-channel receivers https URIs instead"
+        )
 
 
 def _dev_secret(instance: Path) -> str:

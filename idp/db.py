@@ -8,9 +8,11 @@ with ``commit()`` and which is rolled back and closed at teardown.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -34,6 +36,14 @@ def utcnow() -> datetime:
 def aware(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; every stored time is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def upsert(session: Session) -> Any:
+    """The ``insert`` with ``on_conflict_do_update`` of the session's dialect (SQLite and
+    PostgreSQL both have ``INSERT ... ON CONFLICT ... RETURNING``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def make_engine(url: str) -> Engine:

@@ -11,6 +11,7 @@ from idp.auth import accounts
 from idp.config import Settings
 from idp.models import Client
 from idp.oauth.clients import ClientSpec, create
+from idp.outbound import Refused, check_target, policy_from
 
 DEMO_EMAIL = "demo@avain.example"
 DEMO_CLIENT_ID = "demo-client"
@@ -36,6 +37,7 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         else "(set earlier; see instance/demo-password.txt)"
     )
     secret_file = instance / "demo-client-secret.txt"
+    outbound = policy_from(settings)
     if session.get(Client, DEMO_CLIENT_ID) is None:
         _, secret = create(
             session,
@@ -45,14 +47,21 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
                 redirect_uris=["http://localhost:8080/callback"],
                 post_logout_redirect_uris=["http://localhost:8080/"],
             ),
+            outbound,
         )
         secret_file.write_text(f"{secret}\n", encoding="utf-8")
         secret_file.chmod(0o600)
     secret = secret_file.read_text(encoding="utf-8").strip() if secret_file.exists() else "?"
     partners = (("tire-shop", "Rengasverkkokauppa", 5001), ("garage", "Korjaamo Virtanen", 5002))
     partner_lines = []
+    backchannel_off = False
     for client_id, name, port in partners:  # the catalogue's recipients (config/purposes.toml)
         path = instance / f"{client_id}-secret.txt"
+        backchannel: str | None = f"http://localhost:{port}/backchannel-logout"
+        try:
+            check_target(backchannel, outbound)
+        except Refused:  # outbound_allow_hosts and outbound_allow_http not set (see Makefile)
+            backchannel, backchannel_off = None, True
         if session.get(Client, client_id) is None:
             _, partner_secret = create(
                 session,
@@ -61,8 +70,9 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
                     client_id=client_id,
                     redirect_uris=[f"http://localhost:{port}/callback"],
                     post_logout_redirect_uris=[f"http://localhost:{port}/"],
-                    backchannel_logout_uri=f"http://localhost:{port}/backchannel-logout",
+                    backchannel_logout_uri=backchannel,
                 ),
+                outbound,
             )
             path.write_text(f"{partner_secret}\n", encoding="utf-8")
             path.chmod(0o600)
@@ -78,5 +88,10 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         "redirect_uri: http://localhost:8080/callback"
     )
     lines.extend(partner_lines)
+    if backchannel_off:
+        lines.append(
+            "  partners get no back-channel logout: set IDP_OUTBOUND_ALLOW_HTTP=true and "
+            "IDP_OUTBOUND_ALLOW_HOSTS=localhost:5001,localhost:5002 (make run does)"
+        )
     lines.append(f"  sign in at {settings.issuer}/login, account page {settings.issuer}/account/")
     return lines

@@ -1,7 +1,8 @@
 """The one error tree outside the protocol code, and the one place errors become responses.
 
 Protocol routes (their blueprints are listed in ``PROTOCOL_BLUEPRINTS``) answer
-with OAuth-style JSON; every other route with a readable HTML page.
+with OAuth-style JSON; the pages' own JSON calls with ``error`` and a readable
+``message``; every other request with a readable HTML page.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,18 @@ class Invalid(IdpError):
     status_code = 400
 
 
+class Unavailable(IdpError):
+    """A store Avain depends on (Redis) cannot be reached: refuse now, ask to retry later.
+
+    RFC 6749 §4.1.2.1 ``temporarily_unavailable``; RFC 9110 §15.6.4 503 with §10.2.3
+    ``Retry-After``. The description names the store for the log, never for the client.
+    """
+
+    error = "temporarily_unavailable"
+    status_code = 503
+    retry_after = 30  # seconds
+
+
 def _wants_json() -> bool:
     return request.blueprint in PROTOCOL_BLUEPRINTS or request.path in PROTOCOL_PATHS
 
@@ -66,14 +80,40 @@ def _render(status: int, error: str, description: str) -> Response:
         resp.status_code = status
         resp.headers["Cache-Control"] = "no-store"
         return resp
+    if request.is_json:  # the pages' own JSON calls (passkeys.js shows ``message``)
+        resp = jsonify({"error": error, "message": description})
+        resp.status_code = status
+        return resp
     html = render_template("errors/error.html", status=status, error=error, description=description)
     return Response(html, status=status, mimetype="text/html")
+
+
+def _forget_body() -> None:
+    """A body refused as too large raises again on every read: the error page (its language
+    choice reads ``request.values``) sees the query string only."""
+    request.form = ImmutableMultiDict()
+    request.files = ImmutableMultiDict()
+    request.__dict__.pop("values", None)
+    request._cached_data = b""
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(IdpError)
     def _idp_error(exc: IdpError) -> Response:
         return _render(exc.status_code, exc.error, exc.description)
+
+    @app.errorhandler(Unavailable)
+    def _unavailable(exc: Unavailable) -> Response:
+        log.warning("%s unavailable on %s %s", exc.description, request.method, request.path)
+        text = _("The service is temporarily unavailable. Please try again in a minute.")
+        if request.is_json and not _wants_json():  # the passkey script shows ``message``
+            resp = jsonify({"error": exc.error, "message": text})
+            resp.status_code = exc.status_code
+        else:
+            resp = _render(exc.status_code, exc.error, text)
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Response:
@@ -89,6 +129,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         code = exc.code or 500
+        if code == 413:
+            _forget_body()
         error = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
             code, "invalid_request" if code < 500 else "server_error"
         )

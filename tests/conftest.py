@@ -104,6 +104,9 @@ def app_config(database_url: str, instance_dir: Path) -> dict[str, Any]:
         "secret_key": "test-secret-key-" + "x" * 32,
         "issuer": "http://localhost",
         "initial_access_token": "initial-access-token-for-tests",
+        # the back-channel receivers of the tests listen on localhost (tests/oauth/test_logout.py)
+        "outbound_allow_hosts": ["localhost"],
+        "outbound_allow_http": True,
     }
 
 
@@ -160,6 +163,7 @@ def make_user(app: Flask):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def make_client(app: Flask):  # type: ignore[no-untyped-def]
     from idp.oauth.clients import ClientSpec, create
+    from idp.outbound import policy_from
 
     def make(**kwargs: Any) -> tuple[Any, str | None]:
         kwargs.setdefault("name", "Test RP")
@@ -167,7 +171,7 @@ def make_client(app: Flask):  # type: ignore[no-untyped-def]
         kwargs.setdefault("post_logout_redirect_uris", ["https://rp.example.com/bye"])
         with app.app_context():
             session = new_session(app)
-            rp, secret = create(session, ClientSpec(**kwargs))
+            rp, secret = create(session, ClientSpec(**kwargs), policy_from(app.config["AVAIN"]))
             session.commit()
             session.expunge(rp)
             session.close()

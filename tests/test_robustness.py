@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
+from werkzeug.routing import AnyConverter, IntegerConverter
 
 GARBAGE = ["", "\x00", "%", "' OR 1=1 --", "<script>", "a" * 3000, "🙂", "\\", '"']
 ENDPOINTS = [
@@ -142,3 +146,257 @@ def test_garbage_on_account_passkey_and_log_endpoints(client, make_user, method,
             )
         assert resp.status_code < 500, (path, value, resp.data[:300])
         assert b"Traceback" not in resp.data
+
+
+# -- the sweep: every route in the URL map, each shape of bad input -------------------------
+
+SWEEP_FIELDS = sorted(
+    {
+        *FIELDS,
+        *FORM_FIELDS,
+        "acr_values",
+        "backchannel_logout_uri",
+        "client_name",
+        "credential",
+        "decision",
+        "grant_types",
+        "jwks",
+        "login_hint",
+        "nonce",
+        "password",
+        "post_logout_redirect_uris",
+        "redirect_uris",
+        "response_mode",
+        "token_endpoint_auth_method",
+        "ui_locales",
+    }
+)
+JSON_FIELDS = ["claims", "credential", "jwks", "request", "redirect_uris"]  # parsed as JSON
+NOT_UTF8 = b"\xff\xfe\xc3\x28"
+DEEP = 5000
+HUGE = "9" * 5000
+
+
+def _form(value: bytes) -> bytes:
+    return b"&".join(f.encode() + b"=" + value for f in SWEEP_FIELDS)
+
+
+def _json(value: object) -> dict:
+    return {"data": json.dumps({f: value for f in SWEEP_FIELDS}), "content_type": JSON}
+
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def _shapes() -> dict[str, list[dict]]:
+    """Each shape of bad input, as the keyword arguments of one or more test requests."""
+    basic = base64.b64encode(NOT_UTF8 + b":" + NOT_UTF8).decode()
+    deep_array, deep_object = "[" * DEEP + "]" * DEEP, '{"a":' * DEEP + "1" + "}" * DEEP
+    return {
+        "oversize": [
+            {"data": {"x": "y" * (300 * 1024)}},
+            {"data": json.dumps({"x": "y" * (300 * 1024)}), "content_type": JSON},
+            {"data": b"x=" + b"y" * (300 * 1024), "content_type": FORM},
+        ],
+        "not-utf8": [
+            {"data": _form(NOT_UTF8), "content_type": FORM},
+            {"data": _form(b"%FF%FE%C3%28"), "content_type": FORM},
+            {"query_string": _form(b"%FF%FE%C3%28").decode()},
+            {"environ_overrides": {"QUERY_STRING": _form(NOT_UTF8).decode("latin-1")}},
+            {"data": b'{"email": "' + NOT_UTF8 + b'"}', "content_type": JSON},
+            {"headers": {"Authorization": f"Basic {basic}"}, "data": {"grant_type": "x"}},
+            {"headers": {"Authorization": f"Bearer {NOT_UTF8.decode('latin-1')}"}},
+            {"headers": {"Cookie": f"avain_lang={NOT_UTF8.decode('latin-1')}"}},
+            {"headers": {"Accept-Language": NOT_UTF8.decode("latin-1")}},
+        ],
+        "deep-json": [
+            {"data": deep_array, "content_type": JSON},
+            {"data": deep_object, "content_type": JSON},
+            {"data": {f: deep_array[:4000] for f in JSON_FIELDS}},
+            {"query_string": {f: deep_object[:4000] for f in JSON_FIELDS}},
+            _json(json.loads("[" * 900 + "]" * 900)),
+        ],
+        "nul": [
+            {"query_string": {f: "a\x00b" for f in SWEEP_FIELDS}},
+            {"data": {f: "a\x00b" for f in SWEEP_FIELDS}},
+            _json("a\x00b"),
+            {"data": '{"email": "a\\u0000b"}', "content_type": JSON},
+        ],
+        "wrong-json-types": [
+            *({"data": body, "content_type": JSON} for body in ("[]", '"x"', "1", "null", "")),
+            *(_json(value) for value in ({}, [], 1, True, None, [{}], {"a": [1]})),
+            {"data": "{not json", "content_type": JSON},
+        ],
+        "huge-numbers": [
+            {
+                "data": '{"seq": 1e999999, "size": -1e999999, "max_age": ' + HUGE + "}",
+                "content_type": JSON,
+            },
+            _json(10**300),
+            _json(1e308),
+            {"query_string": {f: HUGE for f in SWEEP_FIELDS}},
+            {"data": {f: "-" + HUGE[:40] for f in SWEEP_FIELDS}},
+        ],
+        "bad-path-values": [{"path_value": v} for v in ("%00", "%FF%FE", "a" * 3000, "..%2F..")],
+    }
+
+
+def _routes(app) -> list[tuple[str, str, str]]:
+    """(method, path, endpoint) for every rule: values of the right kind in its variables."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        values = {}
+        for name, converter in rule._converters.items():
+            if isinstance(converter, AnyConverter):
+                values[name] = sorted(converter.items)[0]
+            elif isinstance(converter, IntegerConverter):
+                values[name] = 1
+            else:
+                values[name] = "PATHVALUE"
+        path = rule.build(values, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((method, path, rule.endpoint))
+    # the ones that can end the session last, so the signed-in sweep stays signed in
+    return sorted(out, key=lambda r: (r[2] in ENDS_SESSION, r))
+
+
+ENDS_SESSION = {"logout.logout", "flow.select_account"}
+
+
+def _csrf_token(client, path: str) -> str:
+    import re
+
+    page = client.get(path, follow_redirects=True).data.decode()
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def _valid_parts(make_client) -> tuple[dict[str, str], dict[str, str]]:
+    """A real client's parameters and credentials, so that garbage in the other fields gets
+    past the first checks of the protocol endpoints."""
+    rp, secret = make_client(first_party=True)
+    params = {
+        "client_id": rp.client_id,
+        "redirect_uri": rp.redirect_uris[0],
+        "response_type": "code",
+        "scope": "openid profile offline_access",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    basic = base64.b64encode(f"{rp.client_id}:{secret}".encode()).decode()
+    return params, {"Authorization": f"Basic {basic}"}
+
+
+# A request that a route needs first for its deeper code to run at all.
+PRIMERS = {
+    "passkeys.login_verify": "/passkeys/login/options",
+    "passkeys.register_verify": "/passkeys/register/options",
+}
+
+
+@pytest.mark.parametrize("shape", list(_shapes()))
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
+def test_sweep_every_route_with_bad_input(app, make_user, make_client, shape, signed_in):
+    """No shape of bad input, on any route in the URL map, gives a 500 or a stack trace.
+
+    Anonymously every field is garbage; signed in, a real client's parameters and
+    credentials come along, so the garbage reaches past client and session checks."""
+    from tests.conftest import login
+
+    client = app.test_client()
+    valid: dict[str, str] = {}
+    credentials: dict[str, str] = {}
+    if signed_in:
+        login(client, make_user().email)
+        valid, credentials = _valid_parts(make_client)
+    csrf = _csrf_token(client, "/account/" if signed_in else "/login")
+    variants = _shapes()[shape]
+    failures = []
+    for method, path, endpoint in _routes(app):
+        if endpoint in ENDS_SESSION and signed_in:
+            assert client.get("/account/").status_code == 200, "the sweep was signed out"
+        if shape == "bad-path-values" and "PATHVALUE" not in path:
+            continue
+        for kwargs in variants:
+            kwargs = dict(kwargs)
+            url = path.replace("PATHVALUE", kwargs.pop("path_value", "x"))
+            headers = {"X-CSRFToken": csrf, **credentials, **kwargs.pop("headers", {})}
+            for key in ("data", "query_string"):
+                if isinstance(kwargs.get(key), dict):
+                    kwargs[key] = {**kwargs[key], **valid}
+            try:
+                if endpoint in PRIMERS:
+                    client.post(PRIMERS[endpoint], json={}, headers={"X-CSRFToken": csrf})
+                resp = client.open(url, method=method, headers=headers, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the test client re-raises a 500's cause
+                failures.append((method, url[:60], endpoint, repr(exc)[:200]))
+                continue
+            # 503 is a deliberate answer (readiness, a store down); any other 5xx is a crash
+            if resp.status_code in {500, 501, 502, 504} or b"Traceback" in resp.data:
+                failures.append((method, url[:60], endpoint, resp.status_code, resp.data[:200]))
+    assert not failures, "\n".join(map(str, failures[:30]))
+
+
+# -- the shapes that gave a 500, one by one -------------------------------------------------
+
+
+def test_oversized_form_on_an_html_route_is_a_413_page(client):
+    resp = client.post("/login?ui_locales=fi", data={"x": "y" * (300 * 1024)})
+    assert resp.status_code == 413
+    assert resp.mimetype == "text/html" and b"request_too_large" in resp.data
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+def test_basic_credentials_that_are_not_utf8_are_invalid_client(client, make_client, path):
+    rp, _ = make_client(first_party=True)
+    for user_pass in (b"\xff\xfe:\xc3\x28", rp.client_id.encode() + b":\xff", b"\xff:"):
+        resp = client.post(
+            path,
+            data={"grant_type": "client_credentials", "token": "x"},
+            headers={"Authorization": "Basic " + base64.b64encode(user_pass).decode()},
+        )
+        assert resp.status_code == 401, (path, user_pass)
+        assert resp.json["error"] == "invalid_client"
+        assert resp.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_authorization_header_that_is_not_ascii_is_invalid_request(client):
+    for path in ("/token", "/userinfo", "/connect/register"):
+        resp = client.post(path, headers={"Authorization": "Bearer \xff\xfe"})
+        assert resp.status_code == 400 and resp.json["error"] == "invalid_request", path
+
+
+@pytest.mark.parametrize("body", ["[" * 5000 + "]" * 5000, '{"a":' * 100 + "1" + "}" * 100])
+def test_deeply_nested_json_is_a_400_in_each_routes_format(client, body):
+    resp = client.post(
+        "/connect/register",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": "Bearer initial-access-token-for-tests"},
+    )
+    assert resp.status_code == 400
+    assert resp.json["error"] == "invalid_request" and "error_description" in resp.json
+    csrf = _csrf_token(client, "/login")
+    resp = client.post(
+        "/passkeys/login/options",
+        data=body,
+        content_type="application/json",
+        headers={"X-CSRFToken": csrf},
+    )
+    assert resp.status_code == 400
+    assert resp.json["error"] == "invalid_request" and resp.json["message"]
+
+
+def test_query_string_that_is_not_utf8_still_gets_its_page(client):
+    resp = client.get("/login", environ_overrides={"QUERY_STRING": "ui_locales=\xff\xfe&x=\xc3("})
+    assert resp.status_code == 200
+
+
+@pytest.mark.parametrize("credential", ["not json", "[" * 5000 + "]" * 5000, "[]"])
+def test_passkey_answer_that_is_not_a_credential_is_invalid_response(client, credential):
+    csrf = _csrf_token(client, "/login")
+    client.post("/passkeys/login/options", json={}, headers={"X-CSRFToken": csrf})
+    resp = client.post(
+        "/passkeys/login/verify", json={"credential": credential}, headers={"X-CSRFToken": csrf}
+    )
+    assert resp.status_code == 400 and resp.json["error"] == "invalid_response"

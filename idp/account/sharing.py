@@ -115,11 +115,12 @@ def change(
 
     Whatever narrows what a recipient may get also ends its tokens in the same transaction,
     so nothing issued under the old terms stays usable; when nothing is left for the client,
-    a back-channel logout is queued. Returns the deliveries queued.
+    a back-channel logout is queued (once: not for a repeated request that changed nothing).
+    Returns the deliveries queued.
     """
     if action not in consents.RIGHTS:
         raise LookupError(f"no such action {action}")
-    consents.exercise(
+    recorded = consents.exercise(
         session,
         ctx,
         user,
@@ -136,7 +137,7 @@ def change(
     if action == "lift_restriction":
         return 0
     tokens.revoke_client_tokens(session, user.id, client.client_id)
-    if consents.anything_active(session, ctx, user, client, now):
+    if not recorded or consents.anything_active(session, ctx, user, client, now):
         return 0
     return len(backchannel.enqueue_client_logout(session, issuer, user, client))
 

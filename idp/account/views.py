@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     g,
     jsonify,
@@ -28,6 +29,7 @@ from idp.auth.current import client_ip, current_sso, end_browser_login
 from idp.auth.messages import message
 from idp.db import aware, commit, get_session, utcnow
 from idp.events import outbox
+from idp.extensions import login_manager
 from idp.ledger.consents import NotApplicable
 from idp.ledger.labels import basis_label, claim_label, status_label
 from idp.models import Client, SsoSession
@@ -35,11 +37,20 @@ from idp.models import Client, SsoSession
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
+def _signed_in() -> SsoSession:
+    """The session ``login_required`` let in. The user loader sets it with flask-login's
+    user; should the two ever disagree, the customer signs in again (not an assert: under
+    ``python -O`` that would be a 500)."""
+    sso = current_sso()
+    if sso is None:
+        abort(login_manager.unauthorized())
+    return sso
+
+
 @bp.route("/")
 @login_required
 def home() -> ResponseReturnValue:
-    sso = current_sso()
-    assert sso is not None
+    sso = _signed_in()
     return Response(
         render_template(
             "account/home.html",
@@ -67,8 +78,7 @@ def home() -> ResponseReturnValue:
 def revoke_session(sid: str) -> ResponseReturnValue:
     from idp.oauth.logout import end_session
 
-    sso = current_sso()
-    assert sso is not None
+    sso = _signed_in()
     db = get_session()
     target = db.get(SsoSession, sid[:64])
     if target is None or target.user_id != sso.user_id:
@@ -89,8 +99,7 @@ FRESH_SIGN_IN = timedelta(minutes=10)
 @login_required
 def delete() -> ResponseReturnValue:
     """GDPR Art. 17: the customer deletes their own account, after proving it is them."""
-    sso = current_sso()
-    assert sso is not None
+    sso = _signed_in()
     user = sso.user
     needs_password = user.password_hash is not None
     fresh = aware(sso.auth_time) > utcnow() - FRESH_SIGN_IN
@@ -131,8 +140,7 @@ def delete() -> ResponseReturnValue:
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def password() -> ResponseReturnValue:
-    sso = current_sso()
-    assert sso is not None
+    sso = _signed_in()
     error = None
     if request.method == "POST":
         new = request.form.get("new_password", "")
@@ -170,8 +178,7 @@ def password() -> ResponseReturnValue:
 @login_required
 def profile() -> ResponseReturnValue:
     """The customer edits the claims Avain keeps about them (OIDC Core §5.1)."""
-    sso = current_sso()
-    assert sso is not None
+    sso = _signed_in()
     user = sso.user
     error = None
     if request.method == "POST":
@@ -201,8 +208,7 @@ def profile() -> ResponseReturnValue:
 def change_sharing(action: str) -> ResponseReturnValue:
     """Withdraw a consent (Art. 7(3): one action, as easy as giving), object to processing on
     legitimate interest (Art. 21) or restrict processing (Art. 18)."""
-    sso = current_sso()
-    assert sso is not None
+    sso = _signed_in()
     db = get_session()
     client = db.get(Client, request.form.get("recipient", "")[:64])
     if client is None:
@@ -233,8 +239,7 @@ def change_sharing(action: str) -> ResponseReturnValue:
 @login_required
 def receipts() -> ResponseReturnValue:
     """A signed receipt for every consent event, each downloadable and checkable."""
-    sso = current_sso()
-    assert sso is not None
+    sso = _signed_in()
     s = context.settings()
     items = sharing.receipts_of(
         get_session(), context.consent_context(), sso.user, s.issuer, s.controller_name, utcnow()
@@ -259,8 +264,7 @@ def receipts() -> ResponseReturnValue:
 @bp.route("/sharing/receipts/<int:seq>.jwt")
 @login_required
 def receipt_file(seq: int) -> ResponseReturnValue:
-    sso = current_sso()
-    assert sso is not None
+    sso = _signed_in()
     s = context.settings()
     for row, token in sharing.receipts_of(
         get_session(), context.consent_context(), sso.user, s.issuer, s.controller_name, utcnow()
@@ -280,8 +284,7 @@ def receipt_file(seq: int) -> ResponseReturnValue:
 @login_required
 def export() -> ResponseReturnValue:
     """The customer's whole consent history (ISO/IEC TS 27560 field names)."""
-    sso = current_sso()
-    assert sso is not None
+    sso = _signed_in()
     data = sharing.export(get_session(), context.consent_context(), sso.user)
     resp = jsonify(data)
     resp.headers["Content-Disposition"] = 'attachment; filename="avain-consent-history.json"'
@@ -292,8 +295,7 @@ def export() -> ResponseReturnValue:
 @login_required
 def security() -> ResponseReturnValue:
     """The customer's choice: a passkey after the password, or passkeys only."""
-    sso = current_sso()
-    assert sso is not None
+    sso = _signed_in()
     user = sso.user
     db = get_session()
     usable = [p for p in passkeys.of_user(db, user) if p.blocked_at is None]

@@ -9,6 +9,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idp.auth import passwords
@@ -37,7 +38,8 @@ def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
-def register(session: Session, email: str, name: str, password: str) -> User:
+def _checked(email: str, name: str, password: str) -> tuple[str, str]:
+    """The normalised address and name of a registration, or why it cannot be made."""
     email = normalise_email(email)
     name = " ".join(name.split())
     if not EMAIL_RE.match(email):
@@ -46,19 +48,51 @@ def register(session: Session, email: str, name: str, password: str) -> User:
         raise AccountError("invalid_name")
     if reason := passwords.weakness(password, email):
         raise AccountError(f"password_{reason}")
-    if find_by_email(session, email) is not None:
-        raise AccountError("email_taken")
-    user = User(
+    return email, name
+
+
+def _new_user(email: str, name: str, password_hash: str) -> User:
+    parts = name.split(" ", 1)
+    return User(
         email=email,
         name=name,
-        password_hash=passwords.hash_password(password),
+        given_name=parts[0],
+        family_name=parts[1] if len(parts) > 1 else None,
+        password_hash=password_hash,
         password_changed_at=utcnow(),
     )
-    parts = name.split(" ", 1)
-    user.given_name = parts[0]
-    user.family_name = parts[1] if len(parts) > 1 else None
+
+
+def register(session: Session, email: str, name: str, password: str) -> User:
+    """An account made by an operator (CLI, demo, tests): a taken address is an error."""
+    email, name = _checked(email, name, password)
+    if find_by_email(session, email) is not None:
+        raise AccountError("email_taken")
+    user = _new_user(email, name, passwords.hash_password(password))
     session.add(user)
     session.flush()
+    return user
+
+
+def sign_up(session: Session, email: str, name: str, password: str) -> User | None:
+    """Self-service registration: a new, unconfirmed account, or None when the address has
+    one already (also when a parallel registration just took it).
+
+    Both outcomes do the same costly work (the checks and one Argon2 hash) and the caller
+    answers them alike and mails the address either way, so registering tells
+    nobody whether an address has an account (OWASP Authentication Cheat Sheet,
+    "Authentication and error messages": account creation).
+    """
+    email, name = _checked(email, name, password)
+    password_hash = passwords.hash_password(password)
+    if find_by_email(session, email) is not None:
+        return None
+    user = _new_user(email, name, password_hash)
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        return None
     return user
 
 
@@ -71,19 +105,21 @@ class LoginResult:
 def authenticate(
     session: Session, throttle: LoginThrottle, email: str, password: str, ip: str
 ) -> LoginResult:
-    """Check a password login. Unknown email and wrong password look and take the same."""
+    """Check a password login. Unknown email and wrong password look and take the same.
+
+    The attempt takes its throttle slots before the password is checked (so parallel
+    requests check at most the limit); a right password gives them back.
+    """
     email = normalise_email(email)
-    if throttle.blocked(email, ip):
-        passwords.verify(password, None)
+    if not throttle.reserve(email, ip):
         return LoginResult(None, "throttled")
     user = find_by_email(session, email) if EMAIL_RE.match(email) else None
     ok, new_hash = passwords.verify(password, user.password_hash if user else None)
     if not ok or user is None:
-        throttle.failed(email, ip)
         return LoginResult(None, "bad_credentials")
     if new_hash:
         user.password_hash = new_hash
-    throttle.succeeded(email)
+    throttle.succeeded(email, ip)
     return LoginResult(user)
 
 
@@ -144,13 +180,12 @@ def set_password(user: User, password: str) -> None:
 def confirm_password(throttle: LoginThrottle, user: User, password: str, ip: str) -> None:
     """Re-check the signed-in customer's password before a sensitive change. Failures count
     toward the same limit as sign-ins, so a stolen session cannot be used to guess it."""
-    if throttle.blocked(user.email, ip):
-        passwords.verify(password, None)
+    if not throttle.reserve(user.email, ip):
         raise AccountError("throttled")
     ok, _ = passwords.verify(password, user.password_hash)
     if not ok:
-        throttle.failed(user.email, ip)
         raise AccountError("wrong_password")
+    throttle.succeeded(user.email, ip)
 
 
 def change_password(throttle: LoginThrottle, user: User, current: str, new: str, ip: str) -> None:

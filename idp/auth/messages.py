@@ -11,6 +11,9 @@ def message(code: str) -> str:
         "throttled": _(
             "Too many failed attempts. Wait 15 minutes and try again, or reset your password."
         ),
+        "registration_throttled": _(
+            "Too many registrations from your network. Wait 15 minutes and try again."
+        ),
         "invalid_email": _("Enter a valid email address."),
         "invalid_name": _("Enter your name (at most 200 characters)."),
         "email_taken": _(

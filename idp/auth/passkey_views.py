@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, request, session, url_for
@@ -13,7 +14,7 @@ from webauthn.helpers import bytes_to_base64url
 
 from idp import context
 from idp.auth import passkeys, sessions
-from idp.auth.current import begin_browser_login, current_sso
+from idp.auth.current import begin_browser_login, signed_in
 from idp.auth.messages import message
 from idp.db import commit, get_session, utcnow
 
@@ -36,9 +37,11 @@ def _take(purpose: str) -> bytes:
     stored = session.pop(CHALLENGE_KEY, None)
     if not isinstance(stored, dict) or stored.get("purpose") != purpose:
         raise passkeys.PasskeyError("no_challenge")
-    if time.time() - float(stored.get("at", 0)) > CHALLENGE_LIFETIME:
+    issued = float(stored.get("at", 0))
+    if time.time() - issued > CHALLENGE_LIFETIME:
         raise passkeys.PasskeyError("challenge_expired")
-    if context.seen_before(get_session(), f"webauthn:{stored['challenge']}"):
+    until = datetime.fromtimestamp(issued + CHALLENGE_LIFETIME, UTC)
+    if not context.first_use(get_session(), f"webauthn:{stored['challenge']}", until):
         raise passkeys.PasskeyError("no_challenge")
     return base64url_to_bytes(str(stored["challenge"]))
 
@@ -59,8 +62,7 @@ def _options(json_text: str) -> Response:
 @bp.route("/register/options", methods=["POST"])
 @login_required
 def register_options() -> ResponseReturnValue:
-    sso = current_sso()
-    assert sso is not None
+    sso = signed_in()
     try:
         options, challenge = passkeys.registration_options(
             get_session(), context.settings(), sso.user
@@ -74,8 +76,7 @@ def register_options() -> ResponseReturnValue:
 @bp.route("/register/verify", methods=["POST"])
 @login_required
 def register_verify() -> ResponseReturnValue:
-    sso = current_sso()
-    assert sso is not None
+    sso = signed_in()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _error(passkeys.PasskeyError("invalid_response"))
@@ -152,8 +153,7 @@ def login_verify() -> ResponseReturnValue:
 @bp.route("/<path:passkey_id>/rename", methods=["POST"])
 @login_required
 def rename(passkey_id: str) -> ResponseReturnValue:
-    sso = current_sso()
-    assert sso is not None
+    sso = signed_in()
     try:
         passkeys.rename(get_session(), sso.user, passkey_id[:1400], request.form.get("name", ""))
     except passkeys.PasskeyError as exc:
@@ -165,8 +165,7 @@ def rename(passkey_id: str) -> ResponseReturnValue:
 @bp.route("/<path:passkey_id>/remove", methods=["POST"])
 @login_required
 def remove(passkey_id: str) -> ResponseReturnValue:
-    sso = current_sso()
-    assert sso is not None
+    sso = signed_in()
     try:
         passkeys.remove(get_session(), sso.user, passkey_id[:1400])
     except passkeys.PasskeyError as exc:

@@ -83,7 +83,10 @@ def _raw_id(credential_id: str) -> bytes:
 
 
 def _parse(credential: str | dict[str, Any]) -> dict[str, Any]:
-    data = json.loads(credential) if isinstance(credential, str) else credential
+    try:
+        data = json.loads(credential) if isinstance(credential, str) else credential
+    except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
+        raise PasskeyError("invalid_response") from None
     if not isinstance(data, dict) or not isinstance(data.get("id"), str) or len(data["id"]) > 1400:
         raise PasskeyError("invalid_response")
     return data
@@ -160,6 +163,13 @@ class SignIn:
     acr: str
 
 
+def counter_went_back(stored: int, received: int) -> bool:
+    """WebAuthn L3 §7.2 step 22 and §6.1.1: when either counter is nonzero, the received one
+    must be greater than the stored one, else the authenticator may be cloned. Both zero:
+    an authenticator that does not count (as synced passkeys do)."""
+    return (stored != 0 or received != 0) and received <= stored
+
+
 def finish_authentication(
     session: Session, s: Settings, credential: str | dict[str, Any], challenge: bytes, now: datetime
 ) -> SignIn:
@@ -185,22 +195,23 @@ def finish_authentication(
             expected_rp_id=s.webauthn_rp_id,
             expected_origin=s.webauthn_origins,
             credential_public_key=passkey.public_key,
-            credential_current_sign_count=passkey.sign_count,
+            # 0: py_webauthn compares counters before it checks the signature; Avain
+            # compares them itself, after, so a forged answer cannot block a passkey
+            credential_current_sign_count=0,
             require_user_verification=True,
         )
-    except InvalidAuthenticationResponse as exc:
-        if "sign count" in str(exc).lower():
-            passkey.blocked_at = now
-            passkey.blocked_reason = "sign_count_rollback"
-            raise PasskeyError("cloned") from None
+    except (InvalidAuthenticationResponse, InvalidJSONStructure, ValueError, KeyError, TypeError):
         raise PasskeyError("verification_failed") from None
-    except (InvalidJSONStructure, ValueError, KeyError, TypeError):
-        raise PasskeyError("verification_failed") from None
+    if counter_went_back(passkey.sign_count, verified.new_sign_count):
+        passkey.blocked_at = now
+        passkey.blocked_reason = "sign_count_rollback"
+        raise PasskeyError("cloned")
     passkey.sign_count = verified.new_sign_count
     passkey.last_used_at = now
     passkey.backed_up = verified.credential_backed_up
     user = session.get(User, passkey.user_id)
-    assert user is not None
+    if user is None:  # the account went away while this sign-in was under way
+        raise PasskeyError("unknown_passkey")
     hardware = passkey.device_type == "single_device"
     return SignIn(
         user,

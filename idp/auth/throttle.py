@@ -1,22 +1,35 @@
-"""Failed-login throttling per account and per client IP (database or Redis)."""
+"""Attempt throttling per account and per client IP, counted atomically (database or Redis).
+
+An attempt takes its slot *before* the password is checked, in one atomic step that also
+decides, so parallel requests cannot check more passwords than the limit (OWASP ASVS 5.0
+V6.3.1, NIST SP 800-63B §5.2.2). A successful sign-in gives its slots back. Windows are
+fixed: they start at the first attempt and last ``window`` seconds.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, or_, update
 from sqlalchemy.orm import Session
 
-from idp.db import aware, utcnow
+from idp.db import upsert, utcnow
 from idp.models import ThrottleCounter
+from idp.redis_store import reachable
 
 
 class Counter(Protocol):
-    def count(self, key: str) -> int: ...
-    def hit(self, key: str) -> int: ...
+    def take(self, key: str, limit: int) -> bool:
+        """Count one attempt if fewer than ``limit`` are counted in the window; say if it was."""
+        ...
+
+    def give_back(self, key: str) -> None:
+        """Uncount one attempt (never below zero)."""
+        ...
+
     def clear(self, key: str) -> None: ...
 
 
@@ -25,61 +38,85 @@ def _key(kind: str, value: str) -> str:
 
 
 class DbCounter:
+    """Counters in ``throttle_counters``: one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``
+    per attempt, which starts a new window, counts, or refuses, in a single statement.
+
+    The statement runs in the request's transaction: on PostgreSQL a second attempt on the
+    same key waits for the first to commit and then sees its count (no lost updates)."""
+
     def __init__(self, session: Session, window: int) -> None:
         self.session = session
         self.window = timedelta(seconds=window)
 
-    def _row(self, key: str) -> ThrottleCounter | None:
-        row = self.session.get(ThrottleCounter, key)
-        if row is not None and aware(row.window_start) + self.window <= utcnow():
-            self.session.delete(row)
-            self.session.flush()
-            return None
-        return row
+    def take(self, key: str, limit: int) -> bool:
+        now = utcnow()
+        row = ThrottleCounter.__table__.c
+        expired = row.window_start <= now - self.window
+        stmt = upsert(self.session)(ThrottleCounter).values(key=key, count=1, window_start=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[row.key],
+            set_={
+                "count": case((expired, 1), else_=row.count + 1),
+                "window_start": case((expired, now), else_=row.window_start),
+            },
+            where=or_(expired, row.count < limit),
+        ).returning(row.count)
+        return self.session.execute(stmt).first() is not None
 
-    def count(self, key: str) -> int:
-        row = self._row(key)
-        return row.count if row else 0
-
-    def hit(self, key: str) -> int:
-        row = self._row(key)
-        if row is None:
-            row = ThrottleCounter(key=key, count=0, window_start=utcnow())
-            self.session.add(row)
-        row.count += 1
-        self.session.flush()
-        return row.count
+    def give_back(self, key: str) -> None:
+        c = ThrottleCounter.__table__.c
+        self.session.execute(
+            update(ThrottleCounter)
+            .where(c.key == key, c.count > 0)
+            .values(count=c.count - 1)
+            .execution_options(synchronize_session=False)
+        )
 
     def clear(self, key: str) -> None:
         self.session.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
 
-    def keys(self) -> list[str]:
-        return list(self.session.scalars(select(ThrottleCounter.key)))
+
+# KEYS[1] the counter; ARGV[1] the limit; ARGV[2] the window in seconds. 1: counted.
+_TAKE = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+# DECR keeps the key's expiry; a counter that expired meanwhile is not brought back.
+_GIVE_BACK = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
 
 class RedisCounter:
-    def __init__(self, client: object, window: int) -> None:
+    """Counters in Redis, each attempt one Lua script (atomic: it checks and counts)."""
+
+    def __init__(self, client: Any, window: int) -> None:
         self.redis = client
         self.window = window
+        self._take = client.register_script(_TAKE)
+        self._give_back = client.register_script(_GIVE_BACK)
 
-    def count(self, key: str) -> int:
-        value = self.redis.get(f"avain:throttle:{key}")  # type: ignore[attr-defined]
-        return int(value or 0)
+    def take(self, key: str, limit: int) -> bool:
+        with reachable():
+            return bool(self._take(keys=[f"avain:throttle:{key}"], args=[limit, self.window]))
 
-    def hit(self, key: str) -> int:
-        name = f"avain:throttle:{key}"
-        pipe = self.redis.pipeline()  # type: ignore[attr-defined]
-        pipe.incr(name)
-        pipe.expire(name, self.window, nx=True)
-        value, _ = pipe.execute()
-        return int(value)
+    def give_back(self, key: str) -> None:
+        with reachable():
+            self._give_back(keys=[f"avain:throttle:{key}"])
 
     def clear(self, key: str) -> None:
-        self.redis.delete(f"avain:throttle:{key}")  # type: ignore[attr-defined]
+        with reachable():
+            self.redis.delete(f"avain:throttle:{key}")
 
 
 @dataclass
 class LoginThrottle:
+    """Password checks per account (``max_failures``) and per client IP (four times that)."""
+
     counter: Counter
     max_failures: int
 
@@ -87,15 +124,48 @@ class LoginThrottle:
     def ip_limit(self) -> int:
         return self.max_failures * 4
 
-    def blocked(self, email: str, ip: str) -> bool:
-        return (
-            self.counter.count(_key("acct", email)) >= self.max_failures
-            or self.counter.count(_key("ip", ip)) >= self.ip_limit
-        )
+    def reserve(self, email: str, ip: str) -> bool:
+        """Take a slot on the account and one from the IP before checking a password;
+        False (and nothing taken) when either has none left."""
+        account = _key("acct", email)
+        if not self.counter.take(account, self.max_failures):
+            return False
+        if not self.counter.take(_key("ip", ip), self.ip_limit):
+            self.counter.give_back(account)
+            return False
+        return True
 
-    def failed(self, email: str, ip: str) -> None:
-        self.counter.hit(_key("acct", email))
-        self.counter.hit(_key("ip", ip))
-
-    def succeeded(self, email: str) -> None:
+    def succeeded(self, email: str, ip: str) -> None:
+        """The password was right: the account starts afresh, the IP gets its slot back."""
         self.counter.clear(_key("acct", email))
+        self.counter.give_back(_key("ip", ip))
+
+
+@dataclass
+class RegistrationThrottle:
+    """Registrations per client IP: each one costs an Argon2 hash and sends a mail."""
+
+    counter: Counter
+    limit: int
+
+    def reserve(self, ip: str) -> bool:
+        return self.counter.take(_key("register", ip), self.limit)
+
+
+@dataclass
+class MailThrottle:
+    """Mails to an address someone typed in, per address and per client IP, so nobody can
+    flood a mailbox through Avain's forms."""
+
+    counter: Counter
+    per_address: int
+    per_ip: int
+
+    def reserve(self, address: str, ip: str) -> bool:
+        key = _key("mail", address)
+        if not self.counter.take(key, self.per_address):
+            return False
+        if not self.counter.take(_key("mailip", ip), self.per_ip):
+            self.counter.give_back(key)
+            return False
+        return True

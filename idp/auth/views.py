@@ -6,18 +6,27 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from idp import context
-from idp.auth import accounts, passkeys, sessions
+from idp.auth import accounts, letters, passkeys, sessions
 from idp.auth.current import begin_browser_login, client_ip, current_sso
-from idp.auth.mail import send_mail
 from idp.auth.messages import message
 from idp.db import commit, get_session
+from idp.events import outbox
 from idp.i18n import LANG_COOKIE
-from idp.models import User
 from idp.oauth.responses import allow_form_target
 
 bp = Blueprint("auth", __name__)
@@ -132,27 +141,26 @@ def login() -> ResponseReturnValue:
     )
 
 
-def _send_verification(user: User) -> None:
-    s = context.settings()
-    token = accounts.make_verify_token(s.secret_key, user)
-    link = s.issuer + url_for("auth.verify", token=token)
-    send_mail(
-        s,
-        user.email,
-        _("Confirm your email address for Avain"),
-        _(
-            "Hello %(name)s,\n\nconfirm your email address by opening this link:\n%(link)s"
-            "\n\nThe link is valid for 48 hours. If you did not create an account, "
-            "ignore this message.",
-            name=user.name,
-            link=link,
-        ),
-    )
+def _queue_mail(letter: letters.Letter, to: str) -> None:
+    """Queue a letter with the request's changes, commit, and have the outbox send it.
+
+    Past the mail limit for the address or the client IP nothing is queued; the caller's
+    answer stays the same, so the limit says nothing about the address either."""
+    db = get_session()
+    if not context.mail_throttle(db).reserve(to, client_ip()):
+        commit()  # the attempt counts
+        return
+    letters.queue(db, letter, to, g.lang)
+    commit()
+    outbox.kick(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> ResponseReturnValue:
+    """A new address and a registered one get the same answer (the address is mailed in
+    both cases, see :func:`accounts.sign_up`); nobody is signed in by registering."""
     error = None
+    status = 200
     form = {"email": request.values.get("login_hint", "")[:320], "name": ""}
     if request.method == "POST":
         form = {
@@ -160,26 +168,21 @@ def register() -> ResponseReturnValue:
             "name": request.form.get("name", "")[:200],
         }
         password = request.form.get("password", "")
-        if password != request.form.get("password_confirm", ""):
-            error = message("password_mismatch")
+        db = get_session()
+        if not context.registration_throttle(db).reserve(client_ip()):
+            error, status = message("registration_throttled"), 429
+        elif password != request.form.get("password_confirm", ""):
+            error, status = message("password_mismatch"), 400
         else:
-            db = get_session()
             try:
-                user = accounts.register(db, form["email"], form["name"], password)
+                user = accounts.sign_up(db, form["email"], form["name"], password)
             except accounts.AccountError as exc:
-                error = message(exc.code)
+                error, status = message(exc.code), 400
             else:
-                sso = sessions.start_session(
-                    db,
-                    user,
-                    context.settings().session_lifetime,
-                    amr=["pwd"],
-                    user_agent=request.user_agent.string,
-                    ip=client_ip(),
-                )
-                begin_browser_login(sso)
-                commit()
-                _send_verification(user)
+                letter = letters.Letter.VERIFY if user else letters.Letter.ALREADY_REGISTERED
+                address = accounts.normalise_email(form["email"])
+                _queue_mail(letter, address)
+                session["registered"] = address
                 return redirect(
                     url_for(
                         "auth.verify_sent",
@@ -187,6 +190,7 @@ def register() -> ResponseReturnValue:
                         next=request.values.get("next", ""),
                     )
                 )
+        commit()  # the attempt counts toward the limit
     return Response(
         render_template(
             "auth/register.html",
@@ -195,18 +199,30 @@ def register() -> ResponseReturnValue:
             interaction=request.values.get("interaction", ""),
             next=request.values.get("next", ""),
         ),
-        status=400 if error else 200,
+        status=status,
     )
 
 
 @bp.route("/verify/sent")
 def verify_sent() -> ResponseReturnValue:
+    """After registering (signed out: "check your mail, then sign in"), or for a signed-in
+    customer whose address is not confirmed yet."""
     sso = current_sso()
+    email = sso.user.email if sso else session.get("registered")
+    interaction = request.values.get("interaction", "")
+    next_url = request.values.get("next", "")
     return Response(
         render_template(
             "auth/verify_sent.html",
-            email=sso.user.email if sso else None,
+            email=email if isinstance(email, str) else None,
+            signed_in=sso is not None,
             continue_url=_after_login(),
+            login_url=url_for(
+                "auth.login",
+                login_hint=email if isinstance(email, str) else None,
+                interaction=interaction or None,
+                next=next_url or None,
+            ),
         )
     )
 
@@ -217,7 +233,7 @@ def verify_resend() -> ResponseReturnValue:
     if sso is None:
         return redirect(url_for("auth.login"))
     if not sso.user.email_verified:
-        _send_verification(sso.user)
+        _queue_mail(letters.Letter.VERIFY, sso.user.email)
     return redirect(url_for("auth.verify_sent"))
 
 
@@ -237,6 +253,7 @@ def verify(token: str) -> ResponseReturnValue:
             "auth/notice.html",
             title=_("Email address confirmed"),
             text=_("Thank you, %(email)s is now confirmed.", email=user.email),
+            link=None if current_sso() else url_for("auth.login", login_hint=user.email),
         )
     )
 
@@ -244,27 +261,11 @@ def verify(token: str) -> ResponseReturnValue:
 @bp.route("/forgot", methods=["GET", "POST"])
 def forgot() -> ResponseReturnValue:
     if request.method == "POST":
-        email = request.form.get("email", "")[:320]
-        db = get_session()
-        user = accounts.find_by_email(db, email)
-        if user is not None:
-            s = context.settings()
-            link = s.issuer + url_for(
-                "auth.reset", token=accounts.make_reset_token(s.secret_key, user)
-            )
-            send_mail(
-                s,
-                user.email,
-                _("Reset your Avain password"),
-                _(
-                    "Hello %(name)s,\n\nset a new password by opening this link:\n%(link)s"
-                    "\n\nThe link is valid for one hour and works once. If you did not ask "
-                    "for this, ignore this message.",
-                    name=user.name,
-                    link=link,
-                ),
-            )
-        # The same answer whether or not the address has an account.
+        email = accounts.normalise_email(request.form.get("email", "")[:320])
+        # The same work and answer whether or not the address has an account: the letter is
+        # queued for the address, and the outbox looks the account up when it sends.
+        if accounts.EMAIL_RE.match(email):
+            _queue_mail(letters.Letter.RESET, email)
         return Response(
             render_template(
                 "auth/notice.html",

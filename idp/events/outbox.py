@@ -1,5 +1,6 @@
 """The transactional outbox: deliveries written with the change that caused them, sent after
-commit, every attempt recorded, failures retried with backoff."""
+commit, every attempt recorded, failures retried with backoff. Back-channel logouts are
+sent here; customer mail by :mod:`idp.events.mailer`, kicked and retried alongside."""
 
 from __future__ import annotations
 
@@ -9,39 +10,49 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from urllib3.exceptions import HTTPError
 
+from idp.auth.letters import MAIL
 from idp.db import utcnow
+from idp.events import mailer
 from idp.models import Delivery
+from idp.outbound import OutboundPolicy, Refused, policy_from, post_form
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE = 15  # seconds; doubled after every failed attempt
 
 
-def _attempt(delivery: Delivery, timeout: float, max_attempts: int) -> None:
+def _attempt(
+    delivery: Delivery, timeout: float, max_attempts: int, outbound: OutboundPolicy
+) -> None:
+    """One POST (Back-Channel Logout 1.0 §2.5); a URI or address that may not be called
+    (:mod:`idp.outbound`) fails the delivery at once, with the reason in its log."""
     now = utcnow()
     entry: dict[str, Any] = {"at": now.isoformat()}
+    refused = False
     try:
-        resp = requests.post(
-            delivery.url,
-            data={"logout_token": delivery.payload},
-            timeout=timeout,
-            allow_redirects=False,
-            headers={"Cache-Control": "no-cache"},
-        )
-        entry["status"] = resp.status_code
-        ok = resp.status_code in (200, 204)
-    except requests.RequestException as exc:
+        status = post_form(delivery.url, {"logout_token": delivery.payload}, timeout, outbound)
+        entry["status"] = status
+        ok = status in (200, 204)
+    except Refused as exc:
+        entry["error"] = "refused"
+        entry["reason"] = f"{delivery.url[:200]} {exc.reason}"
+        ok, refused = False, True
+    except (OSError, HTTPError) as exc:
+        entry["error"] = type(exc).__name__
+        ok = False
+    except Exception as exc:  # one bad delivery must not stop the others in the batch
+        log.exception("back-channel delivery %s failed", delivery.id)
         entry["error"] = type(exc).__name__
         ok = False
     delivery.attempts += 1
     delivery.attempt_log = [*delivery.attempt_log, entry]
     if ok:
         delivery.delivered_at = now
-    elif delivery.attempts >= max_attempts:
+    elif refused or delivery.attempts >= max_attempts:
         delivery.failed_at = now
     else:
         delivery.next_attempt_at = now + timedelta(
@@ -50,13 +61,23 @@ def _attempt(delivery: Delivery, timeout: float, max_attempts: int) -> None:
 
 
 def deliver_due(
-    factory: sessionmaker[Session], timeout: float, max_attempts: int, limit: int = 50
+    factory: sessionmaker[Session],
+    timeout: float,
+    max_attempts: int,
+    limit: int = 50,
+    outbound: OutboundPolicy | None = None,
 ) -> int:
-    """Send what is due now; returns how many were attempted."""
+    """Send what is due now; returns how many were attempted.
+
+    ``outbound`` is the operator's policy (``policy_from(settings)``); without it, only
+    https to public addresses.
+    """
+    policy = outbound or OutboundPolicy()
     with factory() as session:
         stmt = (
             select(Delivery)
             .where(
+                Delivery.kind != MAIL,  # customer mail has its own sender (idp.events.mailer)
                 Delivery.delivered_at.is_(None),
                 Delivery.failed_at.is_(None),
                 Delivery.next_attempt_at <= utcnow(),
@@ -68,7 +89,7 @@ def deliver_due(
             stmt = stmt.with_for_update(skip_locked=True)
         due = list(session.scalars(stmt))
         for delivery in due:
-            _attempt(delivery, timeout, max_attempts)
+            _attempt(delivery, timeout, max_attempts, policy)
         session.commit()
         return len(due)
 
@@ -80,7 +101,13 @@ def kick(app: Any) -> threading.Thread:
 
     def run() -> None:
         try:
-            deliver_due(factory, s.backchannel_timeout, s.backchannel_max_attempts)
+            deliver_due(
+                factory,
+                s.backchannel_timeout,
+                s.backchannel_max_attempts,
+                outbound=policy_from(s),
+            )
+            mailer.deliver_due(app)
         except Exception:
             log.exception("outbox delivery failed")
 
@@ -112,7 +139,13 @@ def start_worker(
         next_expiry = time.monotonic()
         while not stop.wait(interval):
             try:
-                deliver_due(factory, s.backchannel_timeout, s.backchannel_max_attempts)
+                deliver_due(
+                    factory,
+                    s.backchannel_timeout,
+                    s.backchannel_max_attempts,
+                    outbound=policy_from(s),
+                )
+                mailer.deliver_due(app)
                 if time.monotonic() >= next_expiry:
                     expire_consents(app)
                     next_expiry = time.monotonic() + expiry_every

@@ -44,6 +44,7 @@ class Context:
 
     catalogue: Catalogue
     keys: ledger.LedgerKeys
+    limit: ledger.RateLimit | None = None  # how fast a customer may record events
 
 
 def signin_purpose(client: Client) -> Purpose:
@@ -146,8 +147,10 @@ def record(
 ) -> None:
     """Record one event per purpose asked: ``choices[purpose] = claims`` or None (refused).
 
+    Only choices that change something are recorded (:func:`consent.projection.changes`).
     The events count at once; the sequencer gives them their log positions after the
-    commit (:mod:`idp.ledger.sequencer`)."""
+    commit (:mod:`idp.ledger.sequencer`). Raises ``ledger.TooFast``, recording nothing,
+    when the customer has recorded events faster than ``ctx.limit`` allows."""
     notice = ctx.catalogue.current_notice()
     items = []
     states = states_for(session, ctx, user, client)
@@ -182,7 +185,7 @@ def record(
             expires_at=now + timedelta(days=validity) if granted and validity else None,
         )
         items.append((event, _details(event, ask, client)))
-    ledger.submit_many(session, ctx.keys, items)
+    ledger.submit_changes(session, ctx.keys, items, limit=ctx.limit, now=now)
 
 
 def _details(event: ConsentEvent, ask: Ask | None, client: Client) -> dict[str, Any]:
@@ -206,9 +209,9 @@ def withdraw(
     now: datetime,
     actor: Actor = Actor.CUSTOMER,
     channel: Channel = Channel.ACCOUNT_PAGE,
-) -> None:
-    """GDPR Art. 7(3): withdraw a consent."""
-    exercise(
+) -> bool:
+    """GDPR Art. 7(3): withdraw a consent; False when it did not stand (nothing recorded)."""
+    return exercise(
         session,
         ctx,
         user,
@@ -249,12 +252,15 @@ def exercise(
     actor: Actor = Actor.CUSTOMER,
     channel: Channel = Channel.ACCOUNT_PAGE,
     reason: str | None = None,
-) -> None:
+) -> bool:
     """Record a withdrawal (GDPR Art. 7(3)), an objection (Art. 21), a restriction (Art. 18)
-    or its lifting.
+    or its lifting; True when it changed something and was recorded.
 
     A consent is withdrawn; processing on legitimate interest is objected to; any purpose
-    can be restricted. ``decide()`` stops the release at once.
+    can be restricted. ``decide()`` stops the release at once. What changes nothing (a
+    withdrawal of a consent that does not stand, a second objection) is not recorded. The
+    customer's own requests are limited by ``ctx.limit`` (``ledger.TooFast``); an admin's
+    are not.
     """
     purpose = next((p for p in purposes_for(session, ctx, client) if p.id == purpose_id), None)
     if purpose is None:
@@ -291,7 +297,9 @@ def exercise(
     details = _details(event, None, client)
     if reason:
         details["reason"] = reason
-    ledger.submit(session, ctx.keys, event, details)
+    limit = ctx.limit if actor is Actor.CUSTOMER else None
+    (token,) = ledger.submit_changes(session, ctx.keys, [(event, details)], limit=limit, now=now)
+    return token is not None
 
 
 def release(

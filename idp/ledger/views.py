@@ -1,6 +1,8 @@
 """Public endpoints of the consent log: newest checkpoint, proofs, and the log's key.
 
-Anyone holding a receipt can check it against these (see docs/consent-receipts.md).
+Anyone holding a receipt can check it against these (see docs/consent-receipts.md). The
+pages for people: the privacy notice, and the one shown when a customer records consent
+events faster than allowed.
 """
 
 from __future__ import annotations
@@ -8,21 +10,41 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from consent import ledger, receipts
 from idp.db import commit, get_session
-from idp.errors import Invalid, NotFound
+from idp.errors import IdpError, Invalid, NotFound
 
 bp = Blueprint("ledger", __name__, url_prefix="/consent-log")
 pages = Blueprint("privacy", __name__)
 
 
+@pages.app_errorhandler(ledger.TooFast)
+def too_fast(exc: ledger.TooFast) -> ResponseReturnValue:
+    """RFC 6585 §4: the customer recorded consent events faster than their limit allows
+    (``consent_events_per_minute``), wherever they did; nothing of the request was recorded."""
+    html = render_template(
+        "errors/error.html",
+        status=429,
+        error="too_many_requests",
+        description=_(
+            "You have changed your consent choices many times in a short while. "
+            "Nothing was changed this time: wait a minute and try again."
+        ),
+    )
+    resp = Response(html, status=429, mimetype="text/html")
+    resp.headers["Retry-After"] = str(exc.retry_after)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 @pages.route("/privacy/<version>")
 def privacy_notice(version: str) -> ResponseReturnValue:
     """The privacy notice the consent screen links to, in the page's language."""
-    from flask import g, render_template
+    from flask import g
 
     catalogue = current_app.extensions["avain.catalogue"]
     files = catalogue.notice_files.get(version[:40])
@@ -80,11 +102,27 @@ def checkpoint() -> ResponseReturnValue:
     db = get_session()
     row = ledger.latest_checkpoint(db)
     if row is None:
-        row_cp = ledger.checkpoint(db, current_app.extensions["avain.ledger_keys"])
+        ledger.checkpoint(db, current_app.extensions["avain.ledger_keys"])
         commit()
-        row = ledger.latest_checkpoint(db)
-        assert row is not None and row.size == row_cp.size
+        row = ledger.latest_checkpoint(db)  # ours, or a newer one a parallel request signed
+    if row is None:
+        raise IdpError("No checkpoint could be read; try again.", "temporarily_unavailable", 503)
     return _cached(Response(row.note, mimetype="text/plain"))
+
+
+def _proof(make: Any, db: Any, first: int, second: int) -> list[bytes]:
+    """A proof from the stored subtree hashes; one that is missing (a log sequenced by a
+    version before them, see ``idp ledger verify``) is the operator's to mend, not a 500."""
+    try:
+        proof: list[bytes] = make(db, first, second)
+    except ValueError:
+        current_app.logger.exception("consent log proof (%s, %s) could not be built", first, second)
+        raise IdpError(
+            "The proof cannot be built now; the operator has been told.",
+            "temporarily_unavailable",
+            503,
+        ) from None
+    return proof
 
 
 @bp.route("/proof/inclusion")
@@ -95,7 +133,7 @@ def inclusion() -> ResponseReturnValue:
     newest = ledger.latest_checkpoint(db)
     if newest is None or size > newest.size or size < 1 or not 1 <= seq <= size:
         raise NotFound("No such entry or tree size; the newest checkpoint says what exists.")
-    proof = ledger.inclusion(db, seq, size)
+    proof = _proof(ledger.inclusion, db, seq, size)
     return _cached(
         jsonify(
             {"seq": seq, "leaf_index": seq - 1, "tree_size": size, "inclusion_path": _b64(proof)}
@@ -116,7 +154,7 @@ def consistency() -> ResponseReturnValue:
             {
                 "first": old,
                 "second": new,
-                "consistency_path": _b64(ledger.consistency(db, old, new)),
+                "consistency_path": _b64(_proof(ledger.consistency, db, old, new)),
             }
         )
     )

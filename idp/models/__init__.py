@@ -5,6 +5,7 @@ from idp.models.events import AuditEvent, Delivery, ThrottleCounter
 from idp.models.interactions import Interaction
 from idp.models.keys import InstanceSecret, SigningKey
 from idp.models.passkeys import Passkey
+from idp.models.replay import ReplayEntry
 from idp.models.tokens import AuthorizationCode, Grant, Token, digest
 from idp.models.users import SsoSession, User, new_id
 
@@ -17,6 +18,7 @@ __all__ = [
     "InstanceSecret",
     "Passkey",
     "Interaction",
+    "ReplayEntry",
     "SigningKey",
     "SsoSession",
     "ThrottleCounter",

@@ -60,8 +60,13 @@ class Client(Base):
         return " ".join(s for s in scope_to_list(scope) if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        """RFC 9700 §4.1.3: exact string match against a registered URI."""
-        return redirect_uri in self.redirect_uris
+        """RFC 9700 §4.1.3: exact string match against a registered URI.
+
+        Only a client with the authorization code grant has a redirection endpoint
+        (RFC 6749 §3.1.2, §4.1); any other client is never redirected to, not even with an
+        error, so ``/authorize`` shows the person an error page instead (RFC 6749 §4.1.2.1).
+        """
+        return "authorization_code" in self.grant_types and redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
         if not self.client_secret_hash:

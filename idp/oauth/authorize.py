@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749 import OAuth2Error, scope_to_list
 from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
@@ -17,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from joserfc.jwk import KeySet
 from werkzeug.exceptions import BadRequest
 
@@ -26,16 +28,19 @@ from idp.auth import passkeys
 from idp.auth.current import current_sso, end_browser_login
 from idp.db import commit, get_session, utcnow
 from idp.errors import Invalid
+from idp.extensions import csrf
 from idp.i18n import pick_language
 from idp.ledger import consents
 from idp.ledger.labels import basis_label, claim_label
 from idp.oauth import interaction as steps, responses, tokens
 from idp.oauth.claims import essential_acr_values, parse_claims_request, wanted_claims
 from idp.oauth.grants import AuthorizationCodeGrant
+from idp.oauth.oidc import parse_max_age
 
 bp = Blueprint("flow", __name__)
 
 MAX_PARAM_LENGTH = 4096
+MAX_GET_LENGTH = 4000  # a request line gunicorn takes (limit_request_line defaults to 4094)
 OWNED_KEY = "interactions"
 
 
@@ -61,9 +66,12 @@ def _check_params() -> None:
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt  # a protocol endpoint: the client's request, not a form of ours
 def authorize() -> ResponseReturnValue:
     """OIDC Core §3.1.2: validate, find the step the customer still has to take, or issue a code."""
     _check_params()
+    if request.method == "POST":
+        return _as_get()
     data = request.values
     state = data.get("state")
     mode = data.get("response_mode")
@@ -98,7 +106,7 @@ def authorize() -> ResponseReturnValue:
             scope=grant.request.scope or "",
             redirect_uri=redirect_uri,
             prompts=set((data.get("prompt") or "").split()),
-            max_age=int(data["max_age"]) if data.get("max_age") else None,
+            max_age=parse_max_age(data.get("max_age"), redirect_uri),
             id_token_hint=data.get("id_token_hint"),
             interaction=item,
             wanted=wanted_claims(grant.request.scope or "", data.get("claims")),
@@ -109,14 +117,13 @@ def authorize() -> ResponseReturnValue:
         step = steps.next_step(db, req, sso, hinted, session_sub)
     except OAuth2Error as err:
         return responses.error(err, state, mode)
-    if step is not None:
+    if step is not None or sso is None:  # no session: next_step has said "login" already
         if item is None:
             params = {k: v for k, v in data.items() if k != "interaction"}
             item = steps.create(db, client.client_id, params)
             _own(item.id)
         commit()
-        return redirect(_step_url(step, item.id, data))
-    assert sso is not None
+        return redirect(_step_url(step or "login", item.id, data))
     grant.request.scope = steps.granted_scope(req, sso.user)
     grant.sso = sso
     try:
@@ -125,6 +132,20 @@ def authorize() -> ResponseReturnValue:
         return responses.error(err, state, mode)
     commit()
     return responses.from_location(dict(headers)["Location"], redirect_uri, mode)
+
+
+def _as_get() -> ResponseReturnValue:
+    """OIDC Core §3.1.2.1: the endpoint MUST support POST with form-serialized parameters.
+
+    The browser is sent on by GET (303) with the same parameters, so a POST is handled
+    exactly as a GET. In place it could not be: a client's cross-site POST carries no
+    SameSite=Lax session cookie, so the customer's session would not be seen, and the new
+    cookie of an interaction would replace theirs.
+    """
+    target = f"{url_for('flow.authorize')}?{urlencode(list(request.values.items(multi=True)))}"
+    if len(target) > MAX_GET_LENGTH:
+        raise Invalid(_("This sign-in request is too long. Go back to the site and try again."))
+    return redirect(target, code=303)
 
 
 def _acr_request(db: Any, data: Any, sso: Any) -> dict[str, Any]:

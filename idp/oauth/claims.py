@@ -30,7 +30,7 @@ def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
         raise InvalidRequestError("The 'claims' parameter is not valid JSON.") from None
     if not isinstance(data, dict):
         raise InvalidRequestError("The 'claims' parameter must be a JSON object.")

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 
 from idp.models import Client, hash_secret
 from idp.oauth.claims import SUPPORTED_SCOPES
+from idp.oauth.client_keys import UnusableKeys, signing_keys
+from idp.oauth.client_uris import check_browser_uri
+from idp.outbound import OutboundPolicy, Refused, check_target
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -44,30 +47,21 @@ class ClientSpec:
     client_id: str | None = None
 
 
-def _check_uri(uri: Any, what: str, allow_custom_scheme: bool = False) -> str:
-    if not isinstance(uri, str) or not uri or len(uri) > 2000:
-        raise ClientError(
-            f"{what} must be a non-empty URI.",
-            "invalid_redirect_uri" if what == "redirect_uri" else "invalid_client_metadata",
-        )
-    parts = urlsplit(uri)
-    bad = "invalid_redirect_uri" if what == "redirect_uri" else "invalid_client_metadata"
-    if parts.fragment or "#" in uri:
-        raise ClientError(f"{what} must not contain a fragment: {uri}", bad)
-    if parts.scheme == "https" and parts.netloc:
-        return uri
-    if (
-        parts.scheme == "http"
-        and parts.hostname in {"localhost", "127.0.0.1", "::1"}
-        or (parts.scheme == "http" and (parts.hostname or "").endswith(".localhost"))
-    ):
-        return uri
-    if allow_custom_scheme and parts.scheme and "." in parts.scheme and not parts.netloc:
-        return uri
-    raise ClientError(f"{what} must be https (or http on localhost): {uri}", bad)
+def _browser_uris(uris: list[str], what: str, native: bool) -> list[str]:
+    """RFC 7591 §3.2.2: a bad redirect URI is ``invalid_redirect_uri``; other URIs are
+    ``invalid_client_metadata``."""
+    error = "invalid_redirect_uri" if what == "redirect_uri" else "invalid_client_metadata"
+    checked = []
+    for uri in uris:
+        try:
+            checked.append(check_browser_uri(uri, native=native))
+        except ValueError as exc:
+            raise ClientError(f"{what} {exc}", error) from None
+    return checked
 
 
-def validate(spec: ClientSpec) -> ClientSpec:
+def validate(spec: ClientSpec, outbound: OutboundPolicy | None = None) -> ClientSpec:
+    """Check every field of ``spec``; ``outbound`` says which URIs Avain may call itself."""
     if not spec.name or len(spec.name) > 200:
         raise ClientError("client_name must be 1 to 200 characters.")
     unknown = set(spec.grant_types) - set(GRANT_TYPES)
@@ -82,22 +76,24 @@ def validate(spec: ClientSpec) -> ClientSpec:
     spec.public = method == "none"
     if spec.public and "client_credentials" in spec.grant_types:
         raise ClientError("A public client cannot use client_credentials.")
-    if method == "private_key_jwt" and not (spec.jwks and isinstance(spec.jwks.get("keys"), list)):
+    if method == "private_key_jwt" and spec.jwks is None:
         raise ClientError("private_key_jwt needs the client's public keys in jwks.")
-    if "authorization_code" in spec.grant_types:
-        if not spec.redirect_uris:
-            raise ClientError("At least one redirect_uri is required.", "invalid_redirect_uri")
-        spec.redirect_uris = [
-            _check_uri(u, "redirect_uri", allow_custom_scheme=spec.public)
-            for u in spec.redirect_uris
-        ]
-    spec.post_logout_redirect_uris = [
-        _check_uri(u, "post_logout_redirect_uri") for u in spec.post_logout_redirect_uris
-    ]
-    if spec.backchannel_logout_uri:
-        _check_uri(spec.backchannel_logout_uri, "backchannel_logout_uri")
-        if urlsplit(spec.backchannel_logout_uri).fragment:
-            raise ClientError("backchannel_logout_uri must not contain a fragment.")
+    if spec.jwks is not None:
+        try:
+            signing_keys(spec.jwks)
+        except UnusableKeys as exc:
+            raise ClientError(str(exc)) from None
+    if "authorization_code" in spec.grant_types and not spec.redirect_uris:
+        raise ClientError("At least one redirect_uri is required.", "invalid_redirect_uri")
+    spec.redirect_uris = _browser_uris(spec.redirect_uris, "redirect_uri", native=spec.public)
+    spec.post_logout_redirect_uris = _browser_uris(
+        spec.post_logout_redirect_uris, "post_logout_redirect_uri", native=False
+    )
+    if spec.backchannel_logout_uri is not None:
+        try:
+            check_target(spec.backchannel_logout_uri, outbound or OutboundPolicy(), not spec.public)
+        except Refused as exc:
+            raise ClientError(f"backchannel_logout_uri {exc.reason}.") from None
     if spec.subject_type not in {"public", "pairwise"}:
         raise ClientError("subject_type must be public or pairwise.")
     if spec.subject_type == "pairwise":
@@ -110,9 +106,15 @@ def validate(spec: ClientSpec) -> ClientSpec:
     return spec
 
 
-def create(session: Session, spec: ClientSpec) -> tuple[Client, str | None]:
-    """Create a client; returns it and its secret, shown once (None for other methods)."""
-    spec = validate(spec)
+def create(
+    session: Session, spec: ClientSpec, outbound: OutboundPolicy | None = None
+) -> tuple[Client, str | None]:
+    """Create a client; returns it and its secret, shown once (None for other methods).
+
+    ``outbound`` is the operator's policy for URIs Avain calls (``policy_from(settings)``);
+    without it, the strict default: https to public hosts only.
+    """
+    spec = validate(spec, outbound)
     client_id = spec.client_id or secrets.token_urlsafe(18)
     if session.get(Client, client_id) is not None:
         raise ClientError(f"A client with id {client_id} exists already.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidClientError
@@ -15,6 +17,7 @@ from idp import context
 from idp.db import aware, get_session, utcnow
 from idp.models import Client, Token, User
 from idp.oauth import claims as claims_mod, tokens
+from idp.oauth.client_keys import UnusableKeys, signing_keys
 
 ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
@@ -115,6 +118,28 @@ class Introspection(IntrospectionEndpoint):
         return tokens.released_claims(session, user, client, names)
 
 
+def check_lifetime(claims: Any, max_lifetime: int) -> None:
+    """RFC 7523 §3 item 4: the server "may reject JWTs with an "exp" claim value that is
+    unreasonably far in the future". Lifetime is ``exp - iat``, or ``exp - now`` without
+    ``iat``; a missing or malformed ``exp`` is left to Authlib, which refuses it.
+
+    Avain remembers each assertion's ``jti`` until its ``exp``, so this also bounds how
+    long an entry of the replay cache lives.
+    """
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not _is_time(exp):
+        return
+    start = iat if _is_time(iat) else time.time()
+    if exp - start > max_lifetime:
+        raise InvalidClientError(
+            description=f"The client assertion must expire within {max_lifetime} seconds."
+        )
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
 class PrivateKeyJWT(JWTBearerClientAssertion):
     """RFC 7523 §2.2 client authentication with keys the client registered."""
 
@@ -124,10 +149,25 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         issuer = context.settings().issuer
         return [issuer, f"{issuer}/token", f"{issuer}/introspect", f"{issuer}/revoke"]
 
+    def verify_claims(self, claims: Any) -> None:
+        """A bounded lifetime first, then Authlib's RFC 7523 §3 checks (ending in the jti)."""
+        check_lifetime(claims, context.settings().client_assertion_max_lifetime)
+        super().verify_claims(claims)
+
     def validate_jti(self, claims: Any, jti: str) -> bool:
-        return not context.seen_before(get_session(), f"jti:{claims['sub']}:{jti}")
+        """RFC 7523 §3 item 7: each ``jti`` once, remembered for as long as the assertion
+        would be accepted (its ``exp`` plus the clock leeway)."""
+        until = datetime.fromtimestamp(claims["exp"] + self.leeway, UTC)
+        return context.first_use(get_session(), f"jti:{claims['sub']}:{jti}", until)
 
     def resolve_client_public_key(self, client: Any) -> KeySet:
+        """RFC 6749 §5.2: keys that cannot verify anything make the client unauthenticated
+        (``invalid_client``); only its usable public signing keys are tried."""
         if not client.jwks:
             raise InvalidClientError(description="The client has no registered keys.")
-        return KeySet.import_key_set(client.jwks)
+        try:
+            return signing_keys(client.jwks)
+        except UnusableKeys:
+            raise InvalidClientError(
+                description="The client's registered keys cannot verify an assertion."
+            ) from None

@@ -37,8 +37,8 @@ class Request:
     max_age: int | None
     id_token_hint: str | None
     interaction: Interaction | None
+    consent: consents.Context
     wanted: set[str] = field(default_factory=set)  # claims the request would release
-    consent: consents.Context | None = None
     acr_wanted: set[str] = field(default_factory=set)  # acr_values and essential acr
     acr_essential: bool = False
     has_passkey: bool = False
@@ -90,14 +90,12 @@ def fresh_login(sso: SsoSession | None, interaction: Interaction | None) -> bool
 
 def check_login(
     req: Request,
-    sso: SsoSession | None,
+    sso: SsoSession,
     hinted_sub: str | None,
     sub_of_session: str | None,
     now: datetime,
 ) -> bool:
     """Core §3.1.2.1 prompt=login and max_age; §3.1.2.3 a hinted other account."""
-    if sso is None:
-        return True
     if fresh_login(sso, req.interaction):
         return hinted_sub is not None and hinted_sub != sub_of_session
     if "login" in req.prompts:
@@ -111,7 +109,6 @@ def pending_consents(session: Session, req: Request, user: User) -> list[consent
     """Core §3.1.2.4 and the ledger: the purposes this customer has yet to decide on."""
     if req.interaction and req.interaction.consented_for == user.id:
         return []
-    assert req.consent is not None
     force = "consent" in req.prompts
     asks = consents.to_ask(session, req.consent, user, req.client, req.wanted, utcnow(), force)
     if force and not asks:
@@ -157,7 +154,7 @@ def next_step(
     sub_of_session: str | None,
 ) -> str | None:
     none = "none" in req.prompts
-    if check_login(req, sso, hinted_sub, sub_of_session, utcnow()):
+    if sso is None or check_login(req, sso, hinted_sub, sub_of_session, utcnow()):
         if none:
             raise LoginRequiredError(redirect_uri=req.redirect_uri)
         return "login"
@@ -165,7 +162,6 @@ def next_step(
         if none:
             raise LoginRequiredError(redirect_uri=req.redirect_uri)
         return "step_up"
-    assert sso is not None
     if "select_account" in req.prompts and not (
         req.interaction and req.interaction.account_selected_for == sso.id
     ):

@@ -6,9 +6,10 @@ from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
-from authlib.oidc.rpinitiated import EndSessionEndpoint
+from authlib.oidc.rpinitiated import EndSessionEndpoint, EndSessionRequest
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import Session
 from wtforms import ValidationError
@@ -20,7 +21,7 @@ from idp.db import commit, get_session
 from idp.events import backchannel, outbox
 from idp.extensions import csrf
 from idp.models import SsoSession
-from idp.oauth import responses, tokens
+from idp.oauth import hints, responses, tokens
 
 bp = Blueprint("logout", __name__)
 
@@ -28,6 +29,20 @@ bp = Blueprint("logout", __name__)
 class EndSession(EndSessionEndpoint):
     def get_server_jwks(self) -> Any:
         return context.public_jwks(get_session())
+
+    def validate_request(self, request: Any) -> EndSessionRequest:
+        """§2: the OP MUST validate that it issued the ID token; Authlib checks only our
+        signature, which our access and logout tokens carry too (``idp.oauth.hints``)."""
+        hint = request.payload.data.get("id_token_hint")
+        if hint:
+            hints.id_token_claims(
+                hint,
+                self.get_server_jwks(),
+                context.settings().issuer,
+                lambda client_id: self.server.query_client(client_id) is not None,
+            )
+        req: EndSessionRequest = super().validate_request(request)
+        return req
 
 
 def end_session(db: Session, sso: SsoSession) -> int:
@@ -50,33 +65,40 @@ def _finish(sso: SsoSession | None, redirect_uri: str | None) -> ResponseReturnV
     return Response(render_template("auth/logged_out.html"))
 
 
-def _hint_matches(claims: dict[str, Any] | None, sso: SsoSession | None) -> bool:
+def _hint_names_this_session(claims: dict[str, Any] | None, sso: SsoSession | None) -> bool:
+    """§2 and §6: log out without asking only when the hint's ``sid`` is this browser's SSO
+    session. A hint without ``sid``, or for another session, proves nothing about this one:
+    a page could load it in the customer's browser. With no session there is nothing to end."""
     if claims is None:
         return False
     if sso is None:
         return True
-    if claims.get("sid"):
-        return bool(claims["sid"] == sso.id)
-    return True
+    return claims.get("sid") == sso.id
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt
 def logout() -> ResponseReturnValue:
-    """§2: with a valid id_token_hint log out at once; otherwise ask the customer first."""
+    """§2: with an id_token_hint for this very session log out at once; otherwise ask the
+    customer first (§6: a logout request is otherwise a means of denial of service)."""
     server = current_app.extensions["avain.oauth_server"]
     try:
         req = server.validate_endpoint_request("end_session")
     except OAuth2Error as err:
+        # §4: no redirect on an error; the customer reads what happened.
+        description = _(
+            "The site asked to sign you out with a sign-in token that is not valid here, "
+            "so nothing was changed. You can sign out on your account page."
+        )
         return Response(
             render_template(
-                "errors/error.html", status=400, error=err.error, description=err.description or ""
+                "errors/error.html", status=400, error=err.error, description=description
             ),
             status=400,
         )
     sso = current_sso()
     data = request.values
-    if _hint_matches(req.id_token_claims, sso):
+    if _hint_names_this_session(req.id_token_claims, sso):
         return _finish(sso, req.redirect_uri)
     confirmed = request.method == "POST" and request.form.get("confirm") == "yes"
     if confirmed:

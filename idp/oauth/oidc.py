@@ -12,6 +12,18 @@ from idp.db import get_session
 from idp.oauth import tokens
 
 
+def parse_max_age(value: str | None, redirect_uri: str) -> int | None:
+    """Core §3.1.2.1: max_age is a whole number of seconds, whatever the scope; RFC 6749
+    §3.1: a parameter without a value is as if omitted."""
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        raise InvalidRequestError(
+            "max_age must be a non-negative integer.", redirect_uri=redirect_uri
+        )
+    return int(value)
+
+
 class AvainOpenIDCode(OpenIDCode):
     def exists_nonce(self, nonce: str, request: Any) -> bool:
         """The nonce binds the ID token to the RP's session; the RP checks replay."""
@@ -30,11 +42,7 @@ class AvainOpenIDCode(OpenIDCode):
             raise InvalidRequestError(
                 f"Unsupported prompt value {sorted(unknown)[0]!r}.", redirect_uri=redirect_uri
             )
-        max_age = grant.request.payload.data.get("max_age")
-        if max_age is not None and (not max_age.isdigit() or len(max_age) > 10):
-            raise InvalidRequestError(
-                "max_age must be a non-negative integer.", redirect_uri=redirect_uri
-            )
+        parse_max_age(grant.request.payload.data.get("max_age"), redirect_uri)
 
     def process_token(self, grant: Any, response: Any) -> Any:
         _, token, _ = response

@@ -10,13 +10,86 @@ from sqlalchemy.orm import Session
 
 from idp.config import Settings
 from idp.oauth.clients import ClientError, ClientSpec, create, describe
+from idp.outbound import policy_from
+
+# RFC 7591 §2 and OpenID Connect Registration 1.0 §2: the JSON type of each metadata field.
+# A field of another type is invalid_client_metadata (RFC 7591 §3.2.2), whether Avain uses
+# the field or ignores it; null counts as absent.
+STRING_FIELDS = frozenset(
+    {
+        "client_name",
+        "client_uri",
+        "logo_uri",
+        "tos_uri",
+        "policy_uri",
+        "scope",
+        "software_id",
+        "software_version",
+        "software_statement",
+        "token_endpoint_auth_method",
+        "token_endpoint_auth_signing_alg",
+        "application_type",
+        "subject_type",
+        "sector_identifier_uri",
+        "id_token_signed_response_alg",
+        "userinfo_signed_response_alg",
+        "initiate_login_uri",
+        "jwks_uri",
+        "backchannel_logout_uri",
+        "frontchannel_logout_uri",
+    }
+)
+LIST_FIELDS = frozenset(
+    {
+        "redirect_uris",
+        "response_types",
+        "grant_types",
+        "contacts",
+        "default_acr_values",
+        "request_uris",
+        "post_logout_redirect_uris",
+    }
+)
+BOOL_FIELDS = frozenset(
+    {
+        "require_auth_time",
+        "backchannel_logout_session_required",
+        "frontchannel_logout_session_required",
+    }
+)
+# URIs the OP would have to fetch itself; Avain does not, and says so instead of ignoring them.
+UNSUPPORTED = {
+    "jwks_uri": "jwks_uri is not supported; send the keys in jwks.",
+    "sector_identifier_uri": "sector_identifier_uri is not supported; pairwise clients keep "
+    "their redirect URIs on one host.",
+}
 
 
-def _list_of_str(meta: dict[str, Any], key: str) -> list[str]:
-    value = meta.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ClientError(f"{key} must be an array of strings.")
-    return value
+def _check_types(meta: dict[str, Any]) -> None:
+    """RFC 7591 §3.2.2: metadata of the wrong JSON type is ``invalid_client_metadata``."""
+    for key, value in meta.items():
+        if value is None:
+            continue
+        if key in STRING_FIELDS and not isinstance(value, str):
+            raise ClientError(f"{key} must be a string.")
+        if key in LIST_FIELDS and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise ClientError(f"{key} must be an array of strings.")
+        if key in BOOL_FIELDS and not isinstance(value, bool):
+            raise ClientError(f"{key} must be true or false.")
+        if key == "default_max_age" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ClientError("default_max_age must be a number of seconds.")
+        if key == "jwks" and not isinstance(value, dict):
+            raise ClientError("jwks must be a JWK Set object.")
+    for key, why in UNSUPPORTED.items():
+        if meta.get(key) is not None:
+            raise ClientError(why)
+
+
+def _get(meta: dict[str, Any], key: str, default: Any) -> Any:
+    value = meta.get(key)
+    return default if value is None else value
 
 
 def register_client(session: Session, s: Settings, request: Request) -> tuple[dict[str, Any], int]:
@@ -39,29 +112,28 @@ def register_client(session: Session, s: Settings, request: Request) -> tuple[di
             "error_description": "The body must be a JSON object.",
         }, 400
     try:
-        response_types = _list_of_str(meta, "response_types") or ["code"]
+        _check_types(meta)
+        response_types = _get(meta, "response_types", []) or ["code"]
         if set(response_types) != {"code"}:
             raise ClientError("Only the code response type is supported.")
-        grant_types = _list_of_str(meta, "grant_types") or ["authorization_code"]
-        method = meta.get("token_endpoint_auth_method", "client_secret_basic")
         spec = ClientSpec(
-            name=str(meta.get("client_name") or "Unnamed client")[:200],
-            redirect_uris=_list_of_str(meta, "redirect_uris"),
-            grant_types=grant_types,
-            token_endpoint_auth_method=str(method),
-            post_logout_redirect_uris=_list_of_str(meta, "post_logout_redirect_uris"),
-            backchannel_logout_uri=meta.get("backchannel_logout_uri"),
-            backchannel_logout_session_required=bool(
-                meta.get("backchannel_logout_session_required", True)
+            name=(_get(meta, "client_name", "") or "Unnamed client")[:200],
+            redirect_uris=_get(meta, "redirect_uris", []),
+            grant_types=_get(meta, "grant_types", []) or ["authorization_code"],
+            token_endpoint_auth_method=_get(
+                meta, "token_endpoint_auth_method", "client_secret_basic"
             ),
-            subject_type=str(meta.get("subject_type", "public")),
-            scope=str(meta.get("scope") or "openid profile email address phone offline_access"),
-            id_token_signed_response_alg=str(meta.get("id_token_signed_response_alg", "RS256")),
-            jwks=meta.get("jwks") if isinstance(meta.get("jwks"), dict) else None,
+            post_logout_redirect_uris=_get(meta, "post_logout_redirect_uris", []),
+            backchannel_logout_uri=meta.get("backchannel_logout_uri"),
+            backchannel_logout_session_required=_get(
+                meta, "backchannel_logout_session_required", True
+            ),
+            subject_type=_get(meta, "subject_type", "public"),
+            scope=_get(meta, "scope", "") or "openid profile email address phone offline_access",
+            id_token_signed_response_alg=_get(meta, "id_token_signed_response_alg", "RS256"),
+            jwks=meta.get("jwks"),
         )
-        if "jwks_uri" in meta and spec.jwks is None:
-            raise ClientError("jwks_uri is not supported; send jwks.")
-        client, secret = create(session, spec)
+        client, secret = create(session, spec, policy_from(s))
     except ClientError as exc:
         return {"error": exc.error, "error_description": exc.description}, 400
     body = describe(client)

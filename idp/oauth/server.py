@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc6749.util import scope_to_list
 
 from idp.db import get_session
@@ -34,6 +35,16 @@ class AvainAuthorizationServer(AuthorizationServer):
         """OIDC Core §3.1.2.1: scope values the server does not know are ignored."""
 
 
+def client_secret_basic(query_client: Any, request: Any) -> Client | None:
+    """RFC 6749 §2.3.1 over RFC 7617 §2.1 (UTF-8): credentials that do not decode name no
+    client, so the request ends as ``invalid_client`` like any other wrong secret."""
+    try:
+        client: Client | None = authenticate_client_secret_basic(query_client, request)
+    except UnicodeDecodeError:
+        return None
+    return client
+
+
 def create_server(app: Any) -> AvainAuthorizationServer:
     server = AvainAuthorizationServer()
     server.init_app(app)
@@ -41,6 +52,7 @@ def create_server(app: Any) -> AvainAuthorizationServer:
     server.register_grant(AuthorizationCodeGrant, [RequireS256(), AvainOpenIDCode()])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
+    server.register_client_auth_method("client_secret_basic", client_secret_basic)
     server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)

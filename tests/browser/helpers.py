@@ -13,6 +13,7 @@ import html
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -226,14 +227,18 @@ def sign_in(page: Page, email_address: str, password: str = PASSWORD) -> None:
 
 
 def newest_mail(server: LiveServer, to: str) -> email.message.EmailMessage:
-    """The newest .eml Avain wrote to its outbox for ``to`` (no SMTP configured)."""
+    """The newest .eml Avain wrote to its outbox for ``to`` (no SMTP configured). Mail is
+    sent by the outbox after the request, so it may take a moment to appear."""
     outbox = Path(server.instance) / "outbox"
-    files = sorted(outbox.glob("*.eml"), key=lambda p: int(p.stem), reverse=True)
-    for path in files:
-        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if msg["To"] == to:
-            assert isinstance(msg, email.message.EmailMessage)
-            return msg
+    files: list[Path] = []
+    for _ in range(50):
+        files = sorted(outbox.glob("*.eml"), key=lambda p: int(p.stem), reverse=True)
+        for path in files:
+            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if msg["To"] == to:
+                assert isinstance(msg, email.message.EmailMessage)
+                return msg
+        time.sleep(0.1)
     raise AssertionError(f"no mail to {to} in {outbox}: {[p.name for p in files]}")
 
 

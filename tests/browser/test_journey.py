@@ -56,12 +56,15 @@ def test_registration_and_email_verification(avain, page):
     page.wait_for_url(lambda url: path_of(url) == "/verify/sent")
     expect(page.locator("h1")).to_have_text("Confirm your email address")
     expect(
-        page.get_by_text("We sent a confirmation link to aino.virtanen@example.com.")
+        page.get_by_text(
+            "We sent a message to aino.virtanen@example.com. Open the link in it to confirm "
+            "your address, then sign in."
+        )
     ).to_be_visible()
 
-    # Registration signed the customer in; the address is not confirmed yet.
+    # Registering signs nobody in: an address that has an account gets this same page.
     page.goto(f"{avain.url}/account/")
-    expect(page.locator("dl.profile")).to_contain_text("(not confirmed)")
+    page.wait_for_url(lambda url: path_of(url) == "/login")
 
     mail = newest_mail(avain, "aino.virtanen@example.com")
     assert mail["Subject"] == "Confirm your email address for Avain"
@@ -72,7 +75,10 @@ def test_registration_and_email_verification(avain, page):
         "Thank you, aino.virtanen@example.com is now confirmed."
     )
 
-    page.goto(f"{avain.url}/account/")
+    page.get_by_role("link", name="Sign in").click()
+    page.wait_for_url(lambda url: path_of(url) == "/login")
+    sign_in(page, "aino.virtanen@example.com", "lumi sade kuusi metsä")
+    page.wait_for_url(lambda url: path_of(url) == "/account/")
     expect(page.locator("dl.profile")).to_contain_text("Aino Virtanen")
     expect(page.locator("dl.profile")).to_contain_text("(confirmed)")
     expect(page.locator("dl.profile")).not_to_contain_text("not confirmed")

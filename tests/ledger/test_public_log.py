@@ -152,3 +152,24 @@ def test_the_worker_records_expired_consents(app, db):
         app.extensions["avain.outbox_stop"].set()
     assert L.states(db, keys, "c9")[("garage", "garage_booking")].status == "expired"
     assert L.verify(db, keys.origin).ok
+
+
+def test_a_proof_that_cannot_be_built_is_a_503_not_a_500(app, client, monkeypatch):
+    """A stored subtree hash missing (a log sequenced by an older version) is the operator's
+    to mend: the public endpoints say so in their format and log the cause."""
+    from idp.ledger import views
+
+    _append(app, n=3)
+
+    def missing(*_args):
+        raise ValueError("stored hash of entries 1..256 is missing")
+
+    monkeypatch.setattr(views.ledger, "inclusion", missing)
+    monkeypatch.setattr(views.ledger, "consistency", missing)
+    for url in (
+        "/consent-log/proof/inclusion?seq=1&size=3",
+        "/consent-log/proof/consistency?old=1&new=3",
+    ):
+        resp = client.get(url)
+        assert resp.status_code == 503
+        assert resp.json["error"] == "temporarily_unavailable"

@@ -277,3 +277,86 @@ def test_denying_consent_returns_access_denied(client, user, make_client):
     q = follow_to_code(client, params, user.email, allow=False)
     assert q["error"] == "access_denied" and q["state"] == params["state"]
     assert q["iss"] == "http://localhost"
+
+
+# -- max_age and claims that cannot be read: an error to the client, never a 500 -------------
+
+
+@pytest.mark.parametrize("scope", ["openid profile", "profile"])
+@pytest.mark.parametrize("max_age", ["abc", "-5", "²", "1.5", "9" * 11, " 5"])
+def test_max_age_that_is_not_a_whole_number_is_invalid_request(client, rp, user, scope, max_age):
+    login(client, user.email)
+    params, _ = authorize_params(rp[0], scope=scope, max_age=max_age)
+    q = query_of(_get(client, params).headers["Location"])
+    assert q["error"] == "invalid_request" and q["state"] == params["state"]
+
+
+def test_empty_max_age_is_as_if_omitted(client, rp, user):
+    login(client, user.email)
+    params, _ = authorize_params(rp[0], max_age="", prompt="none")
+    assert "code" in query_of(_get(client, params).headers["Location"])
+
+
+def test_claims_nested_past_the_parsers_limit_is_invalid_request(client, rp):
+    params, _ = authorize_params(rp[0], claims="[" * 2000 + "]" * 2000)
+    assert query_of(_get(client, params).headers["Location"])["error"] == "invalid_request"
+
+
+# -- POST (OIDC Core §3.1.2.1): the same request as a GET ------------------------------------
+
+
+def test_post_authorization_request_goes_on_as_get_to_a_code_and_tokens(client, rp, user):
+    rp_, secret = rp
+    params, verifier = authorize_params(rp_)
+    resp = client.post("/authorize", data=params)  # no CSRF token: the client's request
+    assert resp.status_code == 303
+    location = resp.headers["Location"]
+    assert location.startswith("/authorize?") and query_of(location) == params
+    callback = follow_to_code(client, query_of(location), user.email)
+    assert callback["state"] == params["state"]
+    token = exchange(client, rp_, secret, callback["code"], verifier).json
+    assert {"access_token", "id_token", "refresh_token"} <= set(token)
+    keys = KeySet.import_key_set(client.get("/jwks.json").json)
+    assert jwt.decode(token["id_token"], keys).claims["nonce"] == params["nonce"]
+
+
+def test_post_with_a_session_and_prompt_none_issues_a_code(client, rp, user):
+    login(client, user.email)
+    params, _ = authorize_params(rp[0], prompt="none")
+    resp = client.post("/authorize", data=params, follow_redirects=False)
+    follow = client.get(resp.headers["Location"])
+    assert "code" in query_of(follow.headers["Location"])
+
+
+def test_post_errors_are_the_same_as_get(client, rp):
+    for params in (
+        authorize_params(rp[0], max_age="abc")[0],
+        authorize_params(rp[0], prompt="none")[0],
+        authorize_params(rp[0], client_id="nope")[0],
+    ):
+        via_post = client.get(client.post("/authorize", data=params).headers["Location"])
+        via_get = _get(client, params)
+        assert via_post.status_code == via_get.status_code
+        if via_get.status_code == 302:
+            assert (
+                query_of(via_post.headers["Location"])["error"]
+                == query_of(via_get.headers["Location"])["error"]
+            )
+
+
+def test_cross_site_post_leaves_the_browsers_session_alone(app, rp):
+    """A SameSite=Lax cookie is not sent with a cross-site POST: the answer must not set a
+    new session cookie, which would replace the customer's own."""
+    browser_without_cookies = app.test_client()
+    params, _ = authorize_params(rp[0])
+    resp = browser_without_cookies.post("/authorize", data=params)
+    assert resp.status_code == 303
+    assert "Set-Cookie" not in resp.headers
+
+
+def test_post_too_long_to_go_on_as_get_is_an_error_page(client, rp):
+    params, _ = authorize_params(rp[0])
+    params.update({f"extra{i}": "x" * 1000 for i in range(5)})
+    resp = client.post("/authorize", data=params)
+    assert resp.status_code == 400 and resp.mimetype == "text/html"
+    assert b"too long" in resp.data

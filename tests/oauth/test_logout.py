@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from idp.events.outbox import deliver_due
 from idp.models import Delivery
+from idp.outbound import policy_from
 from tests.conftest import authorize_params, csrf_of, exchange, follow_to_code, query_of
 
 
@@ -192,8 +193,158 @@ def test_failed_delivery_is_recorded_and_retried(app, client, db, make_user, mak
     delivery.next_attempt_at = delivery.created_at
     db.commit()
     factory = app.extensions["avain.sessionmaker"]
-    assert deliver_due(factory, 5.0, 8) == 1
+    assert deliver_due(factory, 5.0, 8, outbound=policy_from(app.config["AVAIN"])) == 1
     db.expire_all()
     delivery = db.scalar(select(Delivery))
     assert delivery.delivered_at is not None and delivery.attempts == 2
     assert len(receiver.tokens) == 2
+
+
+# -- id_token_hint: only an ID token we issued, and immediate logout only for this session --
+
+
+def _signed(app, claims, **header):
+    """A JWT signed with Avain's own ID token key (as any token of ours is)."""
+    from idp import context
+    from idp.db import new_session
+
+    with app.app_context():
+        session = new_session(app)
+        key = context.signing_key(session, "RS256")
+        session.commit()
+        session.close()
+        return jwt.encode({"alg": "RS256", "kid": key.kid, **header}, claims, key)
+
+
+def _claims_of(client, token):
+    return jwt.decode(token, KeySet.import_key_set(client.get("/jwks.json").json)).claims
+
+
+def _still_signed_in(client):
+    return client.get("/account/").status_code == 200
+
+
+def _asks_first(resp):
+    return resp.status_code == 200 and b'name="confirm"' in resp.data
+
+
+@pytest.fixture
+def signed_in(client, make_user, make_client):
+    rp, secret = make_client(first_party=True)
+    return rp, _sign_in(client, rp, secret, make_user().email)
+
+
+def test_access_token_is_not_an_id_token_hint(client, signed_in):
+    _, token = signed_in
+    resp = client.get("/logout", query_string={"id_token_hint": token["access_token"]})
+    assert resp.status_code == 400
+    assert b"nothing was changed" in resp.data
+    assert _still_signed_in(client)
+
+
+def test_logout_token_is_not_an_id_token_hint(app, client, signed_in):
+    rp, token = signed_in
+    claims = _claims_of(client, token["id_token"])
+    logout_token = _signed(
+        app,
+        {
+            "iss": claims["iss"],
+            "aud": rp.client_id,
+            "sub": claims["sub"],
+            "sid": claims["sid"],
+            "iat": claims["iat"],
+            "exp": claims["exp"],
+            "jti": "j1",
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        },
+        typ="logout+jwt",
+    )
+    assert client.get("/logout", query_string={"id_token_hint": logout_token}).status_code == 400
+    assert _still_signed_in(client)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"iss": "https://other-issuer.example"},
+        {"aud": "not-a-registered-client"},
+        {"aud": ["not-a-registered-client"]},
+        {"sub": None},
+    ],
+    ids=["foreign-iss", "unregistered-aud", "aud-list", "no-sub"],
+)
+def test_id_token_hint_claims_must_be_ours(app, client, signed_in, change):
+    _, token = signed_in
+    claims = {**_claims_of(client, token["id_token"]), **change}
+    hint = _signed(app, {k: v for k, v in claims.items() if v is not None})
+    assert client.get("/logout", query_string={"id_token_hint": hint}).status_code == 400
+    assert _still_signed_in(client)
+
+
+def test_id_token_signed_by_a_foreign_key_is_refused(client, signed_in):
+    from joserfc.jwk import RSAKey
+
+    _, token = signed_in
+    claims = _claims_of(client, token["id_token"])
+    foreign = RSAKey.generate_key(2048)
+    forged = jwt.encode({"alg": "RS256"}, claims, foreign)
+    assert client.get("/logout", query_string={"id_token_hint": forged}).status_code == 400
+    assert _still_signed_in(client)
+
+
+def test_id_token_of_another_client_than_client_id_is_refused(client, signed_in, make_client):
+    _, token = signed_in
+    other, _ = make_client(first_party=True, redirect_uris=["https://other.example.com/cb"])
+    resp = client.get(
+        "/logout",
+        query_string={"id_token_hint": token["id_token"], "client_id": other.client_id},
+    )
+    assert resp.status_code == 400
+    assert _still_signed_in(client)
+
+
+def test_expired_id_token_for_this_session_logs_out_at_once(app, client, signed_in):
+    _, token = signed_in
+    claims = _claims_of(client, token["id_token"])
+    expired = _signed(app, {**claims, "iat": claims["iat"] - 7200, "exp": claims["iat"] - 3600})
+    resp = client.get(
+        "/logout",
+        query_string={
+            "id_token_hint": expired,
+            "post_logout_redirect_uri": "https://rp.example.com/bye",
+        },
+    )
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "https://rp.example.com/bye"
+    assert not _still_signed_in(client)
+
+
+def test_hint_for_another_session_asks_first(app, client, make_user, make_client):
+    """The attack: a page loads /logout with a hint from another session (the attacker's
+    own, or the victim's in another browser) in the victim's browser."""
+    victim, attacker = make_user(), make_user()
+    rp, secret = make_client(first_party=True)
+    attackers_browser = app.test_client()
+    attackers_token = _sign_in(attackers_browser, rp, secret, attacker.email)
+    _sign_in(client, rp, secret, victim.email)
+    victims_other_browser = app.test_client()
+    victims_other_token = _sign_in(victims_other_browser, rp, secret, victim.email)
+    for hint in (attackers_token["id_token"], victims_other_token["id_token"]):
+        assert _asks_first(client.get("/logout", query_string={"id_token_hint": hint}))
+        assert _still_signed_in(client)
+    assert _still_signed_in(attackers_browser) and _still_signed_in(victims_other_browser)
+
+
+def test_hint_without_sid_asks_first(app, client, signed_in):
+    _, token = signed_in
+    claims = _claims_of(client, token["id_token"])
+    no_sid = _signed(app, {k: v for k, v in claims.items() if k != "sid"})
+    assert _asks_first(client.get("/logout", query_string={"id_token_hint": no_sid}))
+    assert _still_signed_in(client)
+
+
+def test_hint_for_this_session_logs_out_at_once(client, signed_in):
+    _, token = signed_in
+    resp = client.get("/logout", query_string={"id_token_hint": token["id_token"]})
+    assert resp.status_code == 200 and b"signed out" in resp.data
+    assert not _still_signed_in(client)

@@ -1,0 +1,63 @@
+"""A passkey challenge is used once (WebAuthn L3 §13.4.3), also when the same signed answer
+and cookie are sent many times at once, on every backend and store."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from tests.auth.test_passkeys import _csrf, _post, _register
+from tests.burst import burst
+from tests.clock import advance
+
+
+@pytest.fixture(params=["database", "redis"])
+def store(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(store, request) -> str | None:
+    if store != "redis":
+        return None
+    url = str(request.getfixturevalue("redis_url"))
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture
+def app_config(app_config, store_url):
+    return {**app_config, "redis_url": store_url or ""}
+
+
+def _answered(client, make_user):
+    """A signed answer to a fresh challenge, and the cookie that holds the challenge."""
+    authenticator = _register(client, make_user())
+    csrf = _csrf(client)
+    options = _post(client, "/passkeys/login/options", {}, csrf).json
+    cookie = client.get_cookie("avain_session").value
+    return {"credential": authenticator.assert_(options)}, cookie, csrf
+
+
+def test_a_parallel_replay_signs_in_once(app, client, make_user):
+    body, cookie, csrf = _answered(client, make_user)
+
+    def send(other, i, _):
+        other.set_cookie("avain_session", cookie)
+        return _post(other, "/passkeys/login/verify", body, csrf)
+
+    responses = burst(app, 10, send)
+    assert sorted(r.status_code for r in responses) == [200] + [400] * 9
+    assert {r.json["error"] for r in responses if r.status_code == 400} == {"no_challenge"}
+
+
+def test_a_used_challenge_stays_refused_while_it_could_be_answered(
+    app, client, make_user, monkeypatch, store_url
+):
+    body, cookie, csrf = _answered(client, make_user)
+    assert _post(client, "/passkeys/login/verify", body, csrf).status_code == 200
+    other = app.test_client()
+    other.set_cookie("avain_session", cookie)  # the cookie from before the sign-in
+    advance(monkeypatch, 290, store_url)
+    replay = _post(other, "/passkeys/login/verify", body, csrf)
+    assert replay.status_code == 400 and replay.json["error"] == "no_challenge"
