@@ -51,7 +51,7 @@ test: install-test lint typecheck
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: install-test
-	$(BIN)/python bench/ledger_bench.py
+	$(BIN)/python -m bench.ledger
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
