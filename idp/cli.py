@@ -84,7 +84,7 @@ def db_upgrade(revision: str) -> None:
 
 @_with_session
 def _ensure_keys(c: _Ctx) -> None:
-    from idp.oauth import keys
+    from idp.signing import keys
 
     created = keys.ensure_keys(c.session, c.app.config["AVAIN"].secret_key)
     c.session.commit()
@@ -152,7 +152,7 @@ def keys() -> None:
 @_with_session
 def keys_list(c: _Ctx) -> None:
     """List published keys and their state (next, signing, retiring)."""
-    from idp.oauth import keys as k
+    from idp.signing import keys as k
 
     for info in k.list_keys(c.session):
         retire = info.retire_after.isoformat() if info.retire_after else "-"
@@ -174,7 +174,7 @@ def keys_list(c: _Ctx) -> None:
 def keys_rotate(c: _Ctx, immediately: bool, algs: tuple[str, ...]) -> None:
     """Publish new keys; they sign after key_publish_delay, old ones retire when unused."""
     from idp import context
-    from idp.oauth import keys as k
+    from idp.signing import keys as k
 
     s = c.app.config["AVAIN"]
     created = k.rotate(

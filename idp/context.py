@@ -25,7 +25,6 @@ from idp.auth.throttle import (
 )
 from idp.config import Settings
 from idp.models import InstanceSecret
-from idp.oauth import keys
 
 
 def settings() -> Settings:
@@ -80,30 +79,9 @@ def instance_secret(session: Session, name: str) -> bytes:
     return row.value
 
 
-def signing_key(session: Session, alg: str) -> Any:
-    s = settings()
-    try:
-        return keys.signing_key(session, s.secret_key, alg)
-    except keys.KeyError_:
-        if keys.list_keys(session):
-            raise
-        keys.ensure_keys(session, s.secret_key)
-        return keys.signing_key(session, s.secret_key, alg)
-
-
 def max_token_lifetime() -> int:
     s = settings()
     return int(max(s.access_token_lifetime, s.id_token_lifetime))
-
-
-def public_jwks(session: Session) -> dict[str, Any]:
-    """The published keys, created on first use of a fresh installation."""
-    s = settings()
-    data = keys.public_jwks(session, s.secret_key)
-    if not data["keys"]:
-        keys.ensure_keys(session, s.secret_key)
-        data = keys.public_jwks(session, s.secret_key)
-    return data
 
 
 def consent_context() -> Any:

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from consent import ledger
 from consent.store import IntakeRow
 from idp.db import aware, get_session, utcnow
-from idp.oauth import keys
 from idp.redis_store import problem
+from idp.signing import keys
 
 bp = Blueprint("health", __name__, url_prefix="/health")
 

@@ -9,7 +9,7 @@ from flask import Flask
 from idp import create_app
 from idp.db import new_session
 from idp.ledger import sequencer
-from idp.oauth import keys
+from idp.signing import keys
 
 
 @pytest.fixture

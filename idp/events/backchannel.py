@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp import signing
 from idp.models import AuthorizationCode, Client, Delivery, User
 from idp.oauth import tokens
 
@@ -37,7 +38,7 @@ def logout_token(session: Session, issuer: str, client: Client, user: User, sid:
     }
     if sid:
         claims["sid"] = sid
-    return tokens._sign(
+    return signing.sign(
         session, client.id_token_signed_response_alg or "RS256", claims, typ="logout+jwt"
     )
 

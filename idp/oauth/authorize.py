@@ -23,7 +23,7 @@ from joserfc.jwk import KeySet
 from werkzeug.exceptions import BadRequest
 
 from consent.model import LegalBasis
-from idp import context
+from idp import context, signing
 from idp.auth import passkeys
 from idp.auth.current import current_sso, end_browser_login
 from idp.db import commit, get_session, utcnow
@@ -99,7 +99,7 @@ def authorize() -> ResponseReturnValue:
             item = None
         hinted = None
         if data.get("id_token_hint"):
-            keyset = KeySet.import_key_set(context.public_jwks(db))  # type: ignore[arg-type]
+            keyset = KeySet.import_key_set(signing.public_jwks(db))  # type: ignore[arg-type]
             hinted = steps.hint_subject(data["id_token_hint"], keyset, redirect_uri)
         req = steps.Request(
             client=client,

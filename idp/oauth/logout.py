@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.orm import Session
 from wtforms import ValidationError
 
-from idp import context
+from idp import context, signing
 from idp.auth import sessions
 from idp.auth.current import current_sso, end_browser_login
 from idp.db import commit, get_session
@@ -28,7 +28,7 @@ bp = Blueprint("logout", __name__)
 
 class EndSession(EndSessionEndpoint):
     def get_server_jwks(self) -> Any:
-        return context.public_jwks(get_session())
+        return signing.public_jwks(get_session())
 
     def validate_request(self, request: Any) -> EndSessionRequest:
         """§2: the OP MUST validate that it issued the ID token; Authlib checks only our

@@ -10,11 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from authlib.oidc.core.util import create_half_hash
-from joserfc import jwt
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from idp import context
+from idp import context, signing
 from idp.db import aware, utcnow
 from idp.models import AuthorizationCode, Client, Grant, SsoSession, Token, User, digest
 from idp.oauth import claims as claims_mod
@@ -55,14 +54,6 @@ def subject(session: Session, user: User, client: Client) -> str:
     return claims_mod.subject_for(user, client, context.instance_secret(session, "pairwise_salt"))
 
 
-def _sign(session: Session, alg: str, claims: dict[str, Any], typ: str | None = None) -> str:
-    key = context.signing_key(session, alg)
-    header = {"alg": alg, "kid": key.kid}
-    if typ:
-        header["typ"] = typ
-    return jwt.encode(header, claims, key, algorithms=[alg])
-
-
 def issue(
     session: Session,
     client: Client,
@@ -92,7 +83,7 @@ def issue(
             at_claims["acr"] = ctx.acr
         if ctx.amr:
             at_claims["amr"] = ctx.amr
-    access_token = _sign(session, "RS256", at_claims, typ="at+jwt")
+    access_token = signing.sign(session, "RS256", at_claims, typ="at+jwt")
     token: dict[str, Any] = {
         "access_token": access_token,
         "token_type": "Bearer",
@@ -163,7 +154,7 @@ def id_token(
         payload["c_hash"] = create_half_hash(code, alg).decode()
     wanted = claims_mod.requested_claims("", ctx.claims_request, "id_token")
     payload.update(released_claims(session, user, client, wanted))
-    return _sign(session, alg, payload)
+    return signing.sign(session, alg, payload)
 
 
 def released_claims(

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from idp import context
+from idp import context, signing
 from idp.db import commit, get_session
 from idp.extensions import csrf
 from idp.models import Client, User
@@ -98,7 +98,7 @@ def userinfo() -> ResponseReturnValue:
 
 @bp.route("/jwks.json")
 def jwks() -> ResponseReturnValue:
-    data = context.public_jwks(get_session())
+    data = signing.public_jwks(get_session())
     commit()
     resp = jsonify(data)
     resp.headers["Cache-Control"] = "public, max-age=300"

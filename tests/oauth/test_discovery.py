@@ -12,7 +12,7 @@ from sqlalchemy import update
 from idp import context
 from idp.db import utcnow
 from idp.models import SigningKey
-from idp.oauth import keys
+from idp.signing import keys
 from tests.conftest import authorize_params, exchange, follow_to_code
 
 

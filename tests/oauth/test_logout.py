@@ -205,12 +205,12 @@ def test_failed_delivery_is_recorded_and_retried(app, client, db, make_user, mak
 
 def _signed(app, claims, **header):
     """A JWT signed with Avain's own ID token key (as any token of ours is)."""
-    from idp import context
+    from idp import signing
     from idp.db import new_session
 
     with app.app_context():
         session = new_session(app)
-        key = context.signing_key(session, "RS256")
+        key = signing.signing_key(session, "RS256")
         session.commit()
         session.close()
         return jwt.encode({"alg": "RS256", "kid": key.kid, **header}, claims, key)
