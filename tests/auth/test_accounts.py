@@ -172,3 +172,6 @@ def test_change_password(client, make_user):
         },
     )
     assert ok.status_code == 302
+    # the page says precisely what a change keeps: apps with offline access
+    notice = client.get(ok.headers["Location"]).data
+    assert b"other sessions were signed out" in notice and b"keep that access" in notice
