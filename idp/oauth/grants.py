@@ -192,8 +192,13 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         if scope and not set(scope_to_list(token.grant_scope)).issuperset(scope_to_list(scope)):
             raise InvalidScopeError("The requested scope exceeds what was granted.")
 
-    def authenticate_user(self, refresh_token: Token) -> User | None:
-        return get_session().get(User, refresh_token.user_id) if refresh_token.user_id else None
+    def authenticate_user(self, refresh_token: Token) -> User:
+        """RFC 6749 §5.2: a refresh token whose customer is gone (an account deleted while
+        the request was in flight) is an invalid grant, not a malformed request."""
+        user = get_session().get(User, refresh_token.user_id) if refresh_token.user_id else None
+        if user is None:
+            raise InvalidGrantError()
+        return user
 
     def issue_token(self, user: User, refresh_token: Token) -> dict[str, Any]:
         """RFC 6749 §6: without ``scope`` the whole originally granted scope is issued.

@@ -12,6 +12,7 @@ from typing import Any
 from authlib.oidc.core.util import create_half_hash
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import context, signing
 from idp.db import aware, utcnow
@@ -243,13 +244,16 @@ def hold_grant(session: Session, grant_id: str, first_use: bool = False) -> bool
 def claim_refresh(session: Session, token: Token) -> bool:
     """Mark a refresh token used, atomically; False when another request used it first or it
     was revoked meanwhile. Called with the grant held (:func:`hold_grant`)."""
+    now = utcnow()
     result = session.execute(
         update(Token)
         .where(Token.id == token.id, Token.refresh_used_at.is_(None), Token.revoked_at.is_(None))
-        .values(refresh_used_at=utcnow())
+        .values(refresh_used_at=now)
     )
-    session.refresh(token)
-    return bool(getattr(result, "rowcount", 0) == 1)
+    claimed = bool(getattr(result, "rowcount", 0) == 1)
+    if claimed:  # what the row now holds, without reading it back
+        set_committed_value(token, "refresh_used_at", now)
+    return claimed
 
 
 def _revoke_grants(session: Session, *where: Any) -> int:
