@@ -1,196 +1,195 @@
 """Configuration: declared once, loaded from defaults, ``config/*.toml``, then ``IDP_*``.
 
-Every key is declared in :data:`OPTIONS` with its type, default and meaning.
+Every key is a field of :class:`Settings` with its type, its default and its
+meaning (``metadata["doc"]``), so a misspelt or mistyped setting is a mypy
+error. :data:`OPTIONS` lists the same declarations for code that reads them.
 ``load_settings`` layers the sources and validates the result, raising
 :class:`ConfigError` with a message that says what to fix.
 """
 
 from __future__ import annotations
 
+import copy
+import difflib
 import os
 import secrets
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
 from idp.outbound.policy import AllowEntry
+
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says what to change."""
 
 
-@dataclass(frozen=True)
-class Option:
-    name: str
-    type: type
-    default: Any
-    doc: str
+def _option(default: T, doc: str, *, secret: bool = False, hidden: bool = False) -> T:
+    """Declare one setting: its default and meaning, kept beside its typed field.
+
+    ``secret``: accepted only from the environment, never from ``config/*.toml``.
+    ``hidden``: may hold a password, so its value is never shown in a message.
+    """
+    metadata = {"doc": doc, "secret": secret, "hidden": hidden or secret}
+    if isinstance(default, list):
+        return field(default_factory=lambda: copy.copy(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
-OPTIONS: tuple[Option, ...] = (
-    Option(
-        "issuer",
-        str,
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Validated settings, one typed field per option; build them with :func:`load_settings`."""
+
+    issuer: str = _option(
         "http://localhost:5000",
         "Public base URL of Avain; the OpenID Connect `iss`. Must be https in production.",
-    ),
-    Option("database_url", str, "", "SQLAlchemy URL. Empty means SQLite at instance/avain.db."),
-    Option(
-        "redis_url",
-        str,
+    )
+    database_url: str = _option(
+        "", "SQLAlchemy URL. Empty means SQLite at instance/avain.db.", hidden=True
+    )
+    redis_url: str = _option(
         "",
         "Redis URL for shared short-lived state (throttling). Empty: kept in the database.",
-    ),
-    Option(
-        "secret_key",
-        str,
+        hidden=True,
+    )
+    secret_key: str = _option(
         "",
         "Signs cookies and encrypts signing keys at rest. Empty: generated into "
         "instance/secret_key on first start (development only).",
-    ),
-    Option(
-        "instance_path",
-        str,
-        "",
-        "Folder for the SQLite database, dev secret and mail outbox. Empty: ./instance.",
-    ),
-    Option("languages", list, ["fi", "sv", "en"], "Languages of the customer pages."),
-    Option("default_language", str, "en", "Language when the browser states no preference."),
-    Option("session_lifetime", int, 14 * 24 * 3600, "SSO session lifetime in seconds."),
-    Option("code_lifetime", int, 60, "Authorization code lifetime in seconds."),
-    Option("access_token_lifetime", int, 600, "Access token lifetime in seconds."),
-    Option("id_token_lifetime", int, 600, "ID token lifetime in seconds."),
-    Option("refresh_token_lifetime", int, 30 * 24 * 3600, "Refresh token lifetime in seconds."),
-    Option(
-        "key_publish_delay",
-        int,
-        3600,
-        "Seconds a rotated-in key is published in the JWKS before it starts to sign.",
-    ),
-    Option(
-        "initial_access_token",
-        str,
+        secret=True,
+    )
+    instance_path: str = _option(
+        "", "Folder for the SQLite database, dev secret and mail outbox. Empty: ./instance."
+    )
+    languages: list[str] = _option(["fi", "sv", "en"], "Languages of the customer pages.")
+    default_language: str = _option("en", "Language when the browser states no preference.")
+    session_lifetime: int = _option(14 * 24 * 3600, "SSO session lifetime in seconds.")
+    code_lifetime: int = _option(60, "Authorization code lifetime in seconds.")
+    access_token_lifetime: int = _option(600, "Access token lifetime in seconds.")
+    id_token_lifetime: int = _option(600, "ID token lifetime in seconds.")
+    refresh_token_lifetime: int = _option(30 * 24 * 3600, "Refresh token lifetime in seconds.")
+    key_publish_delay: int = _option(
+        3600, "Seconds a rotated-in key is published in the JWKS before it starts to sign."
+    )
+    initial_access_token: str = _option(
         "",
         "Bearer token required for Dynamic Client Registration. Empty: registration off.",
-    ),
-    Option(
-        "login_max_failures",
-        int,
-        5,
-        "Failed logins per account (and x4 per client IP) before throttling starts.",
-    ),
-    Option("login_throttle_window", int, 900, "Seconds over which failed logins are counted."),
-    Option(
-        "registration_max_per_ip",
-        int,
-        10,
-        "Account registrations per client IP within login_throttle_window.",
-    ),
-    Option(
-        "mail_max_per_address",
-        int,
+        secret=True,
+    )
+    login_max_failures: int = _option(
+        5, "Failed logins per account (and x4 per client IP) before throttling starts."
+    )
+    login_throttle_window: int = _option(900, "Seconds over which failed logins are counted.")
+    registration_max_per_ip: int = _option(
+        10, "Account registrations per client IP within login_throttle_window."
+    )
+    mail_max_per_address: int = _option(
         3,
         "Mails to one address (reset links, verification, 'someone tried to register') "
         "within login_throttle_window; further ones are not sent, and the page answers "
         "as usual. Per client IP the limit is registration_max_per_ip.",
-    ),
-    Option(
-        "client_assertion_max_lifetime",
-        int,
+    )
+    client_assertion_max_lifetime: int = _option(
         300,
         "Longest lifetime (exp - iat, or exp - now without iat) of a private_key_jwt client "
         "assertion, in seconds; longer ones are refused with invalid_client (RFC 7523 §3).",
-    ),
-    Option(
-        "webauthn_rp_id",
-        str,
-        "",
-        "WebAuthn relying party id (a registrable domain). Empty: the issuer's host.",
-    ),
-    Option(
-        "webauthn_origins",
-        list,
-        [],
-        "Origins allowed to use passkeys. Empty: the issuer's origin.",
-    ),
-    Option(
-        "controller_name",
-        str,
-        "Avain Demo Oy",
-        "The data controller named on consent screens and receipts.",
-    ),
-    Option(
-        "purposes_file",
-        str,
+    )
+    webauthn_rp_id: str = _option(
+        "", "WebAuthn relying party id (a registrable domain). Empty: the issuer's host."
+    )
+    webauthn_origins: list[str] = _option(
+        [], "Origins allowed to use passkeys. Empty: the issuer's origin."
+    )
+    controller_name: str = _option(
+        "Avain Demo Oy", "The data controller named on consent screens and receipts."
+    )
+    purposes_file: str = _option(
         "config/purposes.toml",
         "The consent catalogue: purposes, claims, recipients and privacy notices.",
-    ),
-    Option(
-        "consent_events_per_minute",
-        int,
+    )
+    consent_events_per_minute: int = _option(
         30,
         "Consent events one customer may record per minute (repeats that change nothing "
         "are not recorded and do not count). Beyond it a consent the customer gives gets a "
         "429 page and nothing is recorded; a withdrawal, refusal, objection or restriction "
         "is never refused (GDPR Art. 7(3)). At least the number of purposes one consent "
         "screen can ask about.",
-    ),
-    Option("smtp_host", str, "", "SMTP server for mail. Empty: mail goes to instance/outbox."),
-    Option("smtp_port", int, 25, "SMTP port."),
-    Option("smtp_username", str, "", "SMTP user name, if the server wants one."),
-    Option("smtp_password", str, "", "SMTP password (set it in the environment, never in a file)."),
-    Option("smtp_starttls", bool, False, "Use STARTTLS with the SMTP server."),
-    Option("mail_from", str, "Avain <no-reply@localhost>", "Sender of outgoing mail."),
-    Option("backchannel_timeout", float, 5.0, "Seconds to wait for a back-channel logout POST."),
-    Option(
-        "backchannel_max_attempts", int, 8, "Delivery attempts before a logout token is dropped."
-    ),
-    Option(
-        "outbound_allow_hosts",
-        list,
+    )
+    smtp_host: str = _option("", "SMTP server for mail. Empty: mail goes to instance/outbox.")
+    smtp_port: int = _option(25, "SMTP port.")
+    smtp_username: str = _option("", "SMTP user name, if the server wants one.")
+    smtp_password: str = _option(
+        "", "SMTP password (set it in the environment, never in a file).", secret=True
+    )
+    smtp_starttls: bool = _option(False, "Use STARTTLS with the SMTP server.")
+    mail_from: str = _option("Avain <no-reply@localhost>", "Sender of outgoing mail.")
+    backchannel_timeout: float = _option(5.0, "Seconds to wait for a back-channel logout POST.")
+    backchannel_max_attempts: int = _option(
+        8, "Delivery attempts before a logout token is dropped."
+    )
+    outbound_allow_hosts: list[str] = _option(
         [],
         "host[:port] entries (e.g. localhost:5001, [::1]:5002) that Avain may call although "
         "they are IP literals or resolve to loopback or private addresses: back-channel "
         "logout receivers on the operator's own network, such as the demo partners. Without "
         "a port, every port of the host. Empty: only public hosts.",
-    ),
-    Option(
-        "outbound_allow_http",
-        bool,
+    )
+    outbound_allow_http: bool = _option(
         False,
         "Let confidential clients register http back-channel logout URIs (Back-Channel "
         "Logout 1.0 §2.2 leaves it to the OP). Development only: refused with an https issuer.",
-    ),
-    Option(
-        "trust_proxy",
-        bool,
-        False,
-        "Trust X-Forwarded-For/Proto from one reverse proxy in front of Avain.",
-    ),
-)
-
-_BY_NAME = {o.name: o for o in OPTIONS}
-_SECRET_KEYS = {"secret_key", "smtp_password", "initial_access_token", "database_url", "redis_url"}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Validated settings; attribute names are the option names."""
-
-    values: dict[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    )
+    trust_proxy: bool = _option(
+        False, "Trust X-Forwarded-For/Proto from one reverse proxy in front of Avain."
+    )
 
     @property
     def issuer_is_https(self) -> bool:
-        return str(self.values["issuer"]).startswith("https://")
+        return self.issuer.startswith("https://")
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """Every setting by name (a copy), for code that goes through all of them."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One field of :class:`Settings` as data: ``type`` is how a raw value is converted."""
+
+    name: str
+    type: type
+    default: Any
+    doc: str
+    secret: bool = False
+    hidden: bool = False
+
+
+def _options() -> tuple[Option, ...]:
+    hints = get_type_hints(Settings)
+    out = []
+    for f in fields(Settings):
+        default = f.default_factory() if callable(f.default_factory) else f.default
+        kind = get_origin(hints[f.name]) or hints[f.name]
+        meta = f.metadata
+        out.append(Option(f.name, kind, default, meta["doc"], meta["secret"], meta["hidden"]))
+    return tuple(out)
+
+
+OPTIONS: tuple[Option, ...] = _options()
+_BY_NAME = {o.name: o for o in OPTIONS}
+
+
+def _unknown(name: str, prefix: str = "") -> str:
+    """What to do about a key that is no setting: the nearest name, or where they are listed."""
+    close = difflib.get_close_matches(name, _BY_NAME, n=1)
+    if close:
+        return f"; did you mean {prefix}{close[0]}?"
+    return "; the settings are the fields of Settings in idp/config.py"
 
 
 def _coerce(option: Option, raw: Any, source: str) -> Any:
@@ -210,7 +209,7 @@ def _coerce(option: Option, raw: Any, source: str) -> Any:
             return [part.strip() for part in str(raw).split(",") if part.strip()]
         return option.type(raw)
     except (TypeError, ValueError):
-        shown = "(hidden)" if option.name in _SECRET_KEYS else repr(raw)
+        shown = "(hidden)" if option.hidden else repr(raw)
         raise ConfigError(
             f"{source}: {option.name} must be a {option.type.__name__}, got {shown}"
         ) from None
@@ -230,8 +229,8 @@ def _from_files(config_dir: Path) -> dict[str, Any]:
             raise ConfigError(f"{path}: [avain] must be a table")
         for key, raw in section.items():
             if key not in _BY_NAME:
-                raise ConfigError(f"{path}: unknown key avain.{key}")
-            if key in _SECRET_KEYS - {"database_url", "redis_url"}:
+                raise ConfigError(f"{path}: unknown key avain.{key}" + _unknown(key, "avain."))
+            if _BY_NAME[key].secret:
                 raise ConfigError(
                     f"{path}: {key} is a secret; set IDP_{key.upper()} in the environment instead"
                 )
@@ -255,10 +254,10 @@ def load_settings(
             values[option.name] = _coerce(option, env[key], key)
     for key, raw in (overrides or {}).items():
         if key not in _BY_NAME:
-            raise ConfigError(f"unknown setting {key}")
+            raise ConfigError(f"unknown setting {key}" + _unknown(key))
         values[key] = _coerce(_BY_NAME[key], raw, "test config")
     _finish(values)
-    return Settings(values)
+    return Settings(**values)
 
 
 def _finish(values: dict[str, Any]) -> None:
