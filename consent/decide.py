@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from consent.model import ConsentState, Decision, LegalBasis, Purpose, Reason, ReleaseRequest
+from consent.model import (
+    ConsentState,
+    ConsentStatus,
+    Decision,
+    LegalBasis,
+    Purpose,
+    Reason,
+    ReleaseRequest,
+)
 
 # When no purpose lets a claim out, report the reason that says most to the customer.
 _PRIORITY = (
@@ -30,13 +38,15 @@ _PRIORITY = (
 
 
 def _consent_valid(purpose: Purpose, state: ConsentState | None, now: datetime) -> Reason | None:
-    if state is None or state.status == "none":
+    if state is None or state.status == ConsentStatus.NONE:
         return Reason.NO_CONSENT
-    if state.status == "refused":
+    if state.status == ConsentStatus.REFUSED:
         return Reason.REFUSED
-    if state.status == "withdrawn":
+    if state.status == ConsentStatus.WITHDRAWN:
         return Reason.WITHDRAWN
-    if state.status == "expired" or (state.expires_at is not None and state.expires_at <= now):
+    if state.status == ConsentStatus.EXPIRED or (
+        state.expires_at is not None and state.expires_at <= now
+    ):
         return Reason.EXPIRED
     if state.purpose_version != purpose.version:
         return Reason.OUTDATED

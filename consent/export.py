@@ -203,43 +203,36 @@ def _completeness(
 def _checkpoint(
     session: Session, keys: ledger.LedgerKeys, last: EventRow, problems: list[str]
 ) -> dict[str, Any] | None:
-    newest = ledger.latest_checkpoint(session)
+    found = ledger.prove_in_latest(session, keys.origin, last.seq, bytes.fromhex(last.leaf_hash))
+    newest = found.checkpoint
     if newest is None:
         problems.append("the log has no signed checkpoint yet")
         return None
     result: dict[str, Any] = {
         "size": newest.size,
         "root": newest.root,
-        "signatureVerified": False,
-        "lastRecordIncluded": False,
+        "signatureVerified": found.note_matches,
+        "lastRecordIncluded": found.included,
     }
-    public = ledger.log_public_key(session)
-    if public is None:
-        problems.append("the log's signing key is missing")
-        return result
-    try:
-        cp = merkle.verify_checkpoint(newest.note, public, ledger.LOG_KEY_NAME)
-    except ValueError as exc:
-        problems.append(f"checkpoint {newest.size} does not verify: {exc}")
-        return result
-    if cp.origin != keys.origin or cp.size != newest.size or cp.root.hex() != newest.root:
-        problems.append(f"checkpoint {newest.size}'s signed note does not match it")
-        return result
-    result["signatureVerified"] = True
-    if last.seq > cp.size:
-        problems.append(
-            f"entries up to {last.seq} are not yet covered by a signed checkpoint "
-            f"(newest: {cp.size})"
-        )
-        return result
-    try:
-        proof = ledger.inclusion(session, last.seq, cp.size)
-    except ValueError as exc:
-        problems.append(f"entry {last.seq} cannot be proven in checkpoint {cp.size}: {exc}")
-        return result
-    leaf = bytes.fromhex(last.leaf_hash)
-    if merkle.verify_inclusion(leaf, last.seq - 1, cp.size, proof, cp.root):
-        result["lastRecordIncluded"] = True
-    else:
-        problems.append(f"entry {last.seq} is not included in checkpoint {cp.size}")
+    if found.failures:  # the export names the first only
+        problems.append(_unproven(found.failures[0], newest.size, last.seq))
     return result
+
+
+def _unproven(failure: ledger.Failure, size: int, seq: int) -> str:
+    """In the export's words; past the note's checks its size is the checkpoint's."""
+    match failure.reason:
+        case ledger.Unproven.NO_LOG_KEY:
+            return "the log's signing key is missing"
+        case ledger.Unproven.NOTE_INVALID:
+            return f"checkpoint {size} does not verify: {failure.detail}"
+        case ledger.Unproven.OTHER_LOG | ledger.Unproven.NOTE_MISMATCH:
+            return f"checkpoint {size}'s signed note does not match it"
+        case ledger.Unproven.NOT_COVERED:
+            return (
+                f"entries up to {seq} are not yet covered by a signed checkpoint (newest: {size})"
+            )
+        case ledger.Unproven.UNPROVABLE:
+            return f"entry {seq} cannot be proven in checkpoint {size}: {failure.detail}"
+        case _:
+            return f"entry {seq} is not included in checkpoint {size}"

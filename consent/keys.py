@@ -11,6 +11,7 @@ the same statement that the row still exists with the cached ``subject`` (see
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ LOG_KEY_NAME = "avain-consent-log"
 class LedgerKeys:
     master: bytes  # 32-byte AES key that wraps customer keys and the log signing key
     origin: str  # the checkpoint origin line, e.g. "login.example.com/consent-log"
+
+
+def random_master() -> bytes:
+    """A new master key for :class:`LedgerKeys` (tests, benchmarks, a fresh ledger)."""
+    return os.urandom(32)
 
 
 @dataclass(frozen=True)

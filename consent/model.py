@@ -32,6 +32,16 @@ class EventType(StrEnum):
     RESTRICTION_LIFTED = "restriction_lifted"
 
 
+class ConsentStatus(StrEnum):
+    """Where a (customer, recipient, purpose) stands: the projection of its events."""
+
+    NONE = "none"  # no event that gives or ends consent yet
+    ACTIVE = "active"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
 class Actor(StrEnum):
     CUSTOMER = "customer"
     ADMIN = "admin"
@@ -131,7 +141,7 @@ class ConsentState:
     recipient_id: str
     purpose_id: str
     purpose_version: int
-    status: str  # "active", "refused", "withdrawn", "expired"
+    status: ConsentStatus
     claims: frozenset[str]
     since: datetime
     expires_at: datetime | None = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from consent.model import ConsentEvent, ConsentState, EventType
+from consent.model import ConsentEvent, ConsentState, ConsentStatus, EventType
 
 _GRANTING = {EventType.GIVEN, EventType.RENEWED, EventType.MODIFIED}
 _ENDING = {
-    EventType.REFUSED: "refused",
-    EventType.WITHDRAWN: "withdrawn",
-    EventType.EXPIRED: "expired",
+    EventType.REFUSED: ConsentStatus.REFUSED,
+    EventType.WITHDRAWN: ConsentStatus.WITHDRAWN,
+    EventType.EXPIRED: ConsentStatus.EXPIRED,
 }
 
 Key = tuple[str, str, str]  # (customer, recipient, purpose)
@@ -39,14 +39,14 @@ def apply(state: ConsentState | None, event: ConsentEvent) -> ConsentState:
             recipient_id=event.recipient_id,
             purpose_id=event.purpose_id,
             purpose_version=event.purpose_version,
-            status="none",
+            status=ConsentStatus.NONE,
             claims=frozenset(),
             since=event.at,
         )
     if event.type in _GRANTING:
         return replace(
             state,
-            status="active",
+            status=ConsentStatus.ACTIVE,
             claims=event.claims,
             since=event.at,
             purpose_version=event.purpose_version,
@@ -93,17 +93,17 @@ def changes(state: ConsentState | None, event: ConsentEvent) -> bool:
     if event.type in _GRANTING:
         return not (
             state is not None
-            and state.status == "active"
+            and state.status == ConsentStatus.ACTIVE
             and state.claims == event.claims
             and state.purpose_version == event.purpose_version
             and state.expires_at == event.expires_at
         )
     if event.type in (EventType.WITHDRAWN, EventType.EXPIRED):
-        return state is not None and state.status == "active"
+        return state is not None and state.status == ConsentStatus.ACTIVE
     if event.type is EventType.REFUSED:
         return not (
             state is not None
-            and state.status == "refused"
+            and state.status == ConsentStatus.REFUSED
             and state.purpose_version == event.purpose_version
         )
     if event.type is EventType.OBJECTION:

@@ -332,8 +332,7 @@ def verify_receipt(session: Session, token: str, origin: str) -> ReceiptCheck:
     check.seq = seq
     _check_leaf_data(claims, seq, leaf, problems)
     _check_entry(session, claims, seq, leaf, problems, check.notes)
-    assert public is not None  # _signed_claims needs it
-    check.checkpoint_size = _check_inclusion(session, public, origin, seq, leaf, problems)
+    check.checkpoint_size = _check_inclusion(session, origin, seq, leaf, problems)
     check.ok = not problems
     return check
 
@@ -485,37 +484,37 @@ def _check_entry(
 
 
 def _check_inclusion(
-    session: Session,
-    public: Ed25519PublicKey,
-    origin: str,
-    seq: int,
-    leaf: str,
-    problems: list[str],
+    session: Session, origin: str, seq: int, leaf: str, problems: list[str]
 ) -> int | None:
     """The receipt's leaf is in the newest signed checkpoint; returns that checkpoint's size."""
-    newest = ledger.latest_checkpoint(session)
-    if newest is None:
+    found = ledger.prove_in_latest(session, origin, seq, bytes.fromhex(leaf))
+    if found.checkpoint is None:
         problems.append("the log has no signed checkpoint yet")
         return None
-    try:
-        cp = merkle.verify_checkpoint(newest.note, public, ledger.LOG_KEY_NAME)
-    except ValueError as exc:
-        problems.append(f"checkpoint {newest.size} does not verify: {exc}")
-        return newest.size
-    if cp.origin != origin:
-        problems.append(f"checkpoint {cp.size} is for the log {cp.origin!r}, not {origin!r}")
-    if cp.size != newest.size or cp.root.hex() != newest.root:
-        problems.append(f"checkpoint {newest.size}'s signed note does not match it")
-    if seq > cp.size:
-        problems.append(
-            f"entry {seq} is not yet covered by a signed checkpoint (newest: {cp.size})"
-        )
-        return cp.size
-    try:
-        proof = ledger.inclusion(session, seq, cp.size)
-    except ValueError as exc:
-        problems.append(f"not included in checkpoint {cp.size}: the log cannot prove it ({exc})")
-        return cp.size
-    if not merkle.verify_inclusion(bytes.fromhex(leaf), seq - 1, cp.size, proof, cp.root):
-        problems.append(f"not included in checkpoint {cp.size}")
-    return cp.size
+    newest = found.checkpoint.size
+    signed = found.signed.size if found.signed else newest
+    other = found.signed.origin if found.signed else None
+    problems.extend(_unproven(f, newest, signed, other, origin, seq) for f in found.failures)
+    return signed
+
+
+def _unproven(
+    failure: ledger.Failure, newest: int, size: int, other: str | None, origin: str, seq: int
+) -> str:
+    """In the receipt check's words: ``newest`` is the stored checkpoint's size, ``size`` and
+    ``other`` what its note signed (a note for another log is named, and checked on)."""
+    match failure.reason:
+        case ledger.Unproven.NO_LOG_KEY:
+            return "the log's signing key is missing, so nothing can be verified"
+        case ledger.Unproven.NOTE_INVALID:
+            return f"checkpoint {newest} does not verify: {failure.detail}"
+        case ledger.Unproven.OTHER_LOG:
+            return f"checkpoint {size} is for the log {other!r}, not {origin!r}"
+        case ledger.Unproven.NOTE_MISMATCH:
+            return f"checkpoint {newest}'s signed note does not match it"
+        case ledger.Unproven.NOT_COVERED:
+            return f"entry {seq} is not yet covered by a signed checkpoint (newest: {size})"
+        case ledger.Unproven.UNPROVABLE:
+            return f"not included in checkpoint {size}: the log cannot prove it ({failure.detail})"
+        case _:
+            return f"not included in checkpoint {size}"

@@ -34,7 +34,8 @@ class LedgerBase(DeclarativeBase):
 
 
 class _Event:
-    """The columns a logged event and a queued one share."""
+    """The columns a logged event and a queued one share, declared once: the ledger's
+    column lists are derived from these tables (:mod:`consent.ledger.columns`)."""
 
     subject: Mapped[str] = mapped_column(String(64), index=True)
     recipient_id: Mapped[str] = mapped_column(String(64))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from consent import EventType, changes, ledger as L
 from consent.model import Actor, ConsentState
 from consent.store import EventRow, IntakeRow
-from tests.consent.test_ledger import T0, ev
+from tests.consent.events import T0, ev
 
 G, W, R = EventType.GIVEN, EventType.WITHDRAWN, EventType.REFUSED
 

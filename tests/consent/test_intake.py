@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from consent import EventType, ledger as L
+from consent.ledger import verification
 from consent.store import CheckpointRow, CustomerKeyRow, EventRow, IntakeRow
-from tests.consent.test_ledger import T0, ev
+from tests.consent.events import T0, ev
 
 DETAILS = {"language": "sv", "offered": [["email", False]]}
 
@@ -122,7 +123,7 @@ def test_verify_checks_up_to_its_start_while_the_sequencer_appends(
         L.append(ledger_session, keys, ev("c1", minutes=i), DETAILS)
     L.checkpoint(ledger_session, keys)
     ledger_session.commit()
-    real_rows = L._rows
+    real_rows = verification._rows
 
     def rows_while_appending(session, upto, batch=5000):
         other = sessionmaker(ledger_engine)()
@@ -133,7 +134,7 @@ def test_verify_checks_up_to_its_start_while_the_sequencer_appends(
         other.close()
         yield from real_rows(session, upto, batch)
 
-    monkeypatch.setattr(L, "_rows", rows_while_appending)
+    monkeypatch.setattr(verification, "_rows", rows_while_appending)
     report = L.verify(ledger_session, keys.origin)
     assert report.ok, report.problems
     assert report.entries == 3 and report.added_during == 1

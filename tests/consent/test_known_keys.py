@@ -8,7 +8,7 @@ from sqlalchemy import event, func, select, text
 from consent import EventType, ledger as L
 from consent.keys import known
 from consent.store import CustomerKeyRow, IntakeRow
-from tests.consent.test_ledger import ev
+from tests.consent.events import ev
 
 DETAILS = {"language": "fi", "offered": [["email", False]]}
 

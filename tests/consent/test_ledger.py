@@ -9,32 +9,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import make_transient
 
-from consent import Actor, Channel, ConsentEvent, EventType, ledger as L, merkle
+from consent import ConsentEvent, EventType, ledger as L, merkle
 from consent.sealing import SealError
 from consent.store import CheckpointRow, EventRow, drop_append_only_ddl
-
-T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
-
-
-def ev(
-    customer="customer-1",
-    kind=EventType.GIVEN,
-    purpose="garage_booking",
-    recipient="garage",
-    claims=("email",),
-    minutes=0,
-):
-    return ConsentEvent(
-        customer_id=customer,
-        recipient_id=recipient,
-        purpose_id=purpose,
-        purpose_version=1,
-        type=kind,
-        at=T0 + timedelta(minutes=minutes),
-        actor=Actor.CUSTOMER,
-        channel=Channel.CONSENT_SCREEN,
-        claims=frozenset(claims),
-    )
+from tests.consent.events import T0, ev
 
 
 def fill(session, keys, n=6):

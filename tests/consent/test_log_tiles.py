@@ -9,7 +9,7 @@ from sqlalchemy.exc import DatabaseError
 
 from consent import ledger as L, merkle, tiles
 from consent.store import EventRow, SubtreeRow, drop_append_only_ddl
-from tests.consent.test_ledger import ev
+from tests.consent.events import ev
 
 
 class Reads:

@@ -1,0 +1,99 @@
+"""Reading the ledger: a customer's events and states (queued ones included), their sealed
+details, the log's leaves and its newest checkpoint, what waits in the intake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from consent.keys import LedgerKeys, customer_key
+from consent.ledger.columns import EVENT_FIELDS, as_event
+from consent.model import ConsentEvent, ConsentState
+from consent.projection import project
+from consent.sealing import open_sealed
+from consent.store import CheckpointRow, EventRow, IntakeRow
+
+
+def customer_rows(session: Session, keys: LedgerKeys, customer_id: str) -> list[EventRow]:
+    ck = customer_key(session, keys, customer_id)
+    if ck is None:
+        return []
+    return list(
+        session.scalars(
+            select(EventRow).where(EventRow.subject == ck.subject).order_by(EventRow.seq)
+        )
+    )
+
+
+def states(
+    session: Session, keys: LedgerKeys, customer_id: str, recipient_id: str | None = None
+) -> dict[tuple[str, str], ConsentState]:
+    """Current states keyed by (recipient, purpose), queued events included.
+
+    One statement reads the log and the intake, so an event the sequencer moves meanwhile
+    is seen exactly once (each statement has one snapshot).
+    """
+    ck = customer_key(session, keys, customer_id)
+    if ck is None:
+        return {}
+    found = events(session, customer_id, ck.subject, recipient_id)
+    return {(k[1], k[2]): v for k, v in project(found).items()}
+
+
+def _event_columns(table: type[EventRow] | type[IntakeRow]) -> list[Any]:
+    return [getattr(table, name) for name in EVENT_FIELDS]
+
+
+def events(
+    session: Session, customer_id: str, subject: str, recipient_id: str | None = None
+) -> list[ConsentEvent]:
+    """The customer's events in order, logged then queued, in one statement."""
+    logged = select(
+        literal(0).label("queued"), EventRow.seq.label("pos"), *_event_columns(EventRow)
+    ).where(EventRow.subject == subject)
+    waiting = select(literal(1), IntakeRow.id, *_event_columns(IntakeRow)).where(
+        IntakeRow.subject == subject
+    )
+    if recipient_id is not None:
+        logged = logged.where(EventRow.recipient_id == recipient_id)
+        waiting = waiting.where(IntakeRow.recipient_id == recipient_id)
+    both = union_all(logged, waiting).subquery()
+    return [
+        as_event(r, customer_id)
+        for r in session.execute(select(both).order_by(both.c.queued, both.c.pos))
+    ]
+
+
+def details(session: Session, keys: LedgerKeys, customer_id: str, row: EventRow) -> dict[str, Any]:
+    ck = customer_key(session, keys, customer_id)
+    if ck is None or ck.subject != row.subject:
+        raise LookupError("this event does not belong to that customer")
+    return open_sealed(ck.key, row.details, row.details_commitment, f"event:{row.seq}".encode())
+
+
+def leaf_hashes(session: Session, size: int) -> list[bytes]:
+    """Every leaf hash of the tree of ``size``: O(size), for checks, not for proofs."""
+    return [
+        bytes.fromhex(h)
+        for h in session.scalars(
+            select(EventRow.leaf_hash).where(EventRow.seq <= size).order_by(EventRow.seq)
+        )
+    ]
+
+
+def latest_checkpoint(session: Session) -> CheckpointRow | None:
+    return session.scalar(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1))
+
+
+def queued(session: Session, keys: LedgerKeys | None = None, customer_id: str | None = None) -> int:
+    """How many events wait for the sequencer (all, or one customer's)."""
+    stmt = select(func.count()).select_from(IntakeRow)
+    if customer_id is not None:
+        assert keys is not None
+        ck = customer_key(session, keys, customer_id)
+        if ck is None:
+            return 0
+        stmt = stmt.where(IntakeRow.subject == ck.subject)
+    return session.scalar(stmt) or 0
