@@ -37,18 +37,32 @@ seed run: export IDP_OUTBOUND_ALLOW_HTTP ?= true
 seed: migrate
 	$(BIN)/idp seed
 
-run: seed
-	$(BIN)/idp serve --bind 127.0.0.1:5000
+# Avain, the tire shop and the garage (examples/) under honcho: one Ctrl-C stops all three
+DEMO_STAMP := $(VENV)/.installed-demo
+$(DEMO_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[demo]'
+	touch $@
+
+run: seed $(DEMO_STAMP)
+	@echo
+	@echo "Avain                  http://localhost:5000/account/"
+	@echo "Rengasverkkokauppa     http://localhost:5001/"
+	@echo "Korjaamo Virtanen      http://localhost:5002/"
+	@echo "Sign in as demo@avain.example, password in $(IDP_INSTANCE_PATH)/demo-password.txt. Ctrl-C stops all three."
+	@echo
+	$(BIN)/honcho start
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check idp consent tests bench
-	$(BIN)/ruff format --check idp consent tests bench
+	$(BIN)/ruff check idp consent tests bench examples
+	$(BIN)/ruff format --check idp consent tests bench examples
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
+# one pytest-xdist worker per core; each worker has its own databases (tests/conftest.py)
+PYTEST_WORKERS ?= auto
 test: install-test lint typecheck
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: install-test
 	$(BIN)/python -m bench.ledger

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, database, extensions, blueprints, error handling."""
+    """Build the app: settings, database, extensions, blueprints, error handling; the
+    database is prepared before any request (:mod:`idp.startup`)."""
     settings = load_settings(test_config)
     app = Flask(
         __name__,
@@ -42,6 +43,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    # The app's parts are imported when an app is built, not when ``idp`` is: importing
+    # ``idp.models`` (Alembic, the CLI) must not load every blueprint and its libraries.
+    # Nothing below imports ``idp`` itself, so these are no way round a cycle.
     from idp import db, errors, i18n, intake, security
     from idp.extensions import csrf, login_manager
 
@@ -55,7 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = None
 
-    from idp.auth.current import load_user
+    from idp.sso import load_user
 
     login_manager.user_loader(load_user)
     i18n.init_app(app)
@@ -67,9 +71,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["avain.catalogue"] = ledger_service.load(settings)
     app.extensions["avain.ledger_keys"] = ledger_service.ledger_keys(settings)
+    from idp import startup
+
+    startup.init_app(app)  # purpose versions, keys, the first checkpoint: before any request
     from idp.ledger import sequencer
 
     sequencer.init_app(app)
+    from idp.auth import mailer
+    from idp.events import outbox
+
+    outbox.init_app(app, senders=[mailer.deliver_due])
 
     from idp.oauth.logout import EndSession
     from idp.oauth.server import create_server

@@ -1,16 +1,24 @@
-"""The ``idp`` command for operators: database, serving, keys, clients, users, demo seed."""
+"""The ``idp`` command for operators: database, serving, keys, clients, users, demo seed.
+
+Each command imports what it uses inside its function, so that ``idp --help`` and
+``idp db upgrade`` start without loading the app's blueprints and their libraries. These
+imports are lazy, not a way round a cycle: nothing in ``idp`` imports this module.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.orm import Session
 
-from idp.config import ConfigError, load_settings
+from idp.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from idp.startup import Prepared
 
 
 def _app() -> Any:
@@ -25,6 +33,7 @@ def _app() -> Any:
 class _Ctx:
     def __init__(self) -> None:
         self.app = _app()
+        self.settings: Settings = self.app.config["AVAIN"]
         self.ctx = self.app.app_context()
         self.ctx.push()
         from idp.db import new_session
@@ -66,7 +75,8 @@ def db() -> None:
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
-    """Apply migrations (creates the SQLite file on first use), then make signing keys."""
+    """Apply migrations (creates the SQLite file on first use), then prepare the database as
+    start-up does: purpose versions, signing keys, the consent log's first checkpoint."""
     from idp import migrate
 
     try:
@@ -79,17 +89,31 @@ def db_upgrade(revision: str) -> None:
         )
     migrate.upgrade(settings.database_url, revision)
     click.echo(f"database at revision {migrate.current(settings.database_url)}")
-    _ensure_keys()
+    _report_start_up()
 
 
 @_with_session
-def _ensure_keys(c: _Ctx) -> None:
-    from idp.signing import keys
+def _report_start_up(c: _Ctx) -> None:
+    for key in _prepared(c).created_keys:
+        click.echo(f"created signing key {key}")
 
-    created = keys.ensure_keys(c.session, c.app.config["AVAIN"].secret_key)
-    c.session.commit()
-    for key in created:
-        click.echo(f"created signing key {key.kid} ({key.alg})")
+
+def _prepared(c: _Ctx) -> Prepared:
+    """What the app's start-up made (:mod:`idp.startup`); its error if it could not."""
+    from sqlalchemy.exc import DBAPIError
+
+    from idp import startup
+
+    done = startup.prepared(c.app)
+    if done is not None:
+        return done
+    try:
+        return startup.prepare(c.app)
+    except DBAPIError as exc:
+        raise click.ClickException(
+            f"the database is not ready ({type(exc.orig or exc).__name__}); "
+            "run `idp db upgrade` first"
+        ) from None
 
 
 @db.command("current")
@@ -176,7 +200,7 @@ def keys_rotate(c: _Ctx, immediately: bool, algs: tuple[str, ...]) -> None:
     from idp import context
     from idp.signing import keys as k
 
-    s = c.app.config["AVAIN"]
+    s = c.settings
     created = k.rotate(
         c.session,
         s.secret_key,
@@ -258,7 +282,7 @@ def clients_create(
         client_id=client_id,
     )
     try:
-        client, secret = create(c.session, spec, policy_from(c.app.config["AVAIN"]))
+        client, secret = create(c.session, spec, policy_from(c.settings))
     except ClientError as exc:
         raise click.ClickException(f"{exc.error}: {exc.description}") from None
     c.session.commit()
@@ -410,12 +434,12 @@ def ledger_rights(
     """Record a customer's objection (Art. 21) or a restriction (Art. 18) or lift one, e.g.
     asked for by letter or phone. The event names an admin as the actor."""
     from consent.model import Actor, Channel
-    from idp import context
     from idp.account import sharing
     from idp.auth import accounts
     from idp.db import utcnow
     from idp.events.outbox import deliver_due
     from idp.ledger.consents import NotApplicable
+    from idp.ledger.context import consent_context
     from idp.models import Client
     from idp.outbound import policy_from
 
@@ -428,8 +452,8 @@ def ledger_rights(
     try:
         queued = sharing.change(
             c.session,
-            context.consent_context(),
-            c.app.config["AVAIN"].issuer,
+            consent_context(),
+            c.settings.issuer,
             user,
             client,
             purpose,
@@ -445,7 +469,7 @@ def ledger_rights(
         raise click.ClickException(str(exc)) from None
     c.session.commit()
     if queued:
-        s = c.app.config["AVAIN"]
+        s = c.settings
         deliver_due(
             c.app.extensions["avain.sessionmaker"],
             s.backchannel_timeout,
@@ -527,12 +551,9 @@ def ledger_checkpoint(c: _Ctx) -> None:
 @ledger.command("purposes")
 @_with_session
 def ledger_purposes(c: _Ctx) -> None:
-    """Store new versions of changed purposes and list the current ones."""
-    from idp.ledger.service import current_purposes
-
-    purposes = current_purposes(c.session, c.app.extensions["avain.catalogue"])
-    c.session.commit()
-    for p in purposes.values():
+    """List the catalogue's purposes with their stored versions (start-up stores new ones)."""
+    _prepared(c)
+    for p in c.app.extensions["avain.catalogue"].purposes.values():
         click.echo(
             f"{p.id}\tv{p.version}\t{p.basis}\t{','.join(sorted(p.recipients))}\t"
             f"{p.content_hash[:12]}"
@@ -556,7 +577,7 @@ def users_delete(c: _Ctx, email: str, yes: bool) -> None:
         click.confirm(f"Delete {user.email} ({user.id}) and erase their data?", abort=True)
     accounts.delete_account(c.session, user)
     c.session.commit()
-    s = c.app.config["AVAIN"]
+    s = c.settings
     deliver_due(
         c.app.extensions["avain.sessionmaker"],
         s.backchannel_timeout,
@@ -570,12 +591,28 @@ def users_delete(c: _Ctx, email: str, yes: bool) -> None:
 
 
 @main.command()
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    metavar="CLIENT_ID=URL",
+    help="Base URL of a demo partner site (default tire-shop=http://localhost:5001, "
+    "garage=http://localhost:5002).",
+)
 @_with_session
-def seed(c: _Ctx) -> None:
-    """Create the demo customer and demo client (idempotent) and say how to log in."""
-    from idp.demo import seed_demo
+def seed(c: _Ctx, sites: tuple[str, ...]) -> None:
+    """Create the demo customer, the demo client and the partner sites' clients (idempotent),
+    write the partners' secrets to instance/demo-clients.json and say how to log in."""
+    from idp.demo import DEMO_SITES, seed_demo
 
-    for line in seed_demo(c.session, c.app.config["AVAIN"]):
+    chosen = dict(DEMO_SITES)
+    for item in sites:
+        client_id, _, url = item.partition("=")
+        if client_id not in DEMO_SITES or not url.startswith(("http://", "https://")):
+            raise click.BadParameter(f"{item}: expected one of {sorted(DEMO_SITES)}=URL")
+        chosen[client_id] = (DEMO_SITES[client_id][0], url.rstrip("/"))
+    _prepared(c)  # purpose versions, keys and the first checkpoint, as start-up makes them
+    for line in seed_demo(c.session, c.settings, chosen):
         click.echo(line)
     c.session.commit()
 

@@ -1,7 +1,12 @@
-"""The demo data that `make run` seeds: one customer and one client, with printed directions."""
+"""The demo data that `make run` seeds: one customer, one client and the two partner sites'
+clients, with printed directions.
+
+The partner sites (examples/tire_shop, examples/garage) read their client secrets from
+``instance/demo-clients.json``, which this writes (instance/ is never committed)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 
@@ -9,15 +14,23 @@ from sqlalchemy.orm import Session
 
 from idp.auth import accounts
 from idp.config import Settings
-from idp.models import Client
-from idp.oauth.clients import ClientSpec, create
+from idp.models import Client, hash_secret
+from idp.oauth.clients import ClientSpec, create, validate
 from idp.outbound import Refused, check_target, policy_from
 
 DEMO_EMAIL = "demo@avain.example"
 DEMO_CLIENT_ID = "demo-client"
+CLIENTS_FILE = "demo-clients.json"
+# the catalogue's recipients (config/purposes.toml): client id -> (name, the site's base URL)
+DEMO_SITES = {
+    "tire-shop": ("Rengasverkkokauppa", "http://localhost:5001"),
+    "garage": ("Korjaamo Virtanen", "http://localhost:5002"),
+}
 
 
-def seed_demo(session: Session, settings: Settings) -> list[str]:
+def seed_demo(
+    session: Session, settings: Settings, sites: dict[str, tuple[str, str]] | None = None
+) -> list[str]:
     lines = []
     instance = Path(settings.instance_path)
     password_file = instance / "demo-password.txt"
@@ -52,35 +65,7 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         secret_file.write_text(f"{secret}\n", encoding="utf-8")
         secret_file.chmod(0o600)
     secret = secret_file.read_text(encoding="utf-8").strip() if secret_file.exists() else "?"
-    partners = (("tire-shop", "Rengasverkkokauppa", 5001), ("garage", "Korjaamo Virtanen", 5002))
-    partner_lines = []
-    backchannel_off = False
-    for client_id, name, port in partners:  # the catalogue's recipients (config/purposes.toml)
-        path = instance / f"{client_id}-secret.txt"
-        backchannel: str | None = f"http://localhost:{port}/backchannel-logout"
-        try:
-            check_target(backchannel, outbound)
-        except Refused:  # outbound_allow_hosts and outbound_allow_http not set (see Makefile)
-            backchannel, backchannel_off = None, True
-        if session.get(Client, client_id) is None:
-            _, partner_secret = create(
-                session,
-                ClientSpec(
-                    name=name,
-                    client_id=client_id,
-                    redirect_uris=[f"http://localhost:{port}/callback"],
-                    post_logout_redirect_uris=[f"http://localhost:{port}/"],
-                    backchannel_logout_uri=backchannel,
-                ),
-                outbound,
-            )
-            path.write_text(f"{partner_secret}\n", encoding="utf-8")
-            path.chmod(0o600)
-        stored = path.read_text(encoding="utf-8").strip() if path.exists() else "?"
-        partner_lines.append(
-            f"  partner {client_id}: secret {stored}  "
-            f"redirect_uri: http://localhost:{port}/callback"
-        )
+    partner_lines, backchannel_off = _seed_partners(session, settings, sites or DEMO_SITES)
     lines.append(f"Avain is at {settings.issuer}")
     lines.append(f"  demo customer: {DEMO_EMAIL}  password: {password}")
     lines.append(
@@ -95,3 +80,58 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         )
     lines.append(f"  sign in at {settings.issuer}/login, account page {settings.issuer}/account/")
     return lines
+
+
+def _seed_partners(
+    session: Session, settings: Settings, sites: dict[str, tuple[str, str]]
+) -> tuple[list[str], bool]:
+    """Register (or bring up to date) each partner site's client and write its secret to
+    ``instance/demo-clients.json``; a client whose secret is lost gets a new one."""
+    instance = Path(settings.instance_path)
+    path = instance / CLIENTS_FILE
+    known = json.loads(path.read_text(encoding="utf-8")).get("clients", {}) if path.exists() else {}
+    outbound = policy_from(settings)
+    clients, lines, backchannel_off = {}, [], False
+    for client_id, (name, site_url) in sites.items():
+        backchannel: str | None = f"{site_url}/backchannel-logout"
+        try:
+            check_target(backchannel, outbound)
+        except Refused:  # outbound_allow_hosts and outbound_allow_http not set (see Makefile)
+            backchannel, backchannel_off = None, True
+        spec = ClientSpec(
+            name=name,
+            client_id=client_id,
+            redirect_uris=[f"{site_url}/callback"],
+            post_logout_redirect_uris=[f"{site_url}/"],
+            backchannel_logout_uri=backchannel,
+        )
+        secret = known.get(client_id, {}).get("client_secret") or _legacy_secret(
+            instance, client_id
+        )
+        client = session.get(Client, client_id)
+        if client is None:
+            client, secret = create(session, spec, outbound)
+        else:
+            spec = validate(spec, outbound)
+            client.redirect_uris = spec.redirect_uris
+            client.post_logout_redirect_uris = spec.post_logout_redirect_uris
+            client.backchannel_logout_uri = spec.backchannel_logout_uri
+            if not secret or client.client_secret_hash != hash_secret(secret):
+                secret = secrets.token_urlsafe(32)
+                client.client_secret_hash = hash_secret(secret)
+        clients[client_id] = {"client_id": client_id, "client_secret": secret, "site_url": site_url}
+        lines.append(f"  partner {client_id}: {name} at {site_url}/")
+    instance.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"issuer": settings.issuer, "clients": clients}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    lines.append(f"  partner client secrets: {path}")
+    return lines, backchannel_off
+
+
+def _legacy_secret(instance: Path, client_id: str) -> str | None:
+    """Where seeds before demo-clients.json kept a partner's secret."""
+    old = instance / f"{client_id}-secret.txt"
+    return old.read_text(encoding="utf-8").strip() if old.exists() else None

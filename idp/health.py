@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from consent import ledger
 from consent.store import IntakeRow
+from idp.config import Settings
 from idp.db import aware, get_session, utcnow
 from idp.redis_store import problem
 from idp.signing import keys
@@ -65,7 +66,8 @@ def readiness(app: Flask, session: Session) -> dict[str, Check]:
     if client is not None:
         error = problem(client)
         checks["redis"] = {"ok": error is None, "required": True} | _error(error)
-    checks["signing_keys"] = _signing_keys(session, app.config["AVAIN"].secret_key)
+    settings: Settings = app.config["AVAIN"]
+    checks["signing_keys"] = _signing_keys(session, settings.secret_key)
     checks["ledger_sequencer"] = _sequencer(app, session)
     return checks
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
+
+from idp.config import Settings
+from idp.extensions import babel
 
 LANG_COOKIE = "avain_lang"
 LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
 
 
 def pick_language(ui_locales: str | None = None) -> str:
-    settings = current_app.config["AVAIN"]
-    supported: list[str] = settings.languages
+    settings: Settings = current_app.config["AVAIN"]
+    supported = settings.languages
     hint = ui_locales if ui_locales is not None else request.values.get("ui_locales", "")
     for tag in hint.split():
         base = tag.split("-")[0].lower()
@@ -24,11 +27,7 @@ def pick_language(ui_locales: str | None = None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from idp.extensions import babel
-
     def _locale() -> str:
-        from flask import g
-
         return str(g.get("lang") or pick_language())
 
     babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
@@ -36,6 +35,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _languages() -> dict[str, object]:
-        from flask import g
-
         return {"languages": LANGUAGE_NAMES, "current_lang": g.get("lang") or pick_language()}

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+from idp.db import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -26,10 +29,6 @@ def downgrade(database_url: str, revision: str) -> None:
 
 
 def current(database_url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    from idp.db import make_engine
-
     engine = make_engine(database_url)
     with engine.connect() as conn:
         rev = MigrationContext.configure(conn).get_current_revision()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, abort, request
 
+from idp.config import Settings
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' {extra}"
@@ -24,7 +26,8 @@ def _refuse_nul() -> None:
 
 
 def init_app(app: Flask) -> None:
-    https = app.config["AVAIN"].issuer_is_https
+    settings: Settings = app.config["AVAIN"]
+    https = settings.issuer_is_https
     app.before_request(_refuse_nul)
 
     @app.after_request

@@ -20,18 +20,43 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from passlib.context import CryptContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 import idp.models  # noqa: F401
 from consent.store import LedgerBase, append_only_ddl, drop_append_only_ddl
 from idp import create_app
-from idp.db import Base, new_session
+from idp.auth import passwords
+from idp.db import Base, make_engine, new_session
 from idp.migrate import upgrade
+from idp.signing import keys as signing_keys
+from tests.receiver import Receiver
 
 CI = os.environ.get("CI") == "true"
 PG_URL = os.environ.get("IDP_TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL", "")
+# pytest-xdist names its workers gw0, gw1, ...; empty when the tests run in one process.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _redis_url_of_this_worker(url: str) -> str:
+    """Each xdist worker gets a Redis database of its own, below the configured one (N-1 for
+    gw0, N-2 for gw1, ...), so that neither another worker nor a one-process run on db N
+    sees its keys: tests FLUSHDB and count keys. PostgreSQL and SQLite need nothing of the
+    kind: each worker's session makes its databases with fresh names under its own tmp dir."""
+    if not url or not XDIST_WORKER:
+        return url
+    parts = urlsplit(url)
+    number = int(parts.path.lstrip("/") or "0") - 1 - int(XDIST_WORKER.removeprefix("gw"))
+    if number < 0:
+        raise RuntimeError(
+            f"{url}: too few Redis databases below it for xdist worker {XDIST_WORKER}; "
+            "point IDP_TEST_REDIS_URL at a higher database number or run fewer workers"
+        )
+    return parts._replace(path=f"/{number}").geturl()
+
+
+REDIS_URL = _redis_url_of_this_worker(os.environ.get("IDP_TEST_REDIS_URL", ""))
 
 if CI and not PG_URL:
     raise RuntimeError("CI=true but IDP_TEST_DATABASE_URL is not set")
@@ -73,9 +98,68 @@ def database_url(
     _drop_pg_database(PG_URL, url)
 
 
-def _empty_tables(app: Flask) -> None:
+# Argon2id at OWASP's parameters costs about 28 ms of CPU per hash or check, a few per test
+# and minutes over the suite. Tests hash with the cheapest Argon2id instead, except those
+# that use the `owasp_argon2` fixture to check the production parameters themselves
+# (tests/auth/test_login.py). Servers in their own process (idp serve) keep OWASP's.
+OWASP_ARGON2 = (passwords.context, passwords._DUMMY_HASH)
+CHEAP_ARGON2 = CryptContext(
+    schemes=["argon2"],
+    argon2__type="ID",
+    argon2__memory_cost=64,
+    argon2__rounds=1,
+    argon2__parallelism=1,
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_argon2() -> Iterator[None]:
+    passwords.context = CHEAP_ARGON2
+    passwords._DUMMY_HASH = CHEAP_ARGON2.hash("avain-timing-equaliser")
+    yield
+    passwords.context, passwords._DUMMY_HASH = OWASP_ARGON2
+
+
+@pytest.fixture
+def owasp_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash and verify with the production parameters (idp/auth/passwords.py)."""
+    monkeypatch.setattr(passwords, "context", OWASP_ARGON2[0])
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", OWASP_ARGON2[1])
+
+
+class _KeyPool:
+    """Signing keys made by the real generator (idp/signing/keys.py), handed out again in the
+    next test: an RSA key costs about 0.1 s of CPU, and each app's start-up makes one on its
+    emptied database. Within one test no key material is handed out twice."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, list[bytes]] = {}
+        self.used: dict[str, int] = {}
+
+    def generate_pem(self, alg: str) -> bytes:
+        made = self.made.setdefault(alg, [])
+        n = self.used.get(alg, 0)
+        if n == len(made):
+            made.append(GENERATE_PEM(alg))
+        self.used[alg] = n + 1
+        return made[n]
+
+
+GENERATE_PEM = signing_keys._generate_pem
+KEY_POOL = _KeyPool()
+
+
+@pytest.fixture(autouse=True)
+def reused_signing_keys() -> Iterator[None]:
+    KEY_POOL.used.clear()
+    signing_keys._generate_pem = KEY_POOL.generate_pem
+    yield
+    signing_keys._generate_pem = GENERATE_PEM
+
+
+def _empty_tables(database_url: str) -> None:
     """Start each test from empty tables; the ledger's triggers are lifted for the purpose."""
-    engine = app.extensions["avain.engine"]
+    engine = make_engine(database_url)
     dialect = engine.dialect.name
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
@@ -86,6 +170,7 @@ def _empty_tables(app: Flask) -> None:
             conn.execute(table.delete())
         for stmt in append_only_ddl(dialect):
             conn.execute(text(stmt))
+    engine.dispose()
 
 
 @pytest.fixture
@@ -112,9 +197,9 @@ def app_config(database_url: str, instance_dir: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    _empty_tables(app_config["database_url"])  # then start-up prepares it (idp/startup.py)
     app = create_app(app_config)
     app.config["TESTING"] = True
-    _empty_tables(app)
     yield app
     for thread in app.extensions.get("avain.outbox_threads", []):
         thread.join(timeout=10)
@@ -274,6 +359,14 @@ def exchange(client: FlaskClient, rp: Any, secret: str | None, code: str, verifi
         data["client_id"] = rp.client_id
         return client.post("/token", data=data)
     return client.post("/token", data=data, auth=(rp.client_id, secret))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real HTTP server at ``receiver.url`` collecting back-channel logout tokens."""
+    r = Receiver()
+    yield r
+    r.close()
 
 
 @pytest.fixture

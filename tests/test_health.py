@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 import redis
 from flask import Flask
+from sqlalchemy import delete
 
 from idp import create_app
 from idp.db import new_session
 from idp.ledger import sequencer
+from idp.models import SigningKey
 from idp.signing import keys
 
 
@@ -31,7 +33,9 @@ def test_ready_when_every_dependency_answers(client, with_keys):
     assert resp.headers["Cache-Control"] == "no-store"
 
 
-def test_not_ready_without_signing_keys_and_says_what_to_run(client):
+def test_not_ready_without_signing_keys_and_says_what_to_run(client, db):
+    db.execute(delete(SigningKey))  # start-up made them; an operator removed them since
+    db.commit()
     resp = client.get("/health/ready")
     assert resp.status_code == 503
     check = resp.json["checks"]["signing_keys"]

@@ -6,51 +6,21 @@ when they are missing or older, so they also pass on a clean checkout.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.catalogs import LANGS, ROOT, compile_catalogs, po_file, read_catalog
 from tests.conftest import csrf_of
 
-ROOT = Path(__file__).resolve().parent.parent
-TRANSLATIONS = ROOT / "idp" / "translations"
-LANGS = ("fi", "sv")
 # The same keywords as the Makefile's `pybabel extract` (the defaults plus lazy_gettext).
 EXTRACT_KEYWORDS = ("_", "gettext", "ngettext", "lazy_gettext")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%%")
-
-
-def _po(lang: str) -> Path:
-    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
-
-
-def _read(path: Path, lang: str | None = None) -> Catalog:
-    with path.open("rb") as f:
-        return read_po(f, locale=lang)
-
-
-def compile_catalogs() -> None:
-    """Write messages.mo next to each messages.po that has no up-to-date one."""
-    for lang in LANGS:
-        po = _po(lang)
-        mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        catalog = _read(po, lang)
-        fd, tmp = tempfile.mkstemp(dir=mo.parent, suffix=".mo.tmp")
-        with os.fdopen(fd, "wb") as f:
-            write_mo(f, catalog)
-        os.replace(tmp, mo)  # atomic: a parallel run never reads half a file
 
 
 @pytest.fixture
@@ -126,7 +96,7 @@ def test_placeholders_are_filled_in(translated: Flask) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_catalog_is_complete(lang: str) -> None:
-    catalog = _read(_po(lang), lang)
+    catalog = read_catalog(po_file(lang), lang)
     assert len(catalog) > 0
     problems = []
     for message in catalog:
@@ -178,7 +148,7 @@ def test_catalogs_match_the_sources(tmp_path: Path) -> None:
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in _read(pot) if m.id}
+    extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_catalog(pot) if m.id}
     assert extracted, "pybabel extract found no messages"
     hint = (
         "run `pybabel extract -F babel.cfg -k lazy_gettext -o idp/translations/messages.pot . "
@@ -186,7 +156,11 @@ def test_catalogs_match_the_sources(tmp_path: Path) -> None:
         "and translate the new messages"
     )
     for lang in LANGS:
-        known = {m.id if isinstance(m.id, str) else m.id[0] for m in _read(_po(lang), lang) if m.id}
+        known = {
+            m.id if isinstance(m.id, str) else m.id[0]
+            for m in read_catalog(po_file(lang), lang)
+            if m.id
+        }
         missing = sorted(extracted - known)
         stale = sorted(known - extracted)
         assert not missing, f"{lang}: not in the catalog: {missing}; {hint}"

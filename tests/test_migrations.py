@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import MetaData, create_engine, inspect, text
 from sqlalchemy.exc import DatabaseError
 
 from consent.store import LedgerBase
@@ -21,13 +21,24 @@ def _all_metadata() -> MetaData:
     return combined
 
 
-def test_migrated_schema_matches_the_models(database_url):
-    engine = create_engine(database_url)
+def _diff_from_the_models(url: str) -> list[object]:
+    engine = create_engine(url)
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, _all_metadata())
     engine.dispose()
-    assert diff == []
+    return list(diff)
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    names = set(inspect(engine).get_table_names())
+    engine.dispose()
+    return names
+
+
+def test_migrated_schema_matches_the_models(database_url):
+    assert _diff_from_the_models(database_url) == []
 
 
 def test_migrations_install_the_append_only_triggers(database_url):
@@ -55,5 +66,8 @@ def test_migrations_install_the_append_only_triggers(database_url):
 def test_downgrade_and_upgrade_again(tmp_path):
     url = f"sqlite:///{tmp_path / 'm.db'}"
     upgrade(url)
+    assert _tables(url) >= set(_all_metadata().tables)
     downgrade(url, "base")
+    assert _tables(url) <= {"alembic_version"}  # every table of every migration dropped
     upgrade(url)
+    assert _diff_from_the_models(url) == []

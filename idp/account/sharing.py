@@ -12,10 +12,10 @@ from consent import ledger, receipts
 from consent.export import export_history
 from consent.model import Actor, Channel, LegalBasis
 from consent.store import EventRow
-from idp.events import backchannel
 from idp.ledger import consents
 from idp.models import Client, User
-from idp.oauth import tokens
+from idp.revocation import revoke_client_tokens
+from idp.sso import enqueue_client_logout
 
 
 @dataclass(frozen=True)
@@ -136,10 +136,10 @@ def change(
     )
     if action == "lift_restriction":
         return 0
-    tokens.revoke_client_tokens(session, user.id, client.client_id)
+    revoke_client_tokens(session, user.id, client.client_id)
     if not recorded or consents.anything_active(session, ctx, user, client, now):
         return 0
-    return len(backchannel.enqueue_client_logout(session, issuer, user, client))
+    return len(enqueue_client_logout(session, issuer, user, client))
 
 
 def _purpose_texts(ctx: consents.Context, purpose_id: str) -> dict[str, Any] | None:

@@ -21,18 +21,19 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from consent import ledger
-from idp import context
+from idp import context, sso as sso_service
 from idp.account import sharing
 from idp.account.agents import describe
-from idp.auth import accounts, passkeys, sessions
-from idp.auth.current import client_ip, current_sso, end_browser_login
+from idp.auth import accounts, limits, passkeys
 from idp.auth.messages import message
 from idp.db import aware, commit, get_session, utcnow
 from idp.events import outbox
 from idp.extensions import login_manager
 from idp.ledger.consents import NotApplicable
+from idp.ledger.context import consent_context
 from idp.ledger.labels import basis_label, claim_label, status_label
 from idp.models import Client, SsoSession
+from idp.sso import client_ip, current_sso, end_browser_login, end_session
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -56,11 +57,11 @@ def home() -> ResponseReturnValue:
             "account/home.html",
             user=sso.user,
             current_sid=sso.id,
-            sessions=sessions.list_active(get_session(), sso.user_id),
+            sessions=sso_service.list_active(get_session(), sso.user_id),
             notice=request.args.get("notice"),
             describe=describe,
             sharing=sharing.overview(
-                get_session(), context.consent_context(), sso.user, g.get("lang") or "en"
+                get_session(), consent_context(), sso.user, g.get("lang") or "en"
             ),
             claim_label=claim_label,
             status_label=status_label,
@@ -76,8 +77,6 @@ def home() -> ResponseReturnValue:
 @bp.route("/sessions/<sid>/revoke", methods=["POST"])
 @login_required
 def revoke_session(sid: str) -> ResponseReturnValue:
-    from idp.oauth.logout import end_session
-
     sso = _signed_in()
     db = get_session()
     target = db.get(SsoSession, sid[:64])
@@ -111,7 +110,7 @@ def delete() -> ResponseReturnValue:
             db = get_session()
             try:
                 accounts.confirm_password(
-                    context.throttle(db), user, request.form.get("password", ""), client_ip()
+                    limits.login_throttle(db), user, request.form.get("password", ""), client_ip()
                 )
             except accounts.AccountError as exc:
                 error = message(exc.code)
@@ -150,7 +149,7 @@ def password() -> ResponseReturnValue:
             db = get_session()
             try:
                 accounts.change_password(
-                    context.throttle(db),
+                    limits.login_throttle(db),
                     sso.user,
                     request.form.get("current_password", ""),
                     new,
@@ -160,12 +159,7 @@ def password() -> ResponseReturnValue:
                 error = message(exc.code)
                 commit()  # a wrong current password counts toward the sign-in limit
             else:
-                from idp.oauth.logout import end_session
-
-                db = get_session()
-                for other in sessions.list_active(db, sso.user_id):
-                    if other.id != sso.id:
-                        end_session(db, other)
+                sso_service.end_other_sessions(get_session(), sso.user, keep=sso.id)
                 commit()
                 return redirect(url_for("account.home", notice="password_changed"))
     return Response(
@@ -183,9 +177,7 @@ def profile() -> ResponseReturnValue:
     error = None
     if request.method == "POST":
         try:
-            accounts.update_profile(
-                user, request.form.to_dict(), current_app.config["AVAIN"].languages
-            )
+            accounts.update_profile(user, request.form.to_dict(), context.settings().languages)
         except accounts.AccountError as exc:
             error = message(exc.code)
         else:
@@ -216,7 +208,7 @@ def change_sharing(action: str) -> ResponseReturnValue:
     try:
         queued = sharing.change(
             db,
-            context.consent_context(),
+            consent_context(),
             context.settings().issuer,
             sso.user,
             client,
@@ -242,10 +234,10 @@ def receipts() -> ResponseReturnValue:
     sso = _signed_in()
     s = context.settings()
     items = sharing.receipts_of(
-        get_session(), context.consent_context(), sso.user, s.issuer, s.controller_name, utcnow()
+        get_session(), consent_context(), sso.user, s.issuer, s.controller_name, utcnow()
     )
     commit()
-    ctx = context.consent_context()
+    ctx = consent_context()
     lang = g.get("lang") or "en"
     described = [
         (row, token, *sharing.describe_row(ctx, get_session(), row, lang)) for row, token in items
@@ -267,7 +259,7 @@ def receipt_file(seq: int) -> ResponseReturnValue:
     sso = _signed_in()
     s = context.settings()
     for row, token in sharing.receipts_of(
-        get_session(), context.consent_context(), sso.user, s.issuer, s.controller_name, utcnow()
+        get_session(), consent_context(), sso.user, s.issuer, s.controller_name, utcnow()
     ):
         if row.seq == seq:
             return Response(
@@ -285,7 +277,7 @@ def receipt_file(seq: int) -> ResponseReturnValue:
 def export() -> ResponseReturnValue:
     """The customer's whole consent history (ISO/IEC TS 27560 field names)."""
     sso = _signed_in()
-    data = sharing.export(get_session(), context.consent_context(), sso.user)
+    data = sharing.export(get_session(), consent_context(), sso.user)
     resp = jsonify(data)
     resp.headers["Content-Disposition"] = 'attachment; filename="avain-consent-history.json"'
     return resp

@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from consent import ledger
 from idp.auth import passwords
 from idp.auth.throttle import LoginThrottle
 from idp.db import utcnow
 from idp.models import User
+from idp.sso import sign_out_everywhere
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
 VERIFY_MAX_AGE = 48 * 3600
@@ -197,13 +199,7 @@ def delete_account(session: Session, user: User) -> int:
     """GDPR Art. 17: end every session (queueing back-channel logouts to the services the
     customer used), destroy the key of their consent records, delete the account. Returns the
     logouts queued. The consent log keeps its entries, which no longer identify anyone."""
-    from consent import ledger
-    from idp.auth import sessions
-    from idp.oauth.logout import end_session
-    from idp.oauth.tokens import revoke_user_grants
-
-    queued = sum(end_session(session, sso) for sso in sessions.list_active(session, user.id))
-    revoke_user_grants(session, user.id)
+    queued = sign_out_everywhere(session, user)
     ledger.erase_customer(session, user.id)
     session.delete(user)
     session.flush()

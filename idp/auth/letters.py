@@ -17,9 +17,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from idp.auth import accounts
+from idp.events.kinds import MAIL
 from idp.models import Delivery, User
-
-MAIL = "mail"  # Delivery.kind of customer mail
 
 
 class Letter(StrEnum):

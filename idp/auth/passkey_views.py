@@ -12,11 +12,13 @@ from flask_login import login_required
 from webauthn import base64url_to_bytes
 from webauthn.helpers import bytes_to_base64url
 
-from idp import context
-from idp.auth import passkeys, sessions
-from idp.auth.current import begin_browser_login, signed_in
+from idp import context, replay, sso as sso_service
+from idp.auth import passkeys
+from idp.auth.accounts import find_by_email
 from idp.auth.messages import message
+from idp.auth.views import after_login, pending_second_factor
 from idp.db import commit, get_session, utcnow
+from idp.sso import begin_browser_login, signed_in
 
 bp = Blueprint("passkeys", __name__, url_prefix="/passkeys")
 
@@ -41,7 +43,7 @@ def _take(purpose: str) -> bytes:
     if time.time() - issued > CHALLENGE_LIFETIME:
         raise passkeys.PasskeyError("challenge_expired")
     until = datetime.fromtimestamp(issued + CHALLENGE_LIFETIME, UTC)
-    if not context.first_use(get_session(), f"webauthn:{stored['challenge']}", until):
+    if not replay.first_use(get_session(), f"webauthn:{stored['challenge']}", until):
         raise passkeys.PasskeyError("no_challenge")
     return base64url_to_bytes(str(stored["challenge"]))
 
@@ -99,8 +101,6 @@ def register_verify() -> ResponseReturnValue:
 def _user_for_email(email: Any) -> Any:
     if not isinstance(email, str) or not email.strip():
         return None
-    from idp.auth.accounts import find_by_email
-
     return find_by_email(get_session(), email[:320])
 
 
@@ -128,13 +128,11 @@ def login_verify() -> ResponseReturnValue:
     except passkeys.PasskeyError as exc:
         return _error(exc, 401 if exc.code in {"unknown_passkey", "verification_failed"} else 400)
     amr = result.amr
-    from idp.auth.views import pending_second_factor
-
     pending = pending_second_factor()
     if pending is not None and pending.get("user") == result.user.id:
         amr = ["pwd", *result.amr, "mfa"]  # RFC 8176: password, then a passkey
     session.pop("second_factor", None)
-    sso = sessions.start_session(
+    sso = sso_service.start_session(
         db,
         result.user,
         context.settings().session_lifetime,
@@ -145,8 +143,6 @@ def login_verify() -> ResponseReturnValue:
     )
     begin_browser_login(sso)
     commit()
-    from idp.auth.views import after_login
-
     return jsonify({"redirect": after_login(body.get("interaction"), body.get("next"))})
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from webauthn import (
+    base64url_to_bytes,
     generate_authentication_options,
     generate_registration_options,
     options_to_json,
@@ -77,8 +78,6 @@ def registration_options(session: Session, s: Settings, user: User) -> tuple[str
 
 
 def _raw_id(credential_id: str) -> bytes:
-    from webauthn import base64url_to_bytes
-
     return base64url_to_bytes(credential_id)
 
 
@@ -181,8 +180,6 @@ def finish_authentication(
         raise PasskeyError("blocked")
     handle = (data.get("response") or {}).get("userHandle")
     if handle:
-        from webauthn import base64url_to_bytes
-
         try:
             if base64url_to_bytes(handle) != passkey.user_id.encode():
                 raise PasskeyError("verification_failed")

@@ -20,14 +20,16 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from idp import context
-from idp.auth import accounts, letters, passkeys, sessions
-from idp.auth.current import begin_browser_login, client_ip, current_sso
+from idp import context, sso as sso_service
+from idp.auth import accounts, letters, limits, passkeys
 from idp.auth.messages import message
 from idp.db import commit, get_session
 from idp.events import outbox
 from idp.i18n import LANG_COOKIE
+from idp.models import Client, Interaction, User
+from idp.oauth.authorize import flow_target, forget_ui_locales, resume_url
 from idp.oauth.responses import allow_form_target
+from idp.sso import begin_browser_login, client_ip, current_sso
 
 bp = Blueprint("auth", __name__)
 
@@ -44,8 +46,6 @@ def _safe_next(value: str | None) -> str:
 def after_login(interaction: Any = None, next_url: Any = None) -> str:
     """Where a fresh sign-in continues: the pending authorization, or a local page."""
     if isinstance(interaction, str) and interaction:
-        from idp.oauth.authorize import resume_url
-
         url = resume_url(interaction)
         if url:
             return url
@@ -60,8 +60,6 @@ def _interaction_client() -> tuple[Any, Any]:
     interaction = request.values.get("interaction")
     if not interaction:
         return None, None
-    from idp.models import Client, Interaction
-
     item = get_session().get(Interaction, interaction)
     client = get_session().get(Client, item.client_id) if item else None
     return item, client
@@ -77,8 +75,6 @@ def _flow_target() -> str | None:
     item, client = _interaction_client()
     if item is None or client is None:
         return None
-    from idp.oauth.authorize import flow_target
-
     return flow_target(item, client)
 
 
@@ -95,7 +91,7 @@ def login() -> ResponseReturnValue:
         email = request.form.get("email", "")[:320]
         password = request.form.get("password", "")
         db = get_session()
-        result = accounts.authenticate(db, context.throttle(db), email, password, client_ip())
+        result = accounts.authenticate(db, limits.login_throttle(db), email, password, client_ip())
         if (
             result.user is not None
             and result.user.passkey_second_factor
@@ -110,7 +106,7 @@ def login() -> ResponseReturnValue:
             }
             return redirect(url_for("auth.second_factor"))
         if result.user is not None:
-            sso = sessions.start_session(
+            sso = sso_service.start_session(
                 db,
                 result.user,
                 context.settings().session_lifetime,
@@ -147,7 +143,7 @@ def _queue_mail(letter: letters.Letter, to: str) -> None:
     Past the mail limit for the address or the client IP nothing is queued; the caller's
     answer stays the same, so the limit says nothing about the address either."""
     db = get_session()
-    if not context.mail_throttle(db).reserve(to, client_ip()):
+    if not limits.mail_throttle(db).reserve(to, client_ip()):
         commit()  # the attempt counts
         return
     letters.queue(db, letter, to, g.lang)
@@ -169,7 +165,7 @@ def register() -> ResponseReturnValue:
         }
         password = request.form.get("password", "")
         db = get_session()
-        if not context.registration_throttle(db).reserve(client_ip()):
+        if not limits.registration_throttle(db).reserve(client_ip()):
             error, status = message("registration_throttled"), 429
         elif password != request.form.get("password_confirm", ""):
             error, status = message("password_mismatch"), 400
@@ -298,14 +294,9 @@ def reset(token: str) -> ResponseReturnValue:
             except accounts.AccountError as exc:
                 error = message(exc.code)
             else:
-                from idp.oauth.logout import end_session
-                from idp.oauth.tokens import revoke_user_grants
-
-                for sso in sessions.list_active(db, user.id):
-                    end_session(db, sso)
                 # A reset means the password may be known to someone else: apps with
                 # offline access end too, so "signed out everywhere" holds.
-                revoke_user_grants(db, user.id)
+                sso_service.sign_out_everywhere(db, user)
                 user.email_verified = True
                 user.passkey_second_factor = False  # recovery: the passkeys may be lost
                 commit()
@@ -331,8 +322,6 @@ def set_language(code: str) -> ResponseReturnValue:
     if code in context.settings().languages:
         # The customer's choice wins over a client's ui_locales, in the page it returns to
         # and in the rest of the sign-in (else the switcher did nothing on such pages).
-        from idp.oauth.authorize import forget_ui_locales
-
         parts = urlsplit(target)
         query = [
             (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ui_locales"
@@ -371,9 +360,7 @@ def second_factor() -> ResponseReturnValue:
     pending = pending_second_factor()
     if pending is None:
         return redirect(url_for("auth.login"))
-    from idp.models import User as UserModel
-
-    user = get_session().get(UserModel, pending["user"])
+    user = get_session().get(User, pending["user"])
     if user is None:
         return redirect(url_for("auth.login"))
     return Response(

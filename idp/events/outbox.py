@@ -1,12 +1,15 @@
 """The transactional outbox: deliveries written with the change that caused them, sent after
 commit, every attempt recorded, failures retried with backoff. Back-channel logouts are
-sent here; customer mail by :mod:`idp.events.mailer`, kicked and retried alongside."""
+sent here; the app's other senders (customer mail, :mod:`idp.auth.mailer`) are given to
+:func:`init_app` by the app factory and kicked and retried alongside, so the outbox below
+every service imports none of them."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -14,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.exceptions import HTTPError
 
-from idp.auth.letters import MAIL
+from consent import ledger
+from idp.config import Settings
 from idp.db import utcnow
-from idp.events import mailer
+from idp.events.kinds import MAIL
 from idp.models import Delivery
 from idp.outbound import OutboundPolicy, Refused, policy_from, post_form
 
@@ -77,7 +81,7 @@ def deliver_due(
         stmt = (
             select(Delivery)
             .where(
-                Delivery.kind != MAIL,  # customer mail has its own sender (idp.events.mailer)
+                Delivery.kind != MAIL,  # customer mail has its own sender (idp.auth.mailer)
                 Delivery.delivered_at.is_(None),
                 Delivery.failed_at.is_(None),
                 Delivery.next_attempt_at <= utcnow(),
@@ -94,9 +98,22 @@ def deliver_due(
         return len(due)
 
 
+Sender = Callable[[Any], object]  # sends what is due of its kind, given the app
+
+
+def init_app(app: Any, senders: Iterable[Sender] = ()) -> None:
+    """Remember the app's other senders (e.g. customer mail), run with every kick and retry."""
+    app.extensions["avain.outbox_senders"] = list(senders)
+
+
+def _run_senders(app: Any) -> None:
+    for send in app.extensions.get("avain.outbox_senders", ()):
+        send(app)
+
+
 def kick(app: Any) -> threading.Thread:
     """Deliver in the background now (after the request's commit)."""
-    s = app.config["AVAIN"]
+    s: Settings = app.config["AVAIN"]
     factory = app.extensions["avain.sessionmaker"]
 
     def run() -> None:
@@ -107,7 +124,7 @@ def kick(app: Any) -> threading.Thread:
                 s.backchannel_max_attempts,
                 outbound=policy_from(s),
             )
-            mailer.deliver_due(app)
+            _run_senders(app)
         except Exception:
             log.exception("outbox delivery failed")
 
@@ -119,8 +136,6 @@ def kick(app: Any) -> threading.Thread:
 
 def expire_consents(app: Any) -> int:
     """Record the consents whose validity ran out (also ``idp ledger expire``)."""
-    from consent import ledger
-
     with app.extensions["avain.sessionmaker"]() as session:
         count = ledger.expire_due(session, app.extensions["avain.ledger_keys"], utcnow())
         session.commit()
@@ -131,7 +146,7 @@ def start_worker(
     app: Any, interval: float = 10.0, expiry_every: float = 3600.0
 ) -> threading.Thread:
     """A loop that retries due deliveries and, hourly, records expired consents."""
-    s = app.config["AVAIN"]
+    s: Settings = app.config["AVAIN"]
     factory = app.extensions["avain.sessionmaker"]
     stop = threading.Event()
 
@@ -145,7 +160,7 @@ def start_worker(
                     s.backchannel_max_attempts,
                     outbound=policy_from(s),
                 )
-                mailer.deliver_due(app)
+                _run_senders(app)
                 if time.monotonic() >= next_expiry:
                     expire_consents(app)
                     next_expiry = time.monotonic() + expiry_every

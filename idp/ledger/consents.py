@@ -30,17 +30,27 @@ from consent.model import (
     Purpose,
     ReleaseRequest,
 )
-from idp.ledger.service import current_purposes
+from idp.errors import IdpError
 from idp.models import Client, User
-from idp.oauth.claims import SCOPE_CLAIMS
+from idp.scopes import SCOPE_CLAIMS
 
 SIGNIN_PREFIX = "signin:"
 PROFILE_CLAIMS = frozenset(c for claims in SCOPE_CLAIMS.values() for c in claims)
 
 
+class NotSynced(IdpError):
+    """The catalogue has not been numbered against the database (start-up could not)."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
 @dataclass(frozen=True)
 class Context:
-    """What the consent services need from the running app."""
+    """What the consent services need from the running app.
+
+    ``catalogue`` is the one numbered at start-up: its purposes carry their stored versions.
+    """
 
     catalogue: Catalogue
     keys: ledger.LedgerKeys
@@ -62,8 +72,14 @@ def signin_purpose(client: Client) -> Purpose:
 
 
 def purposes_for(session: Session, ctx: Context, client: Client) -> list[Purpose]:
-    current = current_purposes(session, ctx.catalogue)
-    listed = [current[p.id] for p in ctx.catalogue.purposes_for(client.client_id)]
+    """The purposes the client is asked about, numbered as stored; no SQL (the catalogue
+    was numbered at start-up, :func:`idp.ledger.service.sync_purposes`)."""
+    listed = ctx.catalogue.purposes_for(client.client_id)
+    if any(p.version < 1 for p in listed):
+        raise NotSynced(
+            "The consent catalogue's purposes are not in the database yet; "
+            "run `idp db upgrade`, or wait for the database to be reachable."
+        )
     return listed or [signin_purpose(client)]
 
 

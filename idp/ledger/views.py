@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from consent import ledger, receipts
-from idp.db import commit, get_session
+from idp.db import get_session
 from idp.errors import IdpError, Invalid, NotFound
 
 bp = Blueprint("ledger", __name__, url_prefix="/consent-log")
@@ -44,8 +44,6 @@ def too_fast(exc: ledger.TooFast) -> ResponseReturnValue:
 @pages.route("/privacy/<version>")
 def privacy_notice(version: str) -> ResponseReturnValue:
     """The privacy notice the consent screen links to, in the page's language."""
-    from flask import g
-
     catalogue = current_app.extensions["avain.catalogue"]
     files = catalogue.notice_files.get(version[:40])
     if not files:
@@ -91,6 +89,9 @@ def _int_arg(name: str) -> int:
     return int(raw)
 
 
+_UNPREPARED = "The consent log is not set up yet; try again shortly."
+
+
 def _cached(resp: Response) -> Response:
     resp.headers["Cache-Control"] = "public, max-age=10"
     return resp
@@ -98,15 +99,11 @@ def _cached(resp: Response) -> Response:
 
 @bp.route("/checkpoint")
 def checkpoint() -> ResponseReturnValue:
-    """The newest signed checkpoint, as a C2SP signed note (text/plain)."""
-    db = get_session()
-    row = ledger.latest_checkpoint(db)
+    """The newest signed checkpoint, as a C2SP signed note (text/plain). A new log's, of
+    size 0, is signed at start-up (:mod:`idp.startup`): this only reads."""
+    row = ledger.latest_checkpoint(get_session())
     if row is None:
-        ledger.checkpoint(db, current_app.extensions["avain.ledger_keys"])
-        commit()
-        row = ledger.latest_checkpoint(db)  # ours, or a newer one a parallel request signed
-    if row is None:
-        raise IdpError("No checkpoint could be read; try again.", "temporarily_unavailable", 503)
+        raise IdpError(_UNPREPARED, "temporarily_unavailable", 503)
     return _cached(Response(row.note, mimetype="text/plain"))
 
 
@@ -162,15 +159,12 @@ def consistency() -> ResponseReturnValue:
 
 @bp.route("/key")
 def key() -> ResponseReturnValue:
-    """The Ed25519 key that signs checkpoints and consent receipts, as a JWK set."""
-    db = get_session()
-    ledger.log_key(db, current_app.extensions["avain.ledger_keys"])  # made on first use
-    commit()
-    resp = jsonify(
-        {
-            "keys": [receipts.receipt_public_jwk(db)],
-            "origin": current_app.extensions["avain.ledger_keys"].origin,
-        }
-    )
+    """The Ed25519 key that signs checkpoints and consent receipts, as a JWK set; made at
+    start-up with the first checkpoint, so this only reads."""
+    try:
+        jwk = receipts.receipt_public_jwk(get_session())
+    except LookupError:
+        raise IdpError(_UNPREPARED, "temporarily_unavailable", 503) from None
+    resp = jsonify({"keys": [jwk], "origin": current_app.extensions["avain.ledger_keys"].origin})
     resp.headers["Cache-Control"] = "public, max-age=3600"
     return resp

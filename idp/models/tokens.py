@@ -12,9 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from idp.db import Base, aware, utcnow
+from idp.models.clients import Client
+from idp.models.users import User
 
 
 def digest(value: str) -> str:
@@ -76,18 +78,6 @@ class AuthorizationCode(Base):
     def get_scope(self) -> str:
         return self.scope
 
-    def get_nonce(self) -> str | None:
-        return self.nonce
-
-    def get_auth_time(self) -> int:
-        return int(aware(self.auth_time).timestamp())
-
-    def get_acr(self) -> str | None:
-        return self.acr
-
-    def get_amr(self) -> list[str] | None:
-        return self.amr
-
 
 class Token(Base):
     """One issuance at the token endpoint: an access token and maybe a refresh token."""
@@ -126,9 +116,6 @@ class Token(Base):
     def get_scope(self) -> str:
         return self.scope
 
-    def get_expires_in(self) -> int:
-        return int((aware(self.access_expires_at) - aware(self.issued_at)).total_seconds())
-
     # The row holds an access token and maybe a refresh token; endpoints that found it by
     # one of them set ``matched_as`` so these answer for that one.
     matched_as = "access_token"
@@ -146,5 +133,12 @@ class Token(Base):
     def get_client_id(self) -> str:
         return self.client_id
 
-    def get_user(self) -> Any:
-        return None
+    def get_client(self) -> Client | None:
+        """The client the token was issued to (Authlib's ``UserInfoEndpoint``)."""
+        session = object_session(self)
+        return session.get(Client, self.client_id) if session else None
+
+    def get_user(self) -> User | None:
+        """The customer, or None for a client-credentials token."""
+        session = object_session(self)
+        return session.get(User, self.user_id) if session and self.user_id else None

@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749 import OAuth2Error, scope_to_list
-from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
 from flask import (
     Blueprint,
     Response,
@@ -19,23 +18,23 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from joserfc.jwk import KeySet
 from werkzeug.exceptions import BadRequest
 
 from consent.model import LegalBasis
-from idp import context, signing
-from idp.auth import passkeys
-from idp.auth.current import current_sso, end_browser_login
+from idp import context
 from idp.db import commit, get_session, utcnow
 from idp.errors import Invalid
 from idp.extensions import csrf
 from idp.i18n import pick_language
 from idp.ledger import consents
+from idp.ledger.context import consent_context
 from idp.ledger.labels import basis_label, claim_label
-from idp.oauth import interaction as steps, responses, tokens
+from idp.oauth import interaction as steps, responses
 from idp.oauth.claims import essential_acr_values, parse_claims_request, wanted_claims
 from idp.oauth.grants import AuthorizationCodeGrant
 from idp.oauth.oidc import parse_max_age
+from idp.sso import current_sso, end_browser_login, end_session
+from idp.subjects import subject
 
 bp = Blueprint("flow", __name__)
 
@@ -89,18 +88,11 @@ def authorize() -> ResponseReturnValue:
         ) from None
     redirect_uri = grant.redirect_uri
     try:
-        if data.get("request"):
-            raise RequestNotSupportedError(redirect_uri=redirect_uri)
-        if data.get("request_uri"):
-            raise RequestURINotSupportedError(redirect_uri=redirect_uri)
         client = grant.request.client
         item = steps.load(db, data.get("interaction"), _owned())
         if item is not None and item.client_id != client.client_id:
             item = None
-        hinted = None
-        if data.get("id_token_hint"):
-            keyset = KeySet.import_key_set(signing.public_jwks(db))  # type: ignore[arg-type]
-            hinted = steps.hint_subject(data["id_token_hint"], keyset, redirect_uri)
+        hinted = grant.hinted_sub
         req = steps.Request(
             client=client,
             scope=grant.request.scope or "",
@@ -110,10 +102,10 @@ def authorize() -> ResponseReturnValue:
             id_token_hint=data.get("id_token_hint"),
             interaction=item,
             wanted=wanted_claims(grant.request.scope or "", data.get("claims")),
-            consent=context.consent_context(),
+            consent=consent_context(),
             **_acr_request(db, data, sso),
         )
-        session_sub = tokens.subject(db, sso.user, client) if sso else None
+        session_sub = subject(db, sso.user, client) if sso else None
         step = steps.next_step(db, req, sso, hinted, session_sub)
     except OAuth2Error as err:
         return responses.error(err, state, mode)
@@ -124,14 +116,13 @@ def authorize() -> ResponseReturnValue:
             _own(item.id)
         commit()
         return redirect(_step_url(step or "login", item.id, data))
-    grant.request.scope = steps.granted_scope(req, sso.user)
+    grant.granted_scope = steps.granted_scope(req, sso.user)
     grant.sso = sso
-    try:
-        status, _, headers = grant.create_authorization_response(redirect_uri, sso.user)
-    except OAuth2Error as err:
-        return responses.error(err, state, mode)
+    resp: Response = server().create_authorization_response(grant_user=sso.user, grant=grant)
+    if not resp.location:  # an error without a redirect URI: JSON from Authlib
+        return resp
     commit()
-    return responses.from_location(dict(headers)["Location"], redirect_uri, mode)
+    return responses.from_location(resp.location, redirect_uri, mode)
 
 
 def _as_get() -> ResponseReturnValue:
@@ -151,7 +142,7 @@ def _as_get() -> ResponseReturnValue:
 def _acr_request(db: Any, data: Any, sso: Any) -> dict[str, Any]:
     essential = set(essential_acr_values(parse_claims_request(data.get("claims"))))
     wanted = set((data.get("acr_values") or "").split()) | essential
-    has_passkey = bool(sso) and bool(passkeys.of_user(db, sso.user))
+    has_passkey = bool(sso) and steps.has_passkey(db, sso.user)
     return {
         "acr_wanted": wanted,
         "acr_essential": bool(essential & {"phr", "phrh"}),
@@ -216,8 +207,6 @@ def select_account() -> ResponseReturnValue:
         return redirect(url_for("auth.login", interaction=item.id))
     if request.method == "POST":
         if request.form.get("choice") == "other":
-            from idp.oauth.logout import end_session
-
             end_session(get_session(), sso)
             end_browser_login(get_session(), sso)
             commit()
@@ -244,7 +233,7 @@ def consent() -> ResponseReturnValue:
     if sso is None:
         return redirect(url_for("auth.login", interaction=item.id))
     db = get_session()
-    ctx = context.consent_context()
+    ctx = consent_context()
     scope = client.get_allowed_scope(item.params.get("scope"))
     lang = pick_language(item.params.get("ui_locales"))
     req = steps.Request(

@@ -1,23 +1,17 @@
-"""Claims about the customer: scopes (OIDC Core §5.4), claims parameter (§5.5), subjects (§8)."""
+"""Claims about the customer: scopes (OIDC Core §5.4, the vocabulary in :mod:`idp.scopes`)
+and the claims parameter (§5.5); subjects (§8) are in :mod:`idp.subjects`."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
 
 from idp.db import aware
-from idp.models import Client, User
+from idp.models import User
+from idp.scopes import SCOPE_CLAIMS as SCOPE_CLAIMS
 
-SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
-    "profile": ("name", "given_name", "family_name", "locale", "updated_at"),
-    "email": ("email", "email_verified"),
-    "address": ("address",),
-    "phone": ("phone_number", "phone_number_verified"),
-}
 SUPPORTED_CLAIMS = ("sub", "iss", "auth_time", "acr", "amr", "sid") + tuple(
     c for claims in SCOPE_CLAIMS.values() for c in claims
 )
@@ -68,14 +62,6 @@ def essential_acr_values(claims_request: dict[str, Any] | None) -> list[str]:
         return [spec["value"]]
     values = spec.get("values")
     return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
-
-
-def subject_for(user: User, client: Client, salt: bytes) -> str:
-    """§8.1: a pairwise identifier per sector, or the public one."""
-    if client.subject_type != "pairwise":
-        return user.id
-    digest = hashlib.sha256(client.sector.encode() + b"|" + user.id.encode() + b"|" + salt).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def claim_values(user: User, names: set[str]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
-from idp import context
+from idp import context, replay
 from idp.db import aware, get_session, utcnow
 from idp.models import Client, Token, User
 from idp.oauth import claims as claims_mod, tokens
@@ -158,7 +158,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         """RFC 7523 §3 item 7: each ``jti`` once, remembered for as long as the assertion
         would be accepted (its ``exp`` plus the clock leeway)."""
         until = datetime.fromtimestamp(claims["exp"] + self.leeway, UTC)
-        return context.first_use(get_session(), f"jti:{claims['sub']}:{jti}", until)
+        return replay.first_use(get_session(), f"jti:{claims['sub']}:{jti}", until)
 
     def resolve_client_public_key(self, client: Any) -> KeySet:
         """RFC 6749 §5.2: keys that cannot verify anything make the client unauthenticated

@@ -6,6 +6,7 @@
 - Refresh token (RFC 6749 §6): rotated on every use; presenting a used one revokes the
   whole grant (RFC 9700 §4.14.2).
 - Client credentials (RFC 6749 §4.4).
+- ``iss`` on the authorization response (RFC 9207 §2), through Authlib's IssuerParameter.
 """
 
 from __future__ import annotations
@@ -15,24 +16,36 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
-    AccessDeniedError,
     InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
 )
 from authlib.oauth2.rfc6749.util import scope_to_list
+from authlib.oauth2.rfc9207 import IssuerParameter
+from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
+from joserfc.jwk import KeySet
 from sqlalchemy import update
 
-from idp import context
+from idp import context, signing
 from idp.db import aware, get_session, utcnow
 from idp.models import AuthorizationCode, Token, User, digest
 from idp.oauth import tokens
 from idp.oauth.claims import parse_claims_request
+from idp.oauth.interaction import hint_subject
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
+def carried_context(request: Any) -> tokens.GrantContext:
+    """The authentication facts the code, or the refresh token, of a token request passes on
+    to the tokens issued from it (and to their ID token)."""
+    code: AuthorizationCode | None = request.authorization_code
+    if code is not None:
+        return tokens.GrantContext.carried_by(code, grant_scope=code.scope, nonce=code.nonce)
+    old: Token = request.refresh_token
+    return tokens.GrantContext.carried_by(old, grant_scope=old.grant_scope)
 
 
 class TokenIssuingMixin:
@@ -65,12 +78,26 @@ class TokenIssuingMixin:
         """Stored by :func:`tokens.issue` already."""
 
 
+class Issuer(IssuerParameter):
+    """RFC 9207 §2: ``iss`` on the authorization response, added by Authlib to the
+    ``Location`` that ``AuthorizationServer.create_authorization_response`` returns."""
+
+    def get_issuer(self) -> str:
+        return str(context.settings().issuer)
+
+
 class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     RESPONSE_MODES = ("query", "form_post")
 
     #: set by the authorize view: the SSO session that approved the request
     sso: Any = None
+    #: the ``sub`` of a valid ``id_token_hint`` (:meth:`validate_id_token_hint`)
+    hinted_sub: str | None = None
+    #: set by the authorize view: the scope the customer granted (OIDC Core §3.1.2.4).
+    #: Kept apart from ``request.scope``, which ``AuthorizationServer.
+    #: create_authorization_response`` resets when it validates the request again.
+    granted_scope: str | None = None
 
     def validate_authorization_request(self) -> str:
         redirect_uri: str = super().validate_authorization_request()
@@ -85,20 +112,32 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         except InvalidRequestError as exc:
             exc.redirect_uri = redirect_uri
             raise
+        self.validate_no_request_object(redirect_uri)
+        self.hinted_sub = self.validate_id_token_hint(redirect_uri)
         return redirect_uri
 
-    def create_authorization_response(self, redirect_uri: str, grant_user: Any) -> Any:
-        """RFC 6749 §4.1.2 with RFC 9207 ``iss``; the view renders the response mode."""
-        if not grant_user:
-            raise AccessDeniedError(redirect_uri=redirect_uri)
-        self.request.user = grant_user
-        code = self.generate_authorization_code()
-        self.save_authorization_code(code, self.request)
-        params = [("code", code)]
-        if self.request.payload.state:
-            params.append(("state", self.request.payload.state))
-        params.append(("iss", context.settings().issuer))
-        return 302, "", [("Location", add_params_to_uri(redirect_uri, params))]
+    def validate_no_request_object(self, redirect_uri: str) -> None:
+        """OIDC Core §6.1 and §6.2: Avain supports neither ``request`` nor ``request_uri``.
+
+        Checked here, before Authlib's ``validate_request_prompt`` runs (after the consent
+        request is validated, answering ``login_required`` to ``prompt=none`` without a
+        session), so that such a request is refused as unsupported whether or not the
+        customer is signed in."""
+        data = self.request.payload.data
+        if data.get("request"):
+            raise RequestNotSupportedError(redirect_uri=redirect_uri)
+        if data.get("request_uri"):
+            raise RequestURINotSupportedError(redirect_uri=redirect_uri)
+
+    def validate_id_token_hint(self, redirect_uri: str) -> str | None:
+        """OIDC Core §3.1.2.1: ``id_token_hint`` is an ID token this server issued (expired
+        or not); its ``sub`` is returned. Checked here for the same reason as above: a
+        malformed hint is ``invalid_request`` whether or not the customer is signed in."""
+        hint = self.request.payload.data.get("id_token_hint")
+        if not hint:
+            return None
+        keyset = KeySet.import_key_set(signing.public_jwks(get_session()))  # type: ignore[arg-type]
+        return hint_subject(hint, keyset, redirect_uri)
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         data = request.payload.data
@@ -106,13 +145,14 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         s = context.settings()
         now = utcnow()
         grant_id = str(uuid.uuid4())
+        scope = self.granted_scope if self.granted_scope is not None else request.scope or ""
         tokens.open_grant(
             get_session(),
             grant_id,
             request.client.client_id,
             request.user.id,
             sso.id if sso else None,
-            request.scope or "",
+            scope,
         )
         get_session().add(
             AuthorizationCode(
@@ -122,7 +162,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
                 user_id=request.user.id,
                 sid=sso.id if sso else None,
                 redirect_uri=request.payload.redirect_uri,
-                scope=request.scope or "",
+                scope=scope,
                 nonce=data.get("nonce"),
                 code_challenge=data["code_challenge"],
                 code_challenge_method="S256",
@@ -167,8 +207,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         return get_session().get(User, authorization_code.user_id)
 
     def grant_context(self) -> tokens.GrantContext:
-        code: AuthorizationCode = self.request.authorization_code
-        return tokens.GrantContext.carried_by(code, grant_scope=code.scope, nonce=code.nonce)
+        return carried_context(self.request)
 
 
 class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
@@ -219,21 +258,7 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         """Marked used when the new tokens were issued (:meth:`issue_token`)."""
 
     def grant_context(self) -> tokens.GrantContext:
-        old: Token = self.request.refresh_token
-        return tokens.GrantContext.carried_by(old, grant_scope=old.grant_scope)
-
-    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-        """OIDC Core §12.2: a refreshed openid grant gets a new ID token."""
-        status, token, headers = super().create_token_response()
-        if "openid" in scope_to_list(token.get("scope") or ""):
-            token["id_token"] = tokens.id_token(
-                get_session(),
-                self.request.client,
-                self.request.user,
-                self.grant_context(),
-                token["access_token"],
-            )
-        return status, token, headers
+        return carried_context(self.request)
 
 
 class ClientCredentialsGrant(TokenIssuingMixin, grants.ClientCredentialsGrant):

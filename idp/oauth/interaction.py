@@ -16,12 +16,12 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Error, scope_to_li
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from idp.db import aware, utcnow
 from idp.ledger import consents
-from idp.models import Client, Interaction, SsoSession, User
+from idp.models import Client, Interaction, Passkey, SsoSession, User
 
 INTERACTION_LIFETIME = timedelta(minutes=30)
 
@@ -124,6 +124,12 @@ def check_consent(session: Session, req: Request, user: User) -> bool:
 
 
 PHISHING_RESISTANT = {"phr": {"phr", "phrh"}, "phrh": {"phrh"}}
+
+
+def has_passkey(session: Session, user: User) -> bool:
+    """Whether the customer could step up to a phishing-resistant sign-in (``phr``)."""
+    found = session.scalar(select(Passkey.id).where(Passkey.user_id == user.id).limit(1))
+    return found is not None
 
 
 def step_up_needed(req: Request, sso: SsoSession | None) -> bool:

@@ -1,4 +1,4 @@
-"""OpenID Connect RP-Initiated Logout 1.0, and ending an SSO session everywhere."""
+"""OpenID Connect RP-Initiated Logout 1.0; ending the session is :func:`idp.sso.end_session`."""
 
 from __future__ import annotations
 
@@ -11,17 +11,15 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
-from sqlalchemy.orm import Session
 from wtforms import ValidationError
 
 from idp import context, signing
-from idp.auth import sessions
-from idp.auth.current import current_sso, end_browser_login
 from idp.db import commit, get_session
-from idp.events import backchannel, outbox
+from idp.events import outbox
 from idp.extensions import csrf
 from idp.models import SsoSession
-from idp.oauth import hints, responses, tokens
+from idp.oauth import hints, responses
+from idp.sso import current_sso, end_browser_login, end_session
 
 bp = Blueprint("logout", __name__)
 
@@ -43,14 +41,6 @@ class EndSession(EndSessionEndpoint):
             )
         req: EndSessionRequest = super().validate_request(request)
         return req
-
-
-def end_session(db: Session, sso: SsoSession) -> int:
-    """Revoke the SSO session and its session-bound tokens; queue back-channel logouts."""
-    sessions.revoke(db, sso)
-    tokens.revoke_session_tokens(db, sso.id)
-    queued = backchannel.enqueue_session_logout(db, context.settings().issuer, sso.user, sso.id)
-    return len(queued)
 
 
 def _finish(sso: SsoSession | None, redirect_uri: str | None) -> ResponseReturnValue:

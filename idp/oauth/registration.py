@@ -1,4 +1,22 @@
-"""OpenID Connect Dynamic Client Registration 1.0, behind an initial access token (RFC 7591 §3)."""
+"""OpenID Connect Dynamic Client Registration 1.0, behind an initial access token (RFC 7591 §3).
+
+Written by hand, not on Authlib's ``ClientRegistrationEndpoint`` (``oauth2/rfc7591``), whose
+fixed ``create_registration_response`` gets these wrong for Avain:
+
+* it reads the body with Flask's non-silent ``get_json()``: a body that is not JSON ends as
+  Werkzeug's 400 or 415, an empty object as ``invalid_request``, and a JSON array in a
+  ``TypeError`` (``list.pop(key, None)``), where RFC 7591 §3.2.2 wants
+  ``invalid_client_metadata``;
+* it issues the ``client_id`` and a ``client_secret`` itself, to every client, public ones
+  (``token_endpoint_auth_method=none``) included, and puts that secret in the response;
+  :func:`idp.oauth.clients.create` issues them and keeps only the secret's digest;
+* its response echoes the request's metadata, where RFC 7591 §3.2.1 wants what was
+  registered, defaults and replaced values included (:func:`idp.oauth.clients.describe`);
+* a missing or wrong initial access token is ``access_denied`` (400), where RFC 6750 §3.1
+  wants ``invalid_token`` (401) with its challenge.
+
+Keeping its shell would mean overriding every step of it; the checks below are Avain's.
+"""
 
 from __future__ import annotations
 

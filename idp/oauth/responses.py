@@ -53,7 +53,14 @@ def from_location(
 
 
 def error(err: OAuth2Error, state: str | None, response_mode: str | None) -> ResponseReturnValue:
-    """To the client when its redirect URI is known and verified; otherwise to the person."""
+    """To the client when its redirect URI is known and verified; otherwise to the person.
+
+    RFC 9207 §2 wants ``iss`` on error responses too. Authlib's IssuerParameter
+    (:class:`idp.oauth.grants.Issuer`) only sees what ``AuthorizationServer.
+    create_authorization_response`` returns; errors raised while the request is validated
+    (``get_consent_grant``) or by Avain's interaction steps never pass there, so it is
+    added here.
+    """
     if err.redirect_uri:
         params = [("error", err.error)]
         if err.description:

@@ -12,9 +12,15 @@ from idp.db import get_session
 from idp.models import Client
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.oauth.endpoints import Introspection, PrivateKeyJWT, Revocation
-from idp.oauth.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
-from idp.oauth.oidc import AvainOpenIDCode
+from idp.oauth.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    Issuer,
+    RefreshTokenGrant,
+)
+from idp.oauth.oidc import AvainOpenIDCode, AvainOpenIDToken
 from idp.oauth.pkce import RequireS256
+from idp.oauth.userinfo import userinfo_endpoint
 
 
 class AvainAuthorizationServer(AuthorizationServer):
@@ -49,13 +55,15 @@ def create_server(app: Any) -> AvainAuthorizationServer:
     server = AvainAuthorizationServer()
     server.init_app(app)
     server.scopes_supported = list(SUPPORTED_SCOPES)
+    server.register_extension(Issuer())
     server.register_grant(AuthorizationCodeGrant, [RequireS256(), AvainOpenIDCode()])
-    server.register_grant(RefreshTokenGrant)
+    server.register_grant(RefreshTokenGrant, [AvainOpenIDToken()])
     server.register_grant(ClientCredentialsGrant)
     server.register_client_auth_method("client_secret_basic", client_secret_basic)
     server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
+    server.register_endpoint(userinfo_endpoint())
     return server
 
 

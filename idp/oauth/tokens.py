@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,8 +16,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import context, signing
 from idp.db import aware, utcnow
+from idp.ledger.consents import release
+from idp.ledger.context import consent_context
 from idp.models import AuthorizationCode, Client, Grant, SsoSession, Token, User, digest
 from idp.oauth import claims as claims_mod
+from idp.revocation import (  # compatibility: callers still reach these as tokens.revoke_*
+    revoke_client_tokens as revoke_client_tokens,
+    revoke_grant as revoke_grant,
+    revoke_session_tokens as revoke_session_tokens,
+    revoke_user_grants as revoke_user_grants,
+)
+from idp.subjects import subject as subject
 
 
 @dataclass
@@ -32,7 +41,6 @@ class GrantContext:
     nonce: str | None = None
     claims_request: dict[str, Any] | None = None
     grant_scope: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def carried_by(
@@ -49,10 +57,6 @@ class GrantContext:
             claims_request=row.claims_request,
             grant_scope=grant_scope,
         )
-
-
-def subject(session: Session, user: User, client: Client) -> str:
-    return claims_mod.subject_for(user, client, context.instance_secret(session, "pairwise_salt"))
 
 
 def issue(
@@ -127,10 +131,14 @@ def id_token(
     ctx: GrantContext,
     access_token: str | None,
     code: str | None = None,
+    alg: str | None = None,
 ) -> str:
-    """OIDC Core §2 and §3.1.3.6; claims asked for in ``claims.id_token`` are added."""
+    """OIDC Core §2 and §3.1.3.6; claims asked for in ``claims.id_token`` are added.
+
+    Called from Authlib's ``OpenIDToken`` hook (``idp.oauth.oidc``), which chooses ``alg``.
+    """
     s = context.settings()
-    alg = client.id_token_signed_response_alg or "RS256"
+    alg = alg or client.id_token_signed_response_alg or "RS256"
     now = int(time.time())
     payload: dict[str, Any] = {
         "iss": s.issuer,
@@ -162,12 +170,10 @@ def released_claims(
     session: Session, user: User, client: Client, wanted: set[str]
 ) -> dict[str, Any]:
     """The values of the claims the consent ledger lets this client have (``decide()``)."""
-    from idp.ledger.consents import release
-
     wanted = wanted - claims_mod.PROTOCOL_CLAIMS
     if not wanted:
         return {}
-    decision = release(session, context.consent_context(), user, client, wanted, utcnow())
+    decision = release(session, consent_context(), user, client, wanted, utcnow())
     return claims_mod.claim_values(user, set(decision.claims))
 
 
@@ -254,58 +260,3 @@ def claim_refresh(session: Session, token: Token) -> bool:
     if claimed:  # what the row now holds, without reading it back
         set_committed_value(token, "refresh_used_at", now)
     return claimed
-
-
-def _revoke_grants(session: Session, *where: Any) -> int:
-    """Revoke the grants that match, then every token issued from them.
-
-    The grants go first: their row locks wait for a redemption or rotation in flight, whose
-    new tokens are committed by the time the second statement reads ``tokens``.
-    """
-    now = utcnow()
-    ids = list(
-        session.scalars(
-            update(Grant)
-            .where(Grant.revoked_at.is_(None), *where)
-            .values(revoked_at=now)
-            .returning(Grant.id)
-        )
-    )
-    if not ids:
-        return 0
-    result = session.execute(
-        update(Token)
-        .where(Token.grant_id.in_(ids), Token.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def revoke_grant(session: Session, grant_id: str) -> int:
-    """One grant, e.g. when its code or a rotated refresh token is used again."""
-    count = _revoke_grants(session, Grant.id == grant_id)
-    # Client-credentials tokens have no grant row.
-    result = session.execute(
-        update(Token)
-        .where(Token.grant_id == grant_id, Token.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    return count + int(getattr(result, "rowcount", 0) or 0)
-
-
-def revoke_session_tokens(session: Session, sid: str) -> int:
-    """At logout: grants of the session end, except offline_access grants already redeemed
-    (OIDC Core §11); a code not yet redeemed ends with the session in any case."""
-    return _revoke_grants(
-        session, Grant.sid == sid, or_(Grant.offline.is_(False), Grant.used_at.is_(None))
-    )
-
-
-def revoke_client_tokens(session: Session, user_id: str, client_id: str) -> int:
-    """Every grant of this customer at this client, e.g. when consent is withdrawn."""
-    return _revoke_grants(session, Grant.user_id == user_id, Grant.client_id == client_id)
-
-
-def revoke_user_grants(session: Session, user_id: str) -> int:
-    """Every grant of the customer, offline ones included: "signed out everywhere"."""
-    return _revoke_grants(session, Grant.user_id == user_id)

@@ -12,15 +12,12 @@ in ``outbound_allow_hosts`` (the demo partners on localhost).
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from idp.outbound.addresses import parse_ip, refusal
-
-if TYPE_CHECKING:
-    from idp.config import Settings
 
 Resolver = Callable[[str, int], list[str]]
 MAX_URI_LENGTH = 2000
@@ -88,7 +85,19 @@ class OutboundPolicy:
         return any(entry.matches(host, port) for entry in self.allow_hosts)
 
 
-def policy_from(settings: Settings) -> OutboundPolicy:
+class OutboundSettings(Protocol):
+    """What :func:`policy_from` reads of :class:`idp.config.Settings`. A protocol, not an
+    import: the settings use :class:`AllowEntry` to check ``outbound_allow_hosts``, so
+    configuration sits below this package and is not imported back."""
+
+    @property
+    def outbound_allow_hosts(self) -> Sequence[str]: ...
+
+    @property
+    def outbound_allow_http(self) -> bool: ...
+
+
+def policy_from(settings: OutboundSettings) -> OutboundPolicy:
     return OutboundPolicy(
         allow_hosts=tuple(AllowEntry.parse(e) for e in settings.outbound_allow_hosts),
         allow_http=bool(settings.outbound_allow_http),

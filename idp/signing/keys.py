@@ -82,7 +82,8 @@ def create_key(
 
 
 def ensure_keys(session: Session, secret_key: str) -> list[SigningKey]:
-    """First start: create one key per algorithm where none exists."""
+    """First start: create one key per algorithm where none exists. The caller serialises
+    instances that start at once (:func:`idp.startup.prepare`)."""
     created = []
     for alg in ALGORITHMS:
         exists = session.scalar(select(SigningKey.kid).where(SigningKey.alg == alg).limit(1))
@@ -169,7 +170,10 @@ def signing_key(session: Session, secret_key: str, alg: str) -> Any:
     for key in _published(session, alg, now):
         if _state(key, now) == "signing":
             return _load_private(key.kid, key.private_key, secret_key, key.alg)
-    raise KeyError_(f"no active {alg} signing key; run `idp keys rotate --now`")
+    raise KeyError_(
+        f"no active {alg} signing key; run `idp db upgrade` (a new installation) "
+        "or `idp keys rotate --now`"
+    )
 
 
 def public_jwks(session: Session, secret_key: str) -> dict[str, Any]:

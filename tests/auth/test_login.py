@@ -10,14 +10,14 @@ from idp.models import SsoSession, User
 from tests.conftest import PASSWORD, csrf_of, login
 
 
-def test_hashes_are_argon2id_with_owasp_parameters(db, make_user):
+def test_hashes_are_argon2id_with_owasp_parameters(owasp_argon2, db, make_user):
     user = make_user()
     stored = db.get(User, user.id).password_hash
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert PASSWORD not in stored
 
 
-def test_old_parameters_are_upgraded_at_next_login(client, db, make_user):
+def test_old_parameters_are_upgraded_at_next_login(owasp_argon2, client, db, make_user):
     user = make_user()
     weak = argon2.using(type="ID", memory_cost=8192, rounds=1, parallelism=1).hash(PASSWORD)
     db.get(User, user.id).password_hash = weak
@@ -42,7 +42,7 @@ def test_unknown_email_and_wrong_password_look_the_same(client, make_user):
     assert norm(wrong.data) == norm(unknown.data)
 
 
-def test_unknown_email_still_spends_argon2_time(monkeypatch):
+def test_unknown_email_still_spends_argon2_time(owasp_argon2, monkeypatch):
     calls = []
     original = passwords.context.verify
     monkeypatch.setattr(

@@ -16,16 +16,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse
 
-import idp.auth.current
 import idp.auth.passkey_views
 import idp.auth.passkeys
+import idp.sso.browser
 from idp.models import Passkey
-from tests.auth.test_passkeys import _csrf, _register, _sign_in
+from tests.auth.passkey_flows import meta_csrf, passkey_sign_in, register_passkey
 from tests.conftest import login
 
 
 def _sign_out(client):
-    client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
+    client.post("/logout", data={"confirm": "yes", "csrf_token": meta_csrf(client, "/account/")})
 
 
 def _row(db, user):
@@ -35,30 +35,30 @@ def _row(db, user):
 
 def _used(client, authenticator, times):
     for _ in range(times):
-        resp, _ = _sign_in(client, authenticator)
+        resp, _ = passkey_sign_in(client, authenticator)
         assert resp.status_code == 200, resp.json
         _sign_out(client)
 
 
 def test_a_forged_answer_with_an_old_counter_does_not_block_the_passkey(client, db, make_user):
     user = make_user()
-    authenticator = _register(client, user)
+    authenticator = register_passkey(client, user)
     _used(client, authenticator, 3)
     # the credential id and user handle are not secret; the private key is
     forger = dataclasses.replace(authenticator, key=ec.generate_private_key(ec.SECP256R1()))
-    forged, _ = _sign_in(client, forger, counter=1)
+    forged, _ = passkey_sign_in(client, forger, counter=1)
     assert forged.status_code == 401 and forged.json["error"] == "verification_failed"
     assert _row(db, user).blocked_at is None
-    real, _ = _sign_in(client, authenticator)
+    real, _ = passkey_sign_in(client, authenticator)
     assert real.status_code == 200, real.json
 
 
 @pytest.mark.parametrize("counter", [3, 1, 0])
 def test_a_signed_answer_whose_counter_did_not_rise_blocks(client, db, make_user, counter):
     user = make_user()
-    authenticator = _register(client, user)
+    authenticator = register_passkey(client, user)
     _used(client, authenticator, 3)
-    clone, _ = _sign_in(client, authenticator, counter=counter)
+    clone, _ = passkey_sign_in(client, authenticator, counter=counter)
     assert clone.status_code == 400 and clone.json["error"] == "cloned"
     row = _row(db, user)
     assert row.blocked_at is not None and row.blocked_reason == "sign_count_rollback"
@@ -66,9 +66,9 @@ def test_a_signed_answer_whose_counter_did_not_rise_blocks(client, db, make_user
 
 def test_an_authenticator_that_does_not_count_is_not_a_clone(client, db, make_user):
     user = make_user()
-    authenticator = _register(client, user)  # registered with counter 0
+    authenticator = register_passkey(client, user)  # registered with counter 0
     for _ in range(3):
-        resp, _ = _sign_in(client, authenticator, counter=0)
+        resp, _ = passkey_sign_in(client, authenticator, counter=0)
         assert resp.status_code == 200, resp.json
         _sign_out(client)
     row = _row(db, user)
@@ -77,8 +77,8 @@ def test_an_authenticator_that_does_not_count_is_not_a_clone(client, db, make_us
 
 def test_a_counter_that_starts_later_is_taken_up(client, db, make_user):
     user = make_user()
-    authenticator = _register(client, user)
-    resp, _ = _sign_in(client, authenticator, counter=7)
+    authenticator = register_passkey(client, user)
+    resp, _ = passkey_sign_in(client, authenticator, counter=7)
     assert resp.status_code == 200
     assert _row(db, user).sign_count == 7
 
@@ -95,9 +95,9 @@ def test_clone_detection_does_not_read_the_librarys_messages(client, db, make_us
 
     monkeypatch.setattr(idp.auth.passkeys, "verify_authentication_response", reworded)
     user = make_user()
-    authenticator = _register(client, user)
+    authenticator = register_passkey(client, user)
     _used(client, authenticator, 2)
-    clone, _ = _sign_in(client, authenticator, counter=1)
+    clone, _ = passkey_sign_in(client, authenticator, counter=1)
     assert clone.json["error"] == "cloned"
 
 
@@ -116,9 +116,9 @@ def test_a_signed_in_request_without_its_session_is_sent_to_sign_in(
     """No ``assert``: with ``python -O`` it would vanish, without it it is a 500."""
     user = make_user()
     login(client, user.email)
-    csrf = _csrf(client, "/account/")
+    csrf = meta_csrf(client, "/account/")
     # the cookie names a session, but the server-side session is not found for the view
-    monkeypatch.setattr(idp.auth.current, "current_sso", lambda: None)
+    monkeypatch.setattr(idp.sso.browser, "current_sso", lambda: None)
     monkeypatch.setattr(idp.auth.passkey_views, "current_sso", lambda: None, raising=False)
     if kind == "json":
         resp = client.post(path, json={}, headers={"X-CSRFToken": csrf})

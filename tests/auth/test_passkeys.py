@@ -3,62 +3,21 @@ enforce, fast and without a browser."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.models import Passkey, User
+from tests.auth.passkey_flows import meta_csrf, passkey_sign_in, post_json, register_passkey
 from tests.auth.soft_authenticator import SoftAuthenticator, b64url
 from tests.conftest import authorize_params, csrf_of, exchange, login, query_of
 
 
-def _csrf(client, path="/login"):
-    page = client.get(path).data.decode()
-    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-
-
-def _post(client, url, body, csrf):
-    return client.post(url, json=body, headers={"X-CSRFToken": csrf})
-
-
-def _register(client, user, authenticator=None, name="Puhelin"):
-    authenticator = authenticator or SoftAuthenticator()
-    login(client, user.email)
-    csrf = _csrf(client, "/account/")
-    options = _post(client, "/passkeys/register/options", {}, csrf).json
-    assert options["authenticatorSelection"]["residentKey"] == "required"
-    assert options["authenticatorSelection"]["userVerification"] == "required"
-    assert options["attestation"] == "none"
-    resp = _post(
-        client,
-        "/passkeys/register/verify",
-        {"credential": authenticator.register(options), "name": name},
-        csrf,
-    )
-    assert resp.status_code == 200, resp.json
-    client.post("/logout", data={"confirm": "yes", "csrf_token": csrf})
-    return authenticator
-
-
-def _sign_in(client, authenticator, email=None, interaction=None, **lie):
-    csrf = _csrf(client)
-    body = {"email": email} if email else {}
-    options = _post(client, "/passkeys/login/options", body, csrf).json
-    return _post(
-        client,
-        "/passkeys/login/verify",
-        {"credential": authenticator.assert_(options, **lie), "interaction": interaction},
-        csrf,
-    ), options
-
-
 def test_register_then_sign_in_without_a_username(client, make_user):
     user = make_user()
-    authenticator = _register(client, user)
-    resp, options = _sign_in(client, authenticator)
+    authenticator = register_passkey(client, user)
+    resp, options = passkey_sign_in(client, authenticator)
     assert resp.status_code == 200, resp.json
     assert options["allowCredentials"] == [] and options["userVerification"] == "required"
     assert resp.json["redirect"] == "/account/"
@@ -67,15 +26,15 @@ def test_register_then_sign_in_without_a_username(client, make_user):
 
 def test_email_first_lists_the_customers_passkeys(client, make_user):
     user = make_user()
-    authenticator = _register(client, user)
-    resp, options = _sign_in(client, authenticator, email=user.email)
+    authenticator = register_passkey(client, user)
+    resp, options = passkey_sign_in(client, authenticator, email=user.email)
     assert [c["id"] for c in options["allowCredentials"]] == [b64url(authenticator.credential_id)]
     assert resp.status_code == 200
 
 
 def test_unknown_email_gets_the_same_shape_of_answer(client):
-    csrf = _csrf(client)
-    options = _post(client, "/passkeys/login/options", {"email": "nobody@example.com"}, csrf)
+    csrf = meta_csrf(client)
+    options = post_json(client, "/passkeys/login/options", {"email": "nobody@example.com"}, csrf)
     assert options.status_code == 200 and options.json["allowCredentials"] == []
 
 
@@ -92,8 +51,8 @@ def test_wrong_origin_rp_id_or_missing_presence_and_verification_are_refused(
     client, make_user, lie, status
 ):
     user = make_user()
-    authenticator = _register(client, user)
-    resp, _ = _sign_in(client, authenticator, **lie)
+    authenticator = register_passkey(client, user)
+    resp, _ = passkey_sign_in(client, authenticator, **lie)
     assert resp.status_code == status, resp.json
     assert client.get("/account/").status_code == 302
 
@@ -104,9 +63,9 @@ def test_wrong_origin_rp_id_or_missing_presence_and_verification_are_refused(
 def test_registration_refuses_the_same_lies(client, make_user, lie):
     user = make_user()
     login(client, user.email)
-    csrf = _csrf(client, "/account/")
-    options = _post(client, "/passkeys/register/options", {}, csrf).json
-    resp = _post(
+    csrf = meta_csrf(client, "/account/")
+    options = post_json(client, "/passkeys/register/options", {}, csrf).json
+    resp = post_json(
         client,
         "/passkeys/register/verify",
         {"credential": SoftAuthenticator().register(options, **lie)},
@@ -117,13 +76,15 @@ def test_registration_refuses_the_same_lies(client, make_user, lie):
 
 def test_challenges_are_single_use(client, make_user):
     user = make_user()
-    authenticator = _register(client, user)
-    csrf = _csrf(client)
-    options = _post(client, "/passkeys/login/options", {}, csrf).json
+    authenticator = register_passkey(client, user)
+    csrf = meta_csrf(client)
+    options = post_json(client, "/passkeys/login/options", {}, csrf).json
     answer = authenticator.assert_(options)
-    assert _post(client, "/passkeys/login/verify", {"credential": answer}, csrf).status_code == 200
-    client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
-    replay = _post(client, "/passkeys/login/verify", {"credential": answer}, _csrf(client))
+    assert (
+        post_json(client, "/passkeys/login/verify", {"credential": answer}, csrf).status_code == 200
+    )
+    client.post("/logout", data={"confirm": "yes", "csrf_token": meta_csrf(client, "/account/")})
+    replay = post_json(client, "/passkeys/login/verify", {"credential": answer}, meta_csrf(client))
     assert replay.status_code == 400 and replay.json["error"] == "no_challenge"
 
 
@@ -131,12 +92,12 @@ def test_expired_challenge_is_refused(client, make_user, monkeypatch):
     import time
 
     user = make_user()
-    authenticator = _register(client, user)
-    csrf = _csrf(client)
-    options = _post(client, "/passkeys/login/options", {}, csrf).json
+    authenticator = register_passkey(client, user)
+    csrf = meta_csrf(client)
+    options = post_json(client, "/passkeys/login/options", {}, csrf).json
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 301)
-    resp = _post(
+    resp = post_json(
         client, "/passkeys/login/verify", {"credential": authenticator.assert_(options)}, csrf
     )
     assert resp.json["error"] == "challenge_expired"
@@ -144,15 +105,17 @@ def test_expired_challenge_is_refused(client, make_user, monkeypatch):
 
 def test_a_rolled_back_counter_blocks_the_passkey_and_says_so(client, db, make_user):
     user = make_user()
-    authenticator = _register(client, user)
+    authenticator = register_passkey(client, user)
     for _ in range(3):
-        resp, _ = _sign_in(client, authenticator)
+        resp, _ = passkey_sign_in(client, authenticator)
         assert resp.status_code == 200
-        client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
-    clone, _ = _sign_in(client, authenticator, counter=1)
+        client.post(
+            "/logout", data={"confirm": "yes", "csrf_token": meta_csrf(client, "/account/")}
+        )
+    clone, _ = passkey_sign_in(client, authenticator, counter=1)
     assert clone.status_code == 400 and clone.json["error"] == "cloned"
     assert "copied" in clone.json["message"]
-    again, _ = _sign_in(client, authenticator)  # even the real one, until replaced
+    again, _ = passkey_sign_in(client, authenticator)  # even the real one, until replaced
     assert again.json["error"] == "blocked"
     row = db.scalar(select(Passkey).where(Passkey.user_id == user.id))
     assert row.blocked_at is not None and row.blocked_reason == "sign_count_rollback"
@@ -165,11 +128,11 @@ def test_amr_and_acr_say_what_happened_in_the_id_token(
     client, make_user, make_client, synced, amr, acr
 ):
     user = make_user()
-    authenticator = _register(client, user, SoftAuthenticator(synced=synced))
+    authenticator = register_passkey(client, user, SoftAuthenticator(synced=synced))
     rp, secret = make_client(first_party=True)
     params, verifier = authorize_params(rp)
     location = client.get("/authorize", query_string=params).headers["Location"]
-    resp, _ = _sign_in(client, authenticator, interaction=query_of(location)["interaction"])
+    resp, _ = passkey_sign_in(client, authenticator, interaction=query_of(location)["interaction"])
     q = query_of(client.get(resp.json["redirect"]).headers["Location"])
     token = exchange(client, rp, secret, q["code"], verifier).json
     claims = jwt.decode(
@@ -180,12 +143,12 @@ def test_amr_and_acr_say_what_happened_in_the_id_token(
 
 def test_rename_and_remove_and_the_last_way_in(client, db, make_user):
     user = make_user()
-    _register(client, user)
-    second = _register(client, user, name="Kannettava")
+    register_passkey(client, user)
+    second = register_passkey(client, user, name="Kannettava")
     login(client, user.email)
     page = client.get("/account/")
     assert b"Puhelin" in page.data and b"Kannettava" in page.data
-    csrf = _csrf(client, "/account/")
+    csrf = meta_csrf(client, "/account/")
     first_id = db.scalars(select(Passkey.id).order_by(Passkey.created_at)).first()
     client.post(f"/passkeys/{first_id}/rename", data={"name": "Työpuhelin", "csrf_token": csrf})
     assert "Työpuhelin" in client.get("/account/").data.decode()
@@ -210,9 +173,9 @@ def test_passkey_endpoints_need_csrf(client, make_user):
 
 def test_garbage_answers_are_clear_errors(client, make_user):
     user = make_user()
-    authenticator = _register(client, user)
-    csrf = _csrf(client)
-    _post(client, "/passkeys/login/options", {}, csrf)
+    authenticator = register_passkey(client, user)
+    csrf = meta_csrf(client)
+    post_json(client, "/passkeys/login/options", {}, csrf)
     for garbage in (
         {},
         {"id": 5},
@@ -220,15 +183,15 @@ def test_garbage_answers_are_clear_errors(client, make_user):
         {"id": "abc", "response": "no"},
         {**authenticator.assert_({"challenge": "AAAA"}), "response": {}},
     ):
-        _post(client, "/passkeys/login/options", {}, csrf)
-        resp = _post(client, "/passkeys/login/verify", {"credential": garbage}, csrf)
+        post_json(client, "/passkeys/login/options", {}, csrf)
+        resp = post_json(client, "/passkeys/login/verify", {"credential": garbage}, csrf)
         assert 400 <= resp.status_code < 500, garbage
         assert "error" in resp.json
 
 
 def test_step_up_asks_a_password_session_for_a_passkey(client, make_user, make_client):
     user = make_user()
-    authenticator = _register(client, user)
+    authenticator = register_passkey(client, user)
     rp, secret = make_client(first_party=True)
     login(client, user.email)  # a password session
     params, verifier = authorize_params(rp, acr_values="phr")
@@ -239,7 +202,7 @@ def test_step_up_asks_a_password_session_for_a_passkey(client, make_user, make_c
     none, _ = authorize_params(rp, acr_values="phr", prompt="none")
     q = query_of(client.get("/authorize", query_string=none).headers["Location"])
     assert q["error"] == "login_required"
-    resp, _ = _sign_in(
+    resp, _ = passkey_sign_in(
         client, authenticator, email=user.email, interaction=query_of(location)["interaction"]
     )
     q = query_of(client.get(resp.json["redirect"]).headers["Location"])
@@ -283,9 +246,9 @@ def test_max_age_with_passkeys_behaves_as_with_passwords(client, make_user, make
     import time
 
     user = make_user()
-    authenticator = _register(client, user)
+    authenticator = register_passkey(client, user)
     rp, _ = make_client(first_party=True)
-    _sign_in(client, authenticator)
+    passkey_sign_in(client, authenticator)
     time.sleep(1.1)
     params, _ = authorize_params(rp, max_age="0", prompt="none")
     q = query_of(client.get("/authorize", query_string=params).headers["Location"])
@@ -303,10 +266,10 @@ def _security(client, action):
 
 def test_passkey_as_second_factor_after_the_password(client, make_user, make_client):
     user = make_user()
-    authenticator = _register(client, user)
+    authenticator = register_passkey(client, user)
     login(client, user.email)
     assert "security_second_factor_on" in _security(client, "second_factor_on").headers["Location"]
-    client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
+    client.post("/logout", data={"confirm": "yes", "csrf_token": meta_csrf(client, "/account/")})
     rp, secret = make_client(first_party=True)
     params, verifier = authorize_params(rp)
     location = client.get("/authorize", query_string=params).headers["Location"]
@@ -315,7 +278,7 @@ def test_passkey_as_second_factor_after_the_password(client, make_user, make_cli
     assert client.get("/account/").status_code == 302  # the password alone is not enough
     page = client.get("/login/second-factor").data.decode()
     assert user.email in page and "passkey-login" in page
-    resp, _ = _sign_in(
+    resp, _ = passkey_sign_in(
         client, authenticator, email=user.email, interaction=query_of(location)["interaction"]
     )
     q = query_of(client.get(resp.json["redirect"]).headers["Location"])
@@ -331,13 +294,13 @@ def test_second_factor_needs_a_passkey_and_passkey_only_drops_the_password(clien
     login(client, user.email)
     resp = _security(client, "second_factor_on")
     assert "passkey_error=last_way_in" in resp.headers["Location"]
-    client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
-    _register(client, user)
+    client.post("/logout", data={"confirm": "yes", "csrf_token": meta_csrf(client, "/account/")})
+    register_passkey(client, user)
     login(client, user.email)
     assert "security_passkey_only" in _security(client, "passkey_only").headers["Location"]
     db.expire_all()
     assert db.get(User, user.id).password_hash is None
-    client.post("/logout", data={"confirm": "yes", "csrf_token": _csrf(client, "/account/")})
+    client.post("/logout", data={"confirm": "yes", "csrf_token": meta_csrf(client, "/account/")})
     assert login(client, user.email).status_code == 401  # the old password is gone
 
 
@@ -345,11 +308,11 @@ def test_recovery_by_email_when_every_passkey_is_lost(app, client, db, make_user
     from idp.auth.accounts import make_reset_token
 
     user = make_user()
-    authenticator = _register(client, user)
+    authenticator = register_passkey(client, user)
     login(client, user.email)
     _security(client, "passkey_only")
     other = app.test_client()  # another browser signed in with the passkey
-    assert _sign_in(other, authenticator)[0].status_code == 200
+    assert passkey_sign_in(other, authenticator)[0].status_code == 200
     assert other.get("/account/").status_code == 200
     token = make_reset_token(app.config["AVAIN"].secret_key, db.get(User, user.id))
     page = client.get(f"/reset/{token}")

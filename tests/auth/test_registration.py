@@ -16,8 +16,8 @@ from sqlalchemy import select
 from idp.auth import passwords
 from idp.models import Delivery, User
 from tests.burst import burst
+from tests.catalogs import compile_catalogs
 from tests.conftest import csrf_of
-from tests.test_i18n import compile_catalogs
 
 LIMIT = 3
 
@@ -49,7 +49,7 @@ def hashes(monkeypatch):
 @pytest.fixture
 def sent(monkeypatch):
     """Mail handed to SMTP by the outbox: (to, subject, body)."""
-    from idp.events import mailer
+    from idp.auth import mailer
 
     mails: list[tuple[str, str, str]] = []
     monkeypatch.setattr(

@@ -1,4 +1,8 @@
-"""The `idp` command, run as a real subprocess with its own environment."""
+"""The `idp` command, run in this process with Click's CliRunner and its own environment.
+
+One test (`idp serve`) starts the installed `idp` entry point as a real process: it checks
+the console script and gunicorn; the others need no process start-up (about 2 s each).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,31 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-IDP = [sys.executable, "-m", "idp.cli"]
+from idp import cli
+from tests.conftest import PG_URL, _drop_pg_database, _fresh_pg_database
+
+IDP_SCRIPT = Path(sys.executable).with_name("idp")
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 @pytest.fixture
-def env(tmp_path: Path, database_url: str, app: object) -> dict[str, str]:
-    """The CLI against the test database, emptied first by the app fixture."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+def env(tmp_path: Path, database_url: str, app: object) -> dict[str, str | None]:
+    """The CLI against the test database, emptied first by the app fixture; inherited
+    IDP_* variables are unset."""
+    e: dict[str, str | None] = {k: None for k in os.environ if k.startswith("IDP_")}
     e.update(
         {
             "IDP_INSTANCE_PATH": str(tmp_path / "inst"),
@@ -29,19 +47,36 @@ def env(tmp_path: Path, database_url: str, app: object) -> dict[str, str]:
 
 
 def idp(env, *args, stdin=None, check=True):
-    proc = subprocess.run(
-        [*IDP, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(proc.stderr + proc.stdout)
-    return proc
+    """`idp ARGS` in this process; an unexpected exception propagates (it would have been a
+    traceback on the terminal)."""
+    result = CliRunner().invoke(cli.main, list(args), input=stdin, env=env, catch_exceptions=False)
+    ran = Ran(result.exit_code, result.stdout, result.stderr)
+    if check and ran.returncode != 0:
+        raise AssertionError(ran.stderr + ran.stdout)
+    return ran
 
 
-def test_db_upgrade_creates_keys_once(env):
+@pytest.fixture
+def new_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database on the same backend, never migrated nor prepared by an app."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'new.db'}"
+        return
+    url = _fresh_pg_database(PG_URL)
+    try:
+        yield url
+    finally:
+        _drop_pg_database(PG_URL, url)
+
+
+def test_db_upgrade_creates_keys_once(env, new_database):
+    env = dict(env, IDP_DATABASE_URL=new_database)
     out = idp(env, "db", "upgrade").stdout
     assert "database at revision" in out
+    assert out.count("created signing key") == 2  # RS256 and ES256
     again = idp(env, "db", "upgrade").stdout
-    assert "created signing key" not in again or "created signing key" not in out
+    assert "database at revision" in again
+    assert "created signing key" not in again
     listing = idp(env, "keys", "list").stdout
     assert "RS256" in listing and "ES256" in listing
 
@@ -166,16 +201,28 @@ def test_seed_prints_how_to_log_in_and_is_idempotent(env):
 
 
 def test_serve_runs_gunicorn_and_answers(env):
+    """The one real-process test: the installed `idp` script, then gunicorn serving."""
     import time
     import urllib.request
 
     from tests.live_server import free_port
 
-    idp(env, "db", "upgrade")
+    assert IDP_SCRIPT.exists(), f"{IDP_SCRIPT}: the `idp` entry point is not installed"
+    process_env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    process_env.update({k: v for k, v in env.items() if v is not None})
+    upgraded = subprocess.run(
+        [str(IDP_SCRIPT), "db", "upgrade"],
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "database at revision" in upgraded.stdout
     port = free_port()
     proc = subprocess.Popen(
-        [*IDP, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        env=dict(env, IDP_ISSUER=f"http://localhost:{port}"),
+        [str(IDP_SCRIPT), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        env=dict(process_env, IDP_ISSUER=f"http://localhost:{port}"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -200,7 +247,8 @@ def test_serve_runs_gunicorn_and_answers(env):
         proc.wait(timeout=30)
 
 
-def test_ledger_verify_and_purposes(env):
+def test_ledger_verify_and_purposes(env, new_database):
+    env = dict(env, IDP_DATABASE_URL=new_database)  # no checkpoint of the app fixture's issuer
     idp(env, "db", "upgrade")
     out = idp(env, "ledger", "purposes").stdout
     assert "garage_booking\tv1\tconsent\tgarage" in out

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from consent import ledger as L
 from consent.store import CustomerKeyRow, EventRow
 from tests.conftest import PASSWORD, authorize_params, csrf_of, exchange, login
-from tests.ledger.test_consent_flow import _consent_page, _finish
-from tests.oauth.test_logout import Receiver
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
+from tests.ledger.flows import consent_page, finish
 
 
 def _count(app, table, **where):
@@ -37,8 +28,8 @@ def test_the_customer_deletes_their_account(app, client, make_user, make_client,
     user = make_user()
     rp, secret = make_client(backchannel_logout_uri=receiver.url)
     params, verifier = authorize_params(rp, scope="openid email")
-    interaction, page = _consent_page(client, params, user.email)
-    q = _finish(client, interaction, page)
+    interaction, page = consent_page(client, params, user.email)
+    q = finish(client, interaction, page)
     token = exchange(client, rp, secret, q["code"], verifier).json
     assert "Delete your account" in client.get("/account/").data.decode()
 

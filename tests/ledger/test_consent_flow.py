@@ -4,42 +4,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from consent import ledger as L
-from tests.conftest import authorize_params, csrf_of, exchange, login, query_of
-from tests.oauth.test_logout import Receiver
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
-
-
-def _consent_page(client, params, email):
-    resp = client.get("/authorize", query_string=params)
-    if resp.headers["Location"].startswith("/login"):
-        interaction = query_of(resp.headers["Location"])["interaction"]
-        resp = client.get(login(client, email, interaction=interaction).headers["Location"])
-    location = resp.headers["Location"]
-    assert location.startswith("/consent"), location
-    return query_of(location)["interaction"], client.get(location)
-
-
-def _finish(client, interaction, page, **choices):
-    data = {"interaction": interaction, "decision": "allow", "csrf_token": csrf_of(page.data)}
-    data.update(choices)
-    resp = client.post("/consent", data=data)
-    resp = client.get(resp.headers["Location"])
-    return query_of(resp.headers["Location"])
-
-
-def _userinfo(client, token):
-    return client.get("/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"})
+from idp import startup
+from tests.conftest import authorize_params, csrf_of, exchange, query_of
+from tests.ledger.flows import consent_page, finish, userinfo
 
 
 def test_generic_client_consent_is_a_ledger_event_and_limits_claims(
@@ -48,11 +19,11 @@ def test_generic_client_consent_is_a_ledger_event_and_limits_claims(
     user = make_user()
     rp, secret = make_client()
     params, verifier = authorize_params(rp, scope="openid email")
-    interaction, page = _consent_page(client, params, user.email)
+    interaction, page = consent_page(client, params, user.email)
     assert b"Your email address" in page.data
-    q = _finish(client, interaction, page)
+    q = finish(client, interaction, page)
     token = exchange(client, rp, secret, q["code"], verifier).json
-    info = _userinfo(client, token).json
+    info = userinfo(client, token).json
     assert info["email"] == user.email and "name" not in info
     # a wider scope later needs a new decision; prompt=none cannot make it
     params, _ = authorize_params(rp, scope="openid email profile", prompt="none")
@@ -81,22 +52,22 @@ def test_partner_purposes_are_unticked_choices_and_refusal_does_not_block(
         redirect_uris=["https://garage.example.com/cb"],
     )
     params, verifier = authorize_params(garage, scope="openid profile email phone")
-    interaction, page = _consent_page(client, params, user.email)
+    interaction, page = consent_page(client, params, user.email)
     html = page.data.decode()
     assert "Korjaamo Virtanen" in html and "Avain Demo Oy" in html
     assert 'name="agree:garage_booking"' in html
     assert 'name="claim:garage_booking:email"' in html
     assert not re.search(r"<input[^>]*checked", html)  # nothing pre-ticked
-    q = _finish(client, interaction, page)  # agree box left empty: refused
+    q = finish(client, interaction, page)  # agree box left empty: refused
     token = exchange(client, garage, secret, q["code"], verifier).json
-    assert set(_userinfo(client, token).json) == {"sub"}
+    assert set(userinfo(client, token).json) == {"sub"}
     keys = KeySet.import_key_set(client.get("/jwks.json").json)
     assert "name" not in jwt.decode(token["id_token"], keys).claims
 
 
 def test_agreeing_without_an_optional_claim_releases_only_the_rest(client, make_user, make_client):
     _, _, token = _garage_token(client, make_user, make_client, **{"agree:garage_booking": "on"})
-    info = _userinfo(client, token).json
+    info = userinfo(client, token).json
     assert info["name"] == "Aino Virtanen"
     assert "email" not in info  # optional, left unticked
     page = client.get("/account/").data.decode()
@@ -110,8 +81,8 @@ def test_withdrawal_revokes_tokens_at_once_and_logs_the_client_out(
     user = make_user()
     rp, secret = make_client(backchannel_logout_uri=receiver.url)
     params, verifier = authorize_params(rp, scope="openid email")
-    interaction, page = _consent_page(client, params, user.email)
-    q = _finish(client, interaction, page)
+    interaction, page = consent_page(client, params, user.email)
+    q = finish(client, interaction, page)
     token = exchange(client, rp, secret, q["code"], verifier).json
     account = client.get("/account/")
     assert b"Withdraw consent" in account.data
@@ -128,7 +99,7 @@ def test_withdrawal_revokes_tokens_at_once_and_logs_the_client_out(
         "/introspect", data={"token": token["access_token"]}, auth=(rp.client_id, secret)
     ).json
     assert intro == {"active": False}
-    assert _userinfo(client, token).status_code == 401
+    assert userinfo(client, token).status_code == 401
     for thread in app.extensions.get("avain.outbox_threads", []):
         thread.join(timeout=10)
     assert len(receiver.tokens) == 1
@@ -144,8 +115,8 @@ def test_receipts_and_export_from_the_account_page(
     user = make_user()
     rp, secret = make_client()
     params, verifier = authorize_params(rp, scope="openid email")
-    interaction, page = _consent_page(client, params, user.email)
-    _finish(client, interaction, page)
+    interaction, page = consent_page(client, params, user.email)
+    finish(client, interaction, page)
     listing = client.get("/account/sharing/receipts")
     assert listing.status_code == 200 and b"Download receipt" in listing.data
     seq = re.search(rb"/account/sharing/receipts/(\d+)\.jwt", listing.data).group(1).decode()
@@ -197,8 +168,8 @@ def test_a_changed_purpose_asks_the_customer_again(app, client, make_user, make_
         redirect_uris=["https://garage.example.com/cb"],
     )
     params, verifier = authorize_params(garage, scope="openid profile")
-    interaction, page = _consent_page(client, params, user.email)
-    _finish(client, interaction, page, **{"agree:garage_booking": "on"})
+    interaction, page = consent_page(client, params, user.email)
+    finish(client, interaction, page, **{"agree:garage_booking": "on"})
     params, _ = authorize_params(garage, scope="openid profile", prompt="none")
     assert "code" in query_of(client.get("/authorize", query_string=params).headers["Location"])
     catalogue = app.extensions["avain.catalogue"]
@@ -206,6 +177,7 @@ def test_a_changed_purpose_asks_the_customer_again(app, client, make_user, make_
     app.extensions["avain.catalogue"] = dataclasses.replace(
         catalogue, purposes={**catalogue.purposes, "garage_booking": changed}
     )
+    startup.prepare(app)  # as a restart with the changed catalogue would
     params, verifier = authorize_params(garage, scope="openid profile", prompt="none")
     q = query_of(client.get("/authorize", query_string=params).headers["Location"])
     assert q["error"] == "consent_required"
@@ -228,8 +200,8 @@ def _garage_token(client, make_user, make_client, **choices):
         redirect_uris=["https://garage.example.com/cb"],
     )
     params, verifier = authorize_params(garage, scope="openid profile email")
-    interaction, page = _consent_page(client, params, user.email)
-    q = _finish(client, interaction, page, **choices)
+    interaction, page = consent_page(client, params, user.email)
+    q = finish(client, interaction, page, **choices)
     return garage, secret, exchange(client, garage, secret, q["code"], verifier).json
 
 
@@ -238,7 +210,7 @@ def test_introspection_releases_what_userinfo_releases_and_no_more(client, make_
         client, make_user, make_client, **{"agree:garage_booking": "on"}
     )
     intro = _introspect(client, garage, secret, token)
-    info = _userinfo(client, token).json
+    info = userinfo(client, token).json
     assert intro["active"] is True and intro["client_id"] == "garage"
     assert intro["name"] == info["name"] == "Aino Virtanen"
     assert "email" not in intro  # optional, left unticked: not in userinfo either

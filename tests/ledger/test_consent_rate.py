@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import authorize_params, csrf_of
-from tests.ledger.test_consent_changes import _consent, _history, _withdraw
-from tests.ledger.test_consent_flow import _consent_page
+from tests.ledger.flows import consent, consent_page, history, withdraw
 
 TEXTS = {
     "fi": "Tällä kertaa mitään ei muutettu",
@@ -25,10 +24,10 @@ def test_too_many_consents_get_a_readable_429_and_record_nothing(
 ):
     user = make_user()
     first, second, third = (make_client(name=f"RP {i}")[0] for i in range(3))
-    _consent(client, first, user.email)
-    _consent(client, second, user.email)
+    consent(client, first, user.email)
+    consent(client, second, user.email)
     params, _ = authorize_params(third, scope="openid email")
-    interaction, page = _consent_page(client, params, user.email)
+    interaction, page = consent_page(client, params, user.email)
     for lang, text in TEXTS.items():
         resp = client.post(
             "/consent",
@@ -43,12 +42,12 @@ def test_too_many_consents_get_a_readable_429_and_record_nothing(
         assert text in resp.data.decode()
         assert 1 <= int(resp.headers["Retry-After"]) <= 60
     given = [("given", f"signin:{rp.client_id}") for rp in (first, second)]
-    assert _history(app, user) == given
+    assert history(app, user) == given
     # not consented: the third site still asks
     assert client.get("/authorize", query_string=params).headers["Location"].startswith("/consent")
     # withdrawing is never refused (GDPR Art. 7(3))
-    assert _withdraw(client, first).status_code == 302
-    assert _history(app, user) == [*given, ("withdrawn", f"signin:{first.client_id}")]
+    assert withdraw(client, first).status_code == 302
+    assert history(app, user) == [*given, ("withdrawn", f"signin:{first.client_id}")]
 
 
 def test_the_limit_is_a_setting():

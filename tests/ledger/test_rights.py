@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 
 from consent import ledger as L
 from idp import cli
 from tests.conftest import authorize_params, csrf_of, exchange
-from tests.ledger.test_consent_flow import _consent_page, _finish, _userinfo
-from tests.ledger.test_sequencer import _cli_env
-from tests.oauth.test_logout import Receiver
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
+from tests.ledger.flows import cli_env, consent_page, finish, userinfo
 
 
 def _sign_in_to_shop(client, make_user, make_client, receiver=None):
@@ -30,8 +20,8 @@ def _sign_in_to_shop(client, make_user, make_client, receiver=None):
         **extra,
     )
     params, verifier = authorize_params(shop, scope="openid profile email")
-    interaction, page = _consent_page(client, params, user.email)
-    q = _finish(client, interaction, page)  # nothing optional ticked, marketing refused
+    interaction, page = consent_page(client, params, user.email)
+    q = finish(client, interaction, page)  # nothing optional ticked, marketing refused
     return user, shop, secret, exchange(client, shop, secret, q["code"], verifier).json
 
 
@@ -59,7 +49,7 @@ def _fresh_userinfo(client, shop, secret):
     from tests.conftest import query_of
 
     code = query_of(resp.headers["Location"])["code"]
-    return _userinfo(client, exchange(client, shop, secret, code, verifier).json).json
+    return userinfo(client, exchange(client, shop, secret, code, verifier).json).json
 
 
 def test_objecting_to_legitimate_interest_stops_it_at_once(
@@ -67,7 +57,7 @@ def test_objecting_to_legitimate_interest_stops_it_at_once(
 ):
     user, shop, secret, token = _sign_in_to_shop(client, make_user, make_client, receiver)
     # service reminders rest on legitimate interest: the first name goes without a consent
-    assert _userinfo(client, token).json["given_name"] == "Aino"
+    assert userinfo(client, token).json["given_name"] == "Aino"
     page = client.get("/account/").data.decode()
     assert "Service reminders" in page and "our legitimate interest" in page
     assert "Object to this" in page
@@ -111,7 +101,7 @@ def test_restriction_stops_every_release_until_an_admin_lifts_it(
     assert info["email"] == user.email
     assert "restricted" in client.get("/account/").data.decode()
 
-    _cli_env(app, monkeypatch)
+    cli_env(app, monkeypatch)
     runner = CliRunner()
     state = runner.invoke(cli.main, ["ledger", "state", user.email])
     assert state.exit_code == 0 and "restricted" in state.output, state.output
@@ -177,7 +167,7 @@ def test_an_admin_records_an_objection_received_by_letter(
     app, client, make_user, make_client, monkeypatch
 ):
     user, shop, secret, _ = _sign_in_to_shop(client, make_user, make_client)
-    _cli_env(app, monkeypatch)
+    cli_env(app, monkeypatch)
     result = CliRunner().invoke(
         cli.main,
         [

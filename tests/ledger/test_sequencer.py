@@ -12,7 +12,7 @@ from consent.store import EventRow, IntakeRow
 from idp import cli
 from idp.ledger import sequencer
 from tests.conftest import authorize_params, csrf_of, exchange
-from tests.ledger.test_consent_flow import _consent_page, _finish, _userinfo
+from tests.ledger.flows import cli_env, consent_page, finish, userinfo
 
 
 def _counts(app):
@@ -25,25 +25,14 @@ def _counts(app):
         )
 
 
-def _cli_env(app, monkeypatch):
-    settings = app.config["AVAIN"]
-    for key, value in {
-        "IDP_DATABASE_URL": settings.database_url,
-        "IDP_SECRET_KEY": settings.secret_key,
-        "IDP_ISSUER": settings.issuer,
-        "IDP_INSTANCE_PATH": settings.instance_path,
-    }.items():
-        monkeypatch.setenv(key, value)
-
-
 def test_a_running_sequencer_is_woken_by_the_commit(app, client, make_user, make_client):
     user = make_user()
     rp, _ = make_client()
     running = sequencer.start(app, interval=60)  # only a wake-up can make it look in time
     try:
         params, _ = authorize_params(rp, scope="openid email")
-        interaction, page = _consent_page(client, params, user.email)
-        _finish(client, interaction, page)
+        interaction, page = consent_page(client, params, user.email)
+        finish(client, interaction, page)
         deadline = time.monotonic() + 10
         while _counts(app) != (1, 0) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -66,10 +55,10 @@ def test_queued_events_decide_at_once_and_wait_safely_for_the_sequencer(
 
     monkeypatch.setattr(L, "sequence", broken)
     params, verifier = authorize_params(rp, scope="openid email")
-    interaction, page = _consent_page(client, params, user.email)
-    q = _finish(client, interaction, page)
+    interaction, page = consent_page(client, params, user.email)
+    q = finish(client, interaction, page)
     token = exchange(client, rp, secret, q["code"], verifier).json
-    assert _userinfo(client, token).json["email"] == user.email
+    assert userinfo(client, token).json["email"] == user.email
     assert _counts(app) == (0, 1)
 
     account = client.get("/account/")
@@ -91,7 +80,7 @@ def test_queued_events_decide_at_once_and_wait_safely_for_the_sequencer(
     assert "consent_required" in resp.headers["Location"]
 
     monkeypatch.undo()
-    _cli_env(app, monkeypatch)
+    cli_env(app, monkeypatch)
     runner = CliRunner()
     checked = runner.invoke(cli.main, ["ledger", "verify"])
     assert checked.exit_code == 0 and "2 events wait to be sequenced" in checked.output

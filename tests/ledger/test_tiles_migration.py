@@ -10,7 +10,7 @@ from consent import ledger as L, tiles
 from consent.store import EventRow, SubtreeRow
 from idp.migrate import downgrade, upgrade
 from tests.conftest import PG_URL, _drop_pg_database, _fresh_pg_database
-from tests.consent.test_ledger import ev
+from tests.consent.events import ev
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

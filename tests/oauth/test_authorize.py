@@ -169,6 +169,14 @@ def test_request_objects_are_refused_per_spec(client, rp):
     assert meta["request_parameter_supported"] is False
 
 
+def test_request_objects_are_refused_before_prompt_none_needs_a_login(client, rp):
+    """OIDC Core §6.1 is answered before Authlib's validate_request_prompt (§3.1.2.6)."""
+    params, _ = authorize_params(rp[0], prompt="none", request="eyJhbGciOiJub25lIn0.e30.")
+    assert query_of(_get(client, params).headers["Location"])["error"] == "request_not_supported"
+    params, _ = authorize_params(rp[0], prompt="none")
+    assert query_of(_get(client, params).headers["Location"])["error"] == "login_required"
+
+
 def test_form_post_response_mode_renders_an_auto_submitting_form(client, rp, user):
     login(client, user.email)
     params, _ = authorize_params(rp[0], response_mode="form_post")

@@ -90,6 +90,9 @@ def test_another_client_cannot_introspect(client, issued, make_client):
     resp = client.post(
         "/introspect", data={"token": token["access_token"]}, auth=(other.client_id, other_secret)
     )
+    # RFC 7662 §2.2: refused, or answered as inactive; never the token's details
+    assert resp.json.get("active", False) is False
+    assert set(resp.json) <= {"active", "error", "error_description"}
     assert resp.status_code != 200 or resp.json == {"active": False}
 
 
@@ -100,6 +103,23 @@ def test_userinfo_errors_follow_rfc6750(client, issued):
     resp = client.get("/userinfo", headers={"Authorization": "Bearer garbage"})
     assert resp.status_code == 401
     assert 'error="invalid_token"' in resp.headers["WWW-Authenticate"]
+
+
+def test_userinfo_challenges_where_authlib_sends_none(client, issued, make_user, make_client):
+    """RFC 6750 §3.1: no token is a bare challenge; a token without ``openid`` is
+    ``insufficient_scope`` (403) with the challenge too (Authlib's error sends none)."""
+    resp = client.get("/userinfo", headers={"Authorization": "Basic abc"})
+    assert resp.status_code == 401 and resp.json["error"] == "missing_token"
+    assert resp.headers["WWW-Authenticate"] == 'Bearer realm="avain"'
+    user = make_user()
+    rp, secret = make_client(first_party=True)
+    params, verifier = authorize_params(rp, scope="email")
+    code = follow_to_code(client, params, user.email)["code"]
+    token = exchange(client, rp, secret, code, verifier).json
+    assert "id_token" not in token
+    resp = client.get("/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert resp.status_code == 403 and resp.json["error"] == "insufficient_scope"
+    assert 'error="insufficient_scope"' in resp.headers["WWW-Authenticate"]
 
 
 def test_userinfo_by_post_form(client, issued):

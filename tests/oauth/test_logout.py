@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
-
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -15,41 +11,6 @@ from idp.events.outbox import deliver_due
 from idp.models import Delivery
 from idp.outbound import policy_from
 from tests.conftest import authorize_params, csrf_of, exchange, follow_to_code, query_of
-
-
-class Receiver:
-    """Collects logout tokens POSTed to it; answers with ``status``."""
-
-    def __init__(self) -> None:
-        self.tokens: list[str] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length", 0))
-                body = parse_qs(self.rfile.read(length).decode())
-                receiver.tokens.extend(body.get("logout_token", []))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://localhost:{self.server.server_address[1]}/backchannel"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def _sign_in(client, rp, secret, email):

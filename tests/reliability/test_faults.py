@@ -34,7 +34,8 @@ from tests.reliability.client import (
 from tests.reliability.conftest import Avain
 from tests.reliability.server import cut_database_connections, kill_worker, run_idp
 
-pytestmark = pytest.mark.postgres
+# one worker runs these in turn under pytest-xdist (make test): each starts a 3-worker gunicorn
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("reliability")]
 
 PARKED = 2  # refresh tokens per customer issued before the fault and left alone until after
 MAX_CYCLES = 6  # per customer: 3 customers x 6 cycles x ~11 requests stays a few hundred

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from idp import context
 from idp.db import upsert, utcnow
 from idp.models import ReplayEntry
 from idp.redis_store import reachable
@@ -88,3 +89,11 @@ class RedisReplayCache:
                 f"avain:once:{_name(key)}", b"1", nx=True, pxat=int(until.timestamp() * 1000)
             )
         return bool(stored)
+
+
+def first_use(session: Session, key: str, until: datetime) -> bool:
+    """Remember ``key`` until ``until`` in the running app's replay cache (Redis when
+    configured, else the database); True the first time, False while it is remembered."""
+    client = context.redis_client()
+    cache: ReplayCache = RedisReplayCache(client) if client is not None else DbReplayCache(session)
+    return cache.first_use(key, until)

@@ -1,5 +1,6 @@
 """Customer mail from the outbox: claimed, written in the customer's language, sent; every
-attempt recorded and failures retried with backoff, as back-channel logouts are."""
+attempt recorded and failures retried with backoff, as back-channel logouts are. The app
+factory gives :func:`deliver_due` to the outbox (:func:`idp.events.outbox.init_app`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp.auth import letters
 from idp.auth.mail import send_mail
+from idp.config import Settings
 from idp.db import utcnow
+from idp.events.kinds import MAIL
 from idp.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,7 @@ def deliver_due(app: Flask, limit: int = 20) -> int:
             session.scalars(
                 select(Delivery.id)
                 .where(
-                    Delivery.kind == letters.MAIL,
+                    Delivery.kind == MAIL,
                     Delivery.delivered_at.is_(None),
                     Delivery.failed_at.is_(None),
                     Delivery.next_attempt_at <= utcnow(),
@@ -87,7 +90,7 @@ def _links(app: Flask, issuer: str) -> Callable[..., str]:
 
 
 def _attempt(app: Flask, session: Session, delivery: Delivery) -> None:
-    s = app.config["AVAIN"]
+    s: Settings = app.config["AVAIN"]
     payload = json.loads(delivery.payload)
     letter = letters.Letter(payload["letter"])
     to = delivery.url.removeprefix("mailto:")

@@ -7,16 +7,15 @@ user loader finds the server-side session, and revoking it logs the browser out.
 from __future__ import annotations
 
 from flask import abort, current_app, g, request, session
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy.orm import Session
 
-from idp.auth import sessions
+from idp.db import get_session
 from idp.models import SsoSession, User
+from idp.sso import sessions
 
 
 def load_user(sid: str) -> User | None:
-    from idp.db import get_session
-
     sso = sessions.load_active(get_session(), sid)
     if sso is None:
         return None
@@ -26,8 +25,6 @@ def load_user(sid: str) -> User | None:
 
 
 def current_sso() -> SsoSession | None:
-    from flask_login import current_user
-
     if not current_user.is_authenticated:
         return None
     sso: SsoSession | None = g.get("sso")

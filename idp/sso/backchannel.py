@@ -1,4 +1,7 @@
-"""OpenID Connect Back-Channel Logout 1.0: logout tokens for every client in a session."""
+"""OpenID Connect Back-Channel Logout 1.0: which clients to tell, and their logout tokens.
+
+The fan-out decision is SSO knowledge (who took part in a session); the tokens are queued in
+the outbox, which delivers them (:mod:`idp.events.outbox`) without knowing about sessions."""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp import signing
+from idp.events.kinds import BACKCHANNEL_LOGOUT
 from idp.models import AuthorizationCode, Client, Delivery, User
-from idp.oauth import tokens
+from idp.sso.sessions import list_active
+from idp.subjects import subject
 
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
@@ -33,7 +38,7 @@ def logout_token(session: Session, issuer: str, client: Client, user: User, sid:
         "iat": now,
         "exp": now + 120,
         "jti": secrets.token_urlsafe(16),
-        "sub": tokens.subject(session, user, client),
+        "sub": subject(session, user, client),
         "events": {LOGOUT_EVENT: {}},
     }
     if sid:
@@ -50,7 +55,7 @@ def enqueue_session_logout(session: Session, issuer: str, user: User, sid: str) 
         if not client.backchannel_logout_uri:
             continue
         delivery = Delivery(
-            kind="backchannel_logout",
+            kind=BACKCHANNEL_LOGOUT,
             client_id=client.client_id,
             url=client.backchannel_logout_uri,
             payload=logout_token(session, issuer, client, user, sid),
@@ -65,8 +70,6 @@ def enqueue_client_logout(
     session: Session, issuer: str, user: User, client: Client
 ) -> list[Delivery]:
     """Tell one client that the customer's sessions with it are over (e.g. consent withdrawn)."""
-    from idp.auth.sessions import list_active
-
     if not client.backchannel_logout_uri:
         return []
     queued = []
@@ -79,7 +82,7 @@ def enqueue_client_logout(
         if took_part is None:
             continue
         delivery = Delivery(
-            kind="backchannel_logout",
+            kind=BACKCHANNEL_LOGOUT,
             client_id=client.client_id,
             url=client.backchannel_logout_uri,
             payload=logout_token(session, issuer, client, user, sso.id),

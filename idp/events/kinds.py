@@ -1,0 +1,7 @@
+"""What the outbox delivers (``Delivery.kind``): the services that queue deliveries and the
+senders that make them share these names."""
+
+from __future__ import annotations
+
+BACKCHANNEL_LOGOUT = "backchannel_logout"  # a logout token POSTed to a client (idp.sso)
+MAIL = "mail"  # customer mail, written and sent by idp.auth.mailer
