@@ -1,0 +1,154 @@
+"""Rengasverkkokauppa, the demo tire web shop: products, cart, checkout, order history.
+
+Customers sign in through Avain (:mod:`examples.signin`). Run: ``python -m examples.tire_shop``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from flask import Flask, abort, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from examples import signin, site
+from examples.tire_shop.messages import MESSAGES
+
+SCHEMA = (
+    signin.SCHEMA
+    + """
+CREATE TABLE IF NOT EXISTS products (
+    id INTEGER PRIMARY KEY, season TEXT NOT NULL, name TEXT NOT NULL, size TEXT NOT NULL,
+    price_cents INTEGER NOT NULL, text_fi TEXT NOT NULL, text_en TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS orders (
+    id INTEGER PRIMARY KEY, sub TEXT NOT NULL, created_at INTEGER NOT NULL,
+    total_cents INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS order_lines (
+    order_id INTEGER NOT NULL REFERENCES orders (id), product_id INTEGER NOT NULL,
+    name TEXT NOT NULL, quantity INTEGER NOT NULL, price_cents INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO products VALUES
+ (1, 'winter', 'Revontuli Nasta', '205/55 R16', 12900,
+  'Nastarengas pohjoisen jäisille teille.', 'Studded tire for icy northern roads.'),
+ (2, 'winter', 'Lumikko Kitka', '205/55 R16', 11900,
+  'Kitkarengas lumelle ja loskalle, hiljainen kaupungissa.',
+  'Friction tire for snow and slush, quiet in town.'),
+ (3, 'winter', 'Pakkanen Pro', '225/45 R17', 15900,
+  'Nastarengas tehokkaampiin autoihin.', 'Studded tire for more powerful cars.'),
+ (4, 'summer', 'Kesäpolku', '205/55 R16', 9900,
+  'Kesärengas, joka pitää märällä tiellä.', 'Summer tire with a firm grip on wet roads.'),
+ (5, 'summer', 'Sadekaari Sport', '225/45 R17', 12400,
+  'Urheilullinen kesärengas, lyhyt jarrutusmatka.', 'Sporty summer tire, short braking.');
+"""
+)
+
+
+def create_app() -> Flask:
+    app = Flask(__name__, instance_path=site.instance_path())
+    app.config["SESSION_COOKIE_NAME"] = "tire_shop_session"  # Avain and the garage share the host
+    site.configure(
+        app,
+        client_id="tire-shop",
+        site_url="http://localhost:5001",
+        schema=SCHEMA,
+        brand_colour="#1f4e79",
+    )
+    signin.init_app(app, scope="openid profile email")
+    site.init_db(app)
+    t = site.translator(MESSAGES)
+    app.jinja_env.globals.update(t=t, euros=euros)
+    app.after_request(site.remember_language)
+
+    @app.get("/")
+    def products() -> str:
+        rows = db().execute("SELECT * FROM products ORDER BY season DESC, id").fetchall()
+        return render_template("products.html", products=rows)
+
+    @app.post("/cart")
+    def add_to_cart() -> ResponseReturnValue:
+        product = _product(request.form.get("product", type=int))
+        quantity = max(1, min(8, request.form.get("quantity", 4, type=int)))
+        cart = session.get("cart", {})
+        cart[str(product["id"])] = min(8, cart.get(str(product["id"]), 0) + quantity)
+        session["cart"] = cart
+        flash("added")
+        return redirect(url_for("cart"))
+
+    @app.get("/cart")
+    def cart() -> str:
+        lines, total = _cart_lines()
+        return render_template("cart.html", lines=lines, total=total)
+
+    @app.post("/cart/empty")
+    def empty_cart() -> ResponseReturnValue:
+        session.pop("cart", None)
+        return redirect(url_for("cart"))
+
+    @app.post("/checkout")
+    def checkout() -> ResponseReturnValue:
+        """No real payment in the demo: the order is stored for the signed-in customer."""
+        if g.customer is None:
+            return redirect(url_for("cart"))
+        lines, total = _cart_lines()
+        if not lines:
+            return redirect(url_for("cart"))
+        conn = db()
+        order_id = conn.execute(
+            "INSERT INTO orders (sub, created_at, total_cents) VALUES (?, ?, ?)",
+            (g.customer["sub"], int(time.time()), total),
+        ).lastrowid
+        conn.executemany(
+            "INSERT INTO order_lines VALUES (?, ?, ?, ?, ?)",
+            [(order_id, p["id"], _label(p), qty, p["price_cents"]) for p, qty in lines],
+        )
+        conn.commit()
+        session.pop("cart", None)
+        flash("ordered")
+        return redirect(url_for("orders"))
+
+    @app.get("/orders")
+    def orders() -> str:
+        found = []
+        if g.customer is not None:
+            for order in db().execute(
+                "SELECT * FROM orders WHERE sub = ? ORDER BY id DESC", (g.customer["sub"],)
+            ):
+                lines = (
+                    db()
+                    .execute("SELECT * FROM order_lines WHERE order_id = ?", (order["id"],))
+                    .fetchall()
+                )
+                found.append((order, lines))
+        return render_template("orders.html", orders=found)
+
+    return app
+
+
+db = site.db
+
+
+def euros(cents: int) -> str:
+    text = f"{cents / 100:,.2f} €".replace(",", " ")
+    return text.replace(".", ",") if site.language() == "fi" else text
+
+
+def _label(product: sqlite3.Row) -> str:
+    return f"{product['name']} {product['size']}"
+
+
+def _product(product_id: int | None) -> sqlite3.Row:
+    row = db().execute("SELECT * FROM products WHERE id = ?", (product_id,)).fetchone()
+    if row is None:
+        abort(404)
+    return row
+
+
+def _cart_lines() -> tuple[list[tuple[sqlite3.Row, int]], int]:
+    lines = []
+    for product_id, quantity in session.get("cart", {}).items():
+        row = db().execute("SELECT * FROM products WHERE id = ?", (product_id,)).fetchone()
+        if row is not None:
+            lines.append((row, int(quantity)))
+    return lines, sum(p["price_cents"] * q for p, q in lines)
