@@ -1,7 +1,8 @@
 """Health for operators: ``/health/live`` (the process answers), ``/health/ready`` (each
 dependency, 503 when a required one fails) and ``/health`` (the database, as before).
 
-Readiness names every check in its JSON body: ``database``; ``redis`` when configured
+Readiness names every check in its JSON body: ``database``; ``startup`` (the catalogue
+synced and the keys made, :mod:`idp.startup`); ``redis`` when configured
 (without it throttling and replay caches refuse with 503, see :mod:`idp.redis_store`);
 ``signing_keys`` (a key per algorithm that signs now and decrypts with this secret);
 ``ledger_sequencer`` (this process's sequencer thread alive, and the intake's backlog,
@@ -26,6 +27,7 @@ from idp.config import Settings
 from idp.db import aware, get_session, utcnow
 from idp.redis_store import problem
 from idp.signing import keys
+from idp.startup import prepared
 
 bp = Blueprint("health", __name__, url_prefix="/health")
 
@@ -61,7 +63,7 @@ def ready() -> Response:
 
 
 def readiness(app: Flask, session: Session) -> dict[str, Check]:
-    checks = {"database": _database(session)}
+    checks = {"database": _database(session), "startup": _startup(app)}
     client = app.extensions.get("avain.redis")
     if client is not None:
         error = problem(client)
@@ -70,6 +72,12 @@ def readiness(app: Flask, session: Session) -> dict[str, Check]:
     checks["signing_keys"] = _signing_keys(session, settings.secret_key)
     checks["ledger_sequencer"] = _sequencer(app, session)
     return checks
+
+
+def _startup(app: Flask) -> Check:
+    """Start-up synced the catalogue and made the keys (:mod:`idp.startup`); until it has,
+    consent decisions answer 503, so the instance is not ready."""
+    return {"ok": prepared(app) is not None, "required": True}
 
 
 def _error(name: str | None) -> Check:

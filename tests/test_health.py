@@ -27,10 +27,20 @@ def test_ready_when_every_dependency_answers(client, with_keys):
     assert resp.status_code == 200, resp.json
     assert resp.json["status"] == "ok"
     checks = resp.json["checks"]
-    assert set(checks) == {"database", "signing_keys", "ledger_sequencer"}  # no Redis here
+    assert set(checks) == {"database", "startup", "signing_keys", "ledger_sequencer"}  # no Redis
     assert all(c["ok"] for c in checks.values())
     assert checks["ledger_sequencer"]["queued"] == 0
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_not_ready_until_start_up_has_succeeded(app, client, with_keys):
+    """Start-up failed (say the database was not migrated yet): consent decisions would
+    answer 503, so the load balancer must not send customers here."""
+    app.extensions.pop("avain.prepared")
+    resp = client.get("/health/ready")
+    assert resp.status_code == 503
+    assert resp.json["checks"]["startup"] == {"ok": False, "required": True}
+    assert client.get("/health/live").status_code == 200
 
 
 def test_not_ready_without_signing_keys_and_says_what_to_run(client, db):

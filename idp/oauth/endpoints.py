@@ -13,7 +13,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
-from idp import context, replay
+from idp import context, replay, revocation, subjects
 from idp.db import aware, get_session, utcnow
 from idp.models import Client, Token, User
 from idp.oauth import claims as claims_mod, tokens
@@ -50,7 +50,7 @@ class Revocation(RevocationEndpoint):
     def revoke_token(self, token: Token, request: Any) -> None:
         """RFC 7009 §2.1: revoking a refresh token ends the grant's access tokens too."""
         if token.matched_as == "refresh_token":
-            tokens.revoke_grant(get_session(), token.grant_id)
+            revocation.revoke_grant(get_session(), token.grant_id)
         elif token.access_revoked_at is None:
             token.access_revoked_at = utcnow()
 
@@ -95,7 +95,7 @@ class Introspection(IntrospectionEndpoint):
         if token.user_id and client is not None:
             user = session.get(User, token.user_id)
             if user is not None:
-                out["sub"] = tokens.subject(session, user, client)
+                out["sub"] = subjects.subject(session, user, client)
                 out.update(self._released(session, token, user, client))
         elif client is not None:
             out["sub"] = client.client_id

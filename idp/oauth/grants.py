@@ -28,7 +28,7 @@ from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupp
 from joserfc.jwk import KeySet
 from sqlalchemy import update
 
-from idp import context, signing
+from idp import context, revocation, signing
 from idp.db import aware, get_session, utcnow
 from idp.models import AuthorizationCode, Token, User, digest
 from idp.oauth import tokens
@@ -182,7 +182,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         if item is None or item.client_id != client.client_id:
             return None
         if item.used_at is not None:
-            tokens.revoke_grant(session, item.grant_id)
+            revocation.revoke_grant(session, item.grant_id)
             return None
         if aware(item.expires_at) <= utcnow():
             return None
@@ -196,7 +196,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             .values(used_at=utcnow())
         )
         if getattr(claimed, "rowcount", 0) != 1:
-            tokens.revoke_grant(session, item.grant_id)
+            revocation.revoke_grant(session, item.grant_id)
             return None
         return item
 
@@ -220,7 +220,7 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         if token is None or not token.check_client(self.request.client):
             return None
         if token.refresh_used_at is not None:
-            tokens.revoke_grant(session, token.grant_id)
+            revocation.revoke_grant(session, token.grant_id)
             return None
         if not tokens.refresh_active(token):
             return None

@@ -20,13 +20,7 @@ from idp.ledger.consents import release
 from idp.ledger.context import consent_context
 from idp.models import AuthorizationCode, Client, Grant, SsoSession, Token, User, digest
 from idp.oauth import claims as claims_mod
-from idp.revocation import (  # compatibility: callers still reach these as tokens.revoke_*
-    revoke_client_tokens as revoke_client_tokens,
-    revoke_grant as revoke_grant,
-    revoke_session_tokens as revoke_session_tokens,
-    revoke_user_grants as revoke_user_grants,
-)
-from idp.subjects import subject as subject
+from idp.subjects import subject
 
 
 @dataclass

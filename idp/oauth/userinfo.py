@@ -24,6 +24,7 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oidc.core import UserInfoEndpoint
 from flask import request as flask_request
 
+from idp import subjects
 from idp.db import get_session
 from idp.models import Token, User
 from idp.oauth import claims as claims_mod, tokens
@@ -99,7 +100,7 @@ class UserInfo(UserInfoEndpoint):
             raise InvalidTokenError("The access token is invalid or expired.", realm=REALM)
         session = get_session()
         names = claims_mod.requested_claims(token.scope, token.claims_request, "userinfo")
-        body: dict[str, Any] = {"sub": tokens.subject(session, user, client)}
+        body: dict[str, Any] = {"sub": subjects.subject(session, user, client)}
         body.update(tokens.released_claims(session, user, client, names))
         return body
 
