@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from consent import ledger
 from idp.auth import passwords
+from idp.auth.plates import normalise_plate
 from idp.auth.throttle import LoginThrottle
 from idp.db import utcnow
 from idp.models import User
@@ -226,7 +227,12 @@ def update_profile(user: User, form: dict[str, str], languages: list[str]) -> No
     locale = form.get("locale") or None
     if locale is not None and locale not in languages:
         raise AccountError("invalid_locale")
+    try:
+        plate = normalise_plate(form.get("car_registration", ""))
+    except ValueError:
+        raise AccountError("invalid_car_registration") from None
     user.name, user.given_name, user.family_name, user.locale = name, given, family, locale
+    user.car_registration = plate
     if phone != user.phone_number:
         user.phone_number, user.phone_number_verified = phone, False
     if any(address.values()):

@@ -49,5 +49,8 @@ def message(code: str) -> str:
         "invalid_phone": _("Enter the phone number with digits, e.g. +358 40 123 4567."),
         "invalid_address": _("An address line is too long (at most 200 characters)."),
         "invalid_locale": _("Choose one of the offered languages."),
+        "invalid_car_registration": _(
+            "Enter the registration number as on the plate, e.g. ABC-123."
+        ),
     }
     return str(texts.get(code, _("Something went wrong. Please try again.")))

@@ -29,6 +29,8 @@ class User(Base):
     phone_number_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     locale: Mapped[str | None] = mapped_column(String(10))
+    # the customer's own car, a Finnish plate normalised to "ABC-123" (idp.auth.plates)
+    car_registration: Mapped[str | None] = mapped_column(String(8))
     password_hash: Mapped[str | None] = mapped_column(Text)
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # the customer's choice: after the password, also ask for a passkey

@@ -12,8 +12,13 @@ from idp.db import aware
 from idp.models import User
 from idp.scopes import SCOPE_CLAIMS as SCOPE_CLAIMS
 
-SUPPORTED_CLAIMS = ("sub", "iss", "auth_time", "acr", "amr", "sid") + tuple(
-    c for claims in SCOPE_CLAIMS.values() for c in claims
+# Avain's own claims about the customer, outside every standard scope: a client asks for
+# them by name with the claims parameter (§5.5), and the consent ledger decides per purpose.
+PROFILE_CLAIMS = ("car_registration",)
+SUPPORTED_CLAIMS = (
+    ("sub", "iss", "auth_time", "acr", "amr", "sid")
+    + tuple(c for claims in SCOPE_CLAIMS.values() for c in claims)
+    + PROFILE_CLAIMS
 )
 SUPPORTED_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
 
