@@ -285,7 +285,10 @@ def test_password_change_ends_the_other_sessions_grants_in_flight(
         _race(app, rp, secret, initial, codes, _change_password(here))
 
 
-def test_password_reset_ends_every_grant_offline_ones_too(app, make_user, make_client, rounds):
+@pytest.mark.parametrize("action", ["password reset", "account deletion"])
+def test_signing_out_everywhere_ends_every_grant_offline_ones_too(
+    app, make_user, make_client, rounds, action
+):
     for _ in range(rounds):
         user = make_user()
         rp, secret = make_client()
@@ -295,20 +298,12 @@ def test_password_reset_ends_every_grant_offline_ones_too(app, make_user, make_c
             _tokens_for(browser, rp, secret, user.email, SESSION_BOUND),
         ]
         codes = [_pending_code(browser, rp, user.email, OFFLINE)]
-        _race(app, rp, secret, initial, codes, _reset_password(app, app.test_client(), user))
-
-
-def test_account_deletion_ends_every_grant_in_flight(app, make_user, make_client, rounds):
-    for _ in range(rounds):
-        user = make_user()
-        rp, secret = make_client()
-        browser = app.test_client()
-        initial = [
-            _tokens_for(browser, rp, secret, user.email, OFFLINE),
-            _tokens_for(browser, rp, secret, user.email, SESSION_BOUND),
-        ]
-        codes = [_pending_code(browser, rp, user.email, OFFLINE)]
-        _race(app, rp, secret, initial, codes, _delete_account(browser))
+        revoke = (
+            _reset_password(app, app.test_client(), user)
+            if action == "password reset"
+            else _delete_account(browser)
+        )
+        _race(app, rp, secret, initial, codes, revoke)
 
 
 def test_offline_grant_outlives_logout_but_its_unredeemed_code_does_not(
