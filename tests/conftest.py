@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from passlib.context import CryptContext
@@ -376,3 +377,19 @@ def redis_url() -> str:
             pytest.fail("CI=true but IDP_TEST_REDIS_URL is not set")
         pytest.skip("IDP_TEST_REDIS_URL not set")
     return REDIS_URL
+
+
+@pytest.fixture(params=["database", "redis"])
+def store(request: pytest.FixtureRequest) -> str:
+    """For tests of a shared counter or cache: run once on the database, once on Redis."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(store: str, request: pytest.FixtureRequest) -> str | None:
+    """The Redis URL for the ``redis`` run (its database emptied first), None otherwise."""
+    if store != "redis":
+        return None
+    url = str(request.getfixturevalue("redis_url"))
+    redis.Redis.from_url(url).flushdb()
+    return url

@@ -4,25 +4,10 @@ and cookie are sent many times at once, on every backend and store."""
 from __future__ import annotations
 
 import pytest
-import redis
 
 from tests.auth.passkey_flows import meta_csrf, post_json, register_passkey
 from tests.burst import burst
 from tests.clock import advance
-
-
-@pytest.fixture(params=["database", "redis"])
-def store(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def store_url(store, request) -> str | None:
-    if store != "redis":
-        return None
-    url = str(request.getfixturevalue("redis_url"))
-    redis.Redis.from_url(url).flushdb()
-    return url
 
 
 @pytest.fixture

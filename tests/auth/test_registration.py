@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import redis
 from sqlalchemy import select
 
 from idp.auth import passwords
@@ -22,19 +21,9 @@ from tests.conftest import csrf_of
 LIMIT = 3
 
 
-@pytest.fixture(params=["database", "redis"])
-def store(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
-def app_config(app_config, store, request):
-    config = {**app_config, "registration_max_per_ip": LIMIT}
-    if store == "redis":
-        url = request.getfixturevalue("redis_url")
-        redis.Redis.from_url(url).flushdb()
-        config["redis_url"] = url
-    return config
+def app_config(app_config, store_url):
+    return {**app_config, "registration_max_per_ip": LIMIT, "redis_url": store_url or ""}
 
 
 @pytest.fixture

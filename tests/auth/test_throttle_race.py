@@ -8,7 +8,6 @@ session), and all are released at once.
 from __future__ import annotations
 
 import pytest
-import redis
 
 from idp.auth import passwords
 from tests.burst import burst
@@ -18,19 +17,9 @@ from tests.conftest import PASSWORD, csrf_of, login
 N = 16
 
 
-@pytest.fixture(params=["database", "redis"])
-def store(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
-def app_config(app_config, store, request):
-    config = {**app_config, "login_max_failures": 3}
-    if store == "redis":
-        url = request.getfixturevalue("redis_url")
-        redis.Redis.from_url(url).flushdb()
-        config["redis_url"] = url
-    return config
+def app_config(app_config, store_url):
+    return {**app_config, "login_max_failures": 3, "redis_url": store_url or ""}
 
 
 @pytest.fixture

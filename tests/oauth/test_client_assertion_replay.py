@@ -22,20 +22,6 @@ ENDPOINTS = ["/token", "/introspect", "/revoke"]
 YEAR = 365 * 24 * 3600
 
 
-@pytest.fixture(params=["database", "redis"])
-def store(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def store_url(store, request) -> str | None:
-    if store != "redis":
-        return None
-    url = str(request.getfixturevalue("redis_url"))
-    redis.Redis.from_url(url).flushdb()
-    return url
-
-
 @pytest.fixture
 def app_config(app_config, store_url):
     return {**app_config, "redis_url": store_url or ""}
