@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -106,6 +107,19 @@ def validate(spec: ClientSpec, outbound: OutboundPolicy | None = None) -> Client
     return spec
 
 
+_CLIENT_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_client_id() -> str:
+    """A random client_id of 24 letters and digits (about 143 bits).
+
+    Letters and digits only: a base64url id may begin with "-", which a command line reads
+    as an option (``idp clients show -a8h...`` failed), and "_"/"-" are easy to lose when
+    a partner copies the id out of an e-mail.
+    """
+    return "".join(secrets.choice(_CLIENT_ID_ALPHABET) for _ in range(24))
+
+
 def create(
     session: Session, spec: ClientSpec, outbound: OutboundPolicy | None = None
 ) -> tuple[Client, str | None]:
@@ -115,7 +129,7 @@ def create(
     without it, the strict default: https to public hosts only.
     """
     spec = validate(spec, outbound)
-    client_id = spec.client_id or secrets.token_urlsafe(18)
+    client_id = spec.client_id or new_client_id()
     if session.get(Client, client_id) is not None:
         raise ClientError(f"A client with id {client_id} exists already.")
     secret = (

@@ -103,6 +103,7 @@ def test_clients_create_json_list_show_delete(env):
     ).stdout
     created = json.loads(out)
     assert created["client_id"] and created["client_secret"]
+    assert created["client_id"].isalnum()  # never "-abc...", which the CLI reads as an option
     shown = json.loads(idp(env, "clients", "show", created["client_id"]).stdout)
     assert shown["redirect_uris"] == ["https://shop.example/cb", "https://shop.example/cb2"]
     assert shown["subject_type"] == "pairwise"

@@ -403,3 +403,13 @@ def test_the_cli_names_the_rfc7591_error(app, tmp_path):
         tmp_path,
     )
     assert outcome.error == "invalid_redirect_uri"
+
+
+def test_generated_client_ids_are_letters_and_digits():
+    """A base64url id starting with "-" made ``idp clients show <id>`` fail as an unknown
+    option, about once in 64 clients."""
+    from idp.oauth.clients import new_client_id
+
+    ids = {new_client_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 24 and i.isascii() and i.isalnum() for i in ids)
