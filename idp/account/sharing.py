@@ -193,6 +193,8 @@ class Disclosed:
 
 
 PAGE_DISCLOSURES = 50  # groups shown on the account page; the export has every release
+# releases read for them: a partner that polls userinfo all day makes many rows, one line
+PAGE_DISCLOSURE_ROWS = 5000
 
 
 def disclosed(session: Session, ctx: consents.Context, user: User) -> list[Disclosed]:
@@ -200,7 +202,8 @@ def disclosed(session: Session, ctx: consents.Context, user: User) -> list[Discl
     first (:func:`idp.ledger.disclosures.summarise`)."""
     names: dict[str, str] = {}
     out = []
-    summaries = disclosures.summarise(disclosures.of_customer(session, user.id))
+    rows = disclosures.of_customer(session, user.id, limit=PAGE_DISCLOSURE_ROWS)
+    summaries = disclosures.summarise(rows)
     for s in summaries[:PAGE_DISCLOSURES]:
         if s.recipient_id not in names:
             names[s.recipient_id] = _recipient_name(ctx, session, s.recipient_id)

@@ -88,15 +88,14 @@ def record(
     return row
 
 
-def of_customer(session: Session, user_id: str) -> list[Disclosure]:
-    """The customer's disclosures, newest first."""
-    return list(
-        session.scalars(
-            select(Disclosure)
-            .where(Disclosure.user_id == user_id)
-            .order_by(Disclosure.at.desc(), Disclosure.id.desc())
-        )
+def of_customer(session: Session, user_id: str, limit: int | None = None) -> list[Disclosure]:
+    """The customer's disclosures, newest first (the ``limit`` newest, if given)."""
+    stmt = (
+        select(Disclosure)
+        .where(Disclosure.user_id == user_id)
+        .order_by(Disclosure.at.desc(), Disclosure.id.desc())
     )
+    return list(session.scalars(stmt if limit is None else stmt.limit(limit)))
 
 
 def forget(session: Session, user_id: str) -> int:

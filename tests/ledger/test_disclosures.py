@@ -231,3 +231,27 @@ def test_deleting_the_account_deletes_its_disclosure_log(app, client, make_user,
     with new_session(app) as s:
         count = s.scalar(select(func.count()).select_from(Disclosure))
     assert count == 1 and len(rows(app, other.id)) == 1  # only the other customer's is left
+
+
+def test_the_newest_releases_come_first_and_a_limit_keeps_the_newest(app, make_user):
+    user = make_user()
+    start = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    decision = Decision(
+        {"name": "account"}, {}, {"name": Ground("account", 1, LegalBasis.CONTRACT)}
+    )
+    with app.app_context(), new_session(app) as s:
+        for minutes in (5, 1, 3):
+            disclosures.record(
+                s,
+                user.id,
+                "shop",
+                decision,
+                {"name"},
+                DisclosureChannel.USERINFO,
+                start + timedelta(minutes=minutes),
+            )
+        s.commit()
+        newest = disclosures.of_customer(s, user.id, limit=2)
+        assert [disclosures.stamp(r.at) for r in newest] == [
+            (start + timedelta(minutes=m)).isoformat() for m in (5, 3)
+        ]
