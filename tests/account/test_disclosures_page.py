@@ -83,3 +83,15 @@ def test_the_export_holds_the_disclosure_log(app, client, make_user, make_client
     assert ground["consent_seq"] == given["recordId"]  # the consent record it rested on
     assert ground["consent_at"] and given["eventType"] == "given"
     assert user.email not in str(export["disclosures"])
+
+
+def test_a_client_name_is_shown_as_text(client, make_user, make_client):
+    user = make_user()
+    rp, secret = make_client(name="<b>Kauppa</b>", first_party=True)
+    params, verifier = authorize_params(rp, scope="openid email")
+    code = follow_to_code(client, params, user.email)["code"]
+    userinfo(client, exchange(client, rp, secret, code, verifier).json)
+    client.set_cookie("avain_lang", "en")
+    page = client.get("/account/").data.decode()
+    assert "&lt;b&gt;Kauppa&lt;/b&gt; received your email address" in page
+    assert "<b>Kauppa</b>" not in page
