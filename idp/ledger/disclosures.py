@@ -3,11 +3,12 @@
 Every release that lets at least one customer claim out (an ID token, userinfo,
 introspection, a token exchange) is recorded by :func:`record` with the claim names, never
 their values, and the grounds :func:`consent.decide` released them on. Written the way the
-ledger's intake is: no lock, no read, no round trip of its own. :func:`record` only adds
-the row to the caller's session, so it goes out as one INSERT with the commit that already
-makes the release durable (the token endpoint's, introspection's) and is as durable as the
-tokens themselves; no row is written for a release that fails. A GET /userinfo, which
-wrote nothing before, now commits this one row (the ledger's own tables stay untouched).
+ledger's intake is: no lock, no read, no transaction of its own. :func:`record` only adds
+the row to the caller's session, so it goes out as one INSERT in the flush of the commit
+that already makes the release durable (the token endpoint's, introspection's) and is as
+durable as the tokens themselves; no row is written for a release that fails. A GET
+/userinfo, which wrote nothing before, now commits this one row (the ledger's own tables
+stay untouched). ``bench/disclosures.py`` measures what it costs.
 
 Erasure (GDPR Art. 17): the rows are the customer's personal data, a history of who
 received what about them, kept for their right of access (Art. 15(1)(c): the recipients
