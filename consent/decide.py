@@ -17,6 +17,7 @@ from consent.model import (
     ConsentState,
     ConsentStatus,
     Decision,
+    Ground,
     LegalBasis,
     Purpose,
     Reason,
@@ -77,6 +78,15 @@ def _verdict(
     return Reason.NOT_CHOSEN
 
 
+def _ground(claim: str, purpose: Purpose, state: ConsentState | None) -> Ground:
+    """What a release :func:`_verdict` allowed rests on: the purpose's own basis for a
+    necessary claim of a purpose not based on consent, else the consent that stands."""
+    if purpose.basis is not LegalBasis.CONSENT and claim in purpose.necessary():
+        return Ground(purpose.id, purpose.version, purpose.basis)
+    assert state is not None  # _verdict released it on a consent that stands
+    return Ground(purpose.id, purpose.version, LegalBasis.CONSENT, state.since, state.seq)
+
+
 def decide(
     request: ReleaseRequest,
     purposes: Sequence[Purpose],
@@ -90,17 +100,20 @@ def decide(
     """
     released: dict[str, str] = {}
     withheld: dict[str, str] = {}
+    grounds: dict[str, Ground] = {}
     for claim in sorted(request.claims):
         reasons: list[Reason] = []
         for purpose in purposes:
             if claim not in purpose.claims or request.recipient_id not in purpose.recipients:
                 continue
-            reason = _verdict(claim, purpose, states.get(purpose.id), now)
+            state = states.get(purpose.id)
+            reason = _verdict(claim, purpose, state, now)
             if reason is None:
                 released[claim] = purpose.id
+                grounds[claim] = _ground(claim, purpose, state)
                 break
             reasons.append(reason)
         else:
             reasons.append(Reason.NO_PURPOSE)
             withheld[claim] = str(min(reasons, key=_PRIORITY.index))
-    return Decision(released=released, withheld=withheld)
+    return Decision(released=released, withheld=withheld, grounds=grounds)

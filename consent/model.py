@@ -131,6 +131,9 @@ class ConsentEvent:
     offered: tuple[tuple[str, bool], ...] = ()  # (claim, default state) shown; default False
     session_id: str | None = None
     expires_at: datetime | None = None
+    # its place in the log when read from there; None while it waits in the intake (or
+    # before it is written). Not a column the event is stored with: the log gives it.
+    seq: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,9 @@ class ConsentState:
     expires_at: datetime | None = None
     objected: bool = False
     restricted: bool = False
+    # the log position of the event that made the consent stand (given, renewed, modified);
+    # None while that event waits in the intake, or when no consent stands
+    seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -159,11 +165,30 @@ class ReleaseRequest:
 
 
 @dataclass(frozen=True)
+class Ground:
+    """What the release of a claim under a purpose rested on (GDPR Art. 6(1), 7(1)).
+
+    ``basis`` is CONSENT for a claim that needed the customer's consent (every claim of a
+    consent-based purpose, and an optional claim of any purpose); then ``consent_at`` is
+    when the consent that stood was given (the granting event's time) and ``consent_seq``
+    its place in the log, None while it still waits in the intake. Otherwise ``basis`` is
+    the purpose's own (contract, legal obligation, legitimate interest) and no consent.
+    """
+
+    purpose_id: str
+    purpose_version: int
+    basis: LegalBasis
+    consent_at: datetime | None = None
+    consent_seq: int | None = None
+
+
+@dataclass(frozen=True)
 class Decision:
     """Which claims may leave, under which purpose, and why the others may not."""
 
     released: dict[str, str]  # claim -> purpose id it is released for
     withheld: dict[str, str]  # claim -> reason code
+    grounds: dict[str, Ground] = field(default_factory=dict)  # released claim -> its ground
 
     @property
     def claims(self) -> frozenset[str]:

@@ -51,6 +51,7 @@ def apply(state: ConsentState | None, event: ConsentEvent) -> ConsentState:
             since=event.at,
             purpose_version=event.purpose_version,
             expires_at=event.expires_at,
+            seq=event.seq,
         )
     if event.type in _ENDING:
         return replace(
@@ -60,6 +61,7 @@ def apply(state: ConsentState | None, event: ConsentEvent) -> ConsentState:
             since=event.at,
             purpose_version=event.purpose_version,
             expires_at=None,
+            seq=None,
         )
     if event.type is EventType.OBJECTION:
         return replace(state, objected=True)

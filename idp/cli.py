@@ -503,6 +503,35 @@ def ledger_state(c: _Ctx, email: str) -> None:
         click.echo(f"({waiting} events wait to be sequenced; they are counted above)")
 
 
+@ledger.command("disclosures")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="The list the customer's export holds.")
+@_with_session
+def ledger_disclosures(c: _Ctx, email: str, as_json: bool) -> None:
+    """Show who received a customer's claims (names, never values), newest first."""
+    from idp.auth import accounts
+    from idp.ledger import disclosures
+
+    user = accounts.find_by_email(c.session, email)
+    if user is None:
+        raise click.ClickException(f"no customer with the email address {email}")
+    found = disclosures.export(c.session, c.app.extensions["avain.ledger_keys"], user.id)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for d in found:
+        grounds = " ".join(
+            f"{g['purpose']}:{g['basis']}"
+            + (f"@{g['consent_seq'] or 'queued'}" if g["basis"] == "consent" else "")
+            for g in d["grounds"]
+        )
+        click.echo(
+            f"{d['at']}\t{d['recipient']}\t{d['channel']}\t{','.join(d['claims'])}\t{grounds}"
+        )
+    if not found:
+        click.echo("(no disclosures)")
+
+
 @ledger.command("check-receipt")
 @click.argument("receipt", type=click.File("r"))
 @_with_session

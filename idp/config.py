@@ -119,6 +119,14 @@ class Settings:
         "is never refused (GDPR Art. 7(3)). At least the number of purposes one consent "
         "screen can ask about.",
     )
+    disclosure_log: bool = _option(
+        True,
+        "Record every release of customer claims to a partner (ID token, userinfo, "
+        "introspection, token exchange) in the disclosure log that the customer sees on "
+        "the account page and in their export. Keep it on: GDPR Art. 15(1)(c) gives the "
+        "customer the right to know the recipients. Off only to measure what it costs "
+        "(bench/disclosures.py).",
+    )
     smtp_host: str = _option("", "SMTP server for mail. Empty: mail goes to instance/outbox.")
     smtp_port: int = _option(25, "SMTP port.")
     smtp_username: str = _option("", "SMTP user name, if the server wants one.")

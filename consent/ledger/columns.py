@@ -92,7 +92,8 @@ def stored_columns(row: Any) -> dict[str, Any]:
     return {name: aware(v) if isinstance(v, datetime) else v for name, v in values.items()}
 
 
-def as_event(row: Any, customer_id: str) -> ConsentEvent:
-    """The event of a log or intake row (or a result row with their columns)."""
+def as_event(row: Any, customer_id: str, seq: int | None = None) -> ConsentEvent:
+    """The event of a log or intake row (or a result row with their columns); ``seq`` is
+    its place in the log (None for a queued one)."""
     values = {name: _READ.get(name, _same)(getattr(row, name)) for name in EVENT_FIELDS}
-    return ConsentEvent(customer_id=customer_id, **values)
+    return ConsentEvent(customer_id=customer_id, seq=seq, **values)

@@ -61,7 +61,7 @@ def events(
         waiting = waiting.where(IntakeRow.recipient_id == recipient_id)
     both = union_all(logged, waiting).subquery()
     return [
-        as_event(r, customer_id)
+        as_event(r, customer_id, None if r.queued else r.pos)
         for r in session.execute(select(both).order_by(both.c.queued, both.c.pos))
     ]
 

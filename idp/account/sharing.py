@@ -12,7 +12,7 @@ from consent import ledger, receipts
 from consent.export import export_history
 from consent.model import Actor, Channel, LegalBasis
 from consent.store import EventRow
-from idp.ledger import consents
+from idp.ledger import consents, disclosures
 from idp.models import Client, User
 from idp.revocation import revoke_client_tokens
 from idp.sso import enqueue_client_logout
@@ -174,9 +174,49 @@ def receipts_of(
 
 
 def export(session: Session, ctx: consents.Context, user: User) -> dict[str, Any]:
-    return export_history(
+    """The consent history, and the disclosure log: who received which claims, when, why."""
+    history = export_history(
         session, ctx.keys, user.id, legal_basis=lambda purpose_id, _version: _basis(ctx, purpose_id)
     )
+    history["disclosures"] = disclosures.export(session, ctx.keys, user.id)
+    return history
+
+
+@dataclass(frozen=True)
+class Disclosed:
+    """Releases alike to one recipient on one day, for the account page."""
+
+    recipient_name: str
+    claims: tuple[str, ...]
+    last: datetime
+    times: int
+
+
+PAGE_DISCLOSURES = 50  # groups shown on the account page; the export has every release
+# releases read for them: a partner that polls userinfo all day makes many rows, one line
+PAGE_DISCLOSURE_ROWS = 5000
+
+
+def disclosed(session: Session, ctx: consents.Context, user: User) -> list[Disclosed]:
+    """Who received which of the customer's claims, grouped per recipient and day, newest
+    first (:func:`idp.ledger.disclosures.summarise`)."""
+    names: dict[str, str] = {}
+    out = []
+    rows = disclosures.of_customer(session, user.id, limit=PAGE_DISCLOSURE_ROWS)
+    summaries = disclosures.summarise(rows)
+    for s in summaries[:PAGE_DISCLOSURES]:
+        if s.recipient_id not in names:
+            names[s.recipient_id] = _recipient_name(ctx, session, s.recipient_id)
+        out.append(Disclosed(names[s.recipient_id], s.claims, s.last, s.times))
+    return out
+
+
+def _recipient_name(ctx: consents.Context, session: Session, recipient_id: str) -> str:
+    recipient = ctx.catalogue.recipients.get(recipient_id)
+    if recipient is not None:
+        return recipient.name
+    client = session.get(Client, recipient_id)
+    return client.client_name if client is not None else recipient_id
 
 
 def describe_row(
@@ -188,7 +228,4 @@ def describe_row(
     if purpose is not None:
         text = purpose.texts.get(lang) or purpose.texts.get("en")
         title = text.title if text else row.purpose_id
-    recipient = ctx.catalogue.recipients.get(row.recipient_id)
-    client = session.get(Client, row.recipient_id)
-    name = recipient.name if recipient else client.client_name if client else row.recipient_id
-    return title, name
+    return title, _recipient_name(ctx, session, row.recipient_id)

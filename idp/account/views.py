@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from babel.lists import format_list
 from flask import (
     Blueprint,
     Response,
@@ -17,7 +18,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
+from flask_babel import format_date, format_time, get_locale, gettext as _
 from flask_login import login_required
 
 from consent import ledger
@@ -31,7 +32,13 @@ from idp.events import outbox
 from idp.extensions import login_manager
 from idp.ledger.consents import NotApplicable
 from idp.ledger.context import consent_context
-from idp.ledger.labels import basis_label, claim_label, status_label
+from idp.ledger.labels import (
+    basis_label,
+    claim_label,
+    claim_noun,
+    in_reading_order,
+    status_label,
+)
 from idp.models import Client, SsoSession
 from idp.sso import client_ip, current_sso, end_browser_login, end_session
 
@@ -63,6 +70,8 @@ def home() -> ResponseReturnValue:
             sharing=sharing.overview(
                 get_session(), consent_context(), sso.user, g.get("lang") or "en"
             ),
+            disclosed=sharing.disclosed(get_session(), consent_context(), sso.user),
+            told=_told,
             claim_label=claim_label,
             status_label=status_label,
             basis_label=basis_label,
@@ -72,6 +81,22 @@ def home() -> ResponseReturnValue:
             else None,
         )
     )
+
+
+def _told(item: sharing.Disclosed) -> str:
+    """E.g. "Korjaamo Virtanen received your name and phone number on Dec 2, 2026 10:14 UTC"."""
+    names = [claim_noun(c) for c in in_reading_order(item.claims)]
+    claims = format_list(names, locale=str(get_locale() or "en"))
+    when = f"{format_date(item.last, 'medium')} {format_time(item.last, 'short')} UTC"
+    text = _(
+        "%(recipient)s received %(claims)s on %(when)s",
+        recipient=item.recipient_name,
+        claims=claims,
+        when=when,
+    )
+    if item.times > 1:
+        text += " " + _("(%(num)s times that day)", num=item.times)
+    return str(text)
 
 
 @bp.route("/sessions/<sid>/revoke", methods=["POST"])

@@ -17,6 +17,7 @@ from idp.auth import passwords
 from idp.auth.plates import normalise_plate
 from idp.auth.throttle import LoginThrottle
 from idp.db import utcnow
+from idp.ledger import disclosures
 from idp.models import User
 from idp.sso import sign_out_everywhere
 
@@ -198,10 +199,12 @@ def change_password(throttle: LoginThrottle, user: User, current: str, new: str,
 
 def delete_account(session: Session, user: User) -> int:
     """GDPR Art. 17: end every session (queueing back-channel logouts to the services the
-    customer used), destroy the key of their consent records, delete the account. Returns the
-    logouts queued. The consent log keeps its entries, which no longer identify anyone."""
+    customer used), destroy the key of their consent records, delete their disclosure log
+    (:mod:`idp.ledger.disclosures` says why) and the account. Returns the logouts queued.
+    The consent log keeps its entries, which no longer identify anyone."""
     queued = sign_out_everywhere(session, user)
     ledger.erase_customer(session, user.id)
+    disclosures.forget(session, user.id)
     session.delete(user)
     session.flush()
     return queued

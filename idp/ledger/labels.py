@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import gettext as _
 
 
@@ -21,6 +23,34 @@ def claim_label(name: str) -> str:
         "tire_purchase": _("The tires you bought"),
     }
     return str(labels.get(name, name))
+
+
+# the order in which claims are named to the customer: who they are, how to reach them, the rest
+_ORDER = (
+    "name",
+    "given_name",
+    "family_name",
+    "email",
+    "email_verified",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "locale",
+    "updated_at",
+    "car_registration",
+    "tire_purchase",
+)
+
+
+def in_reading_order(names: Iterable[str]) -> list[str]:
+    """Claims as the customer reads them named: "your name, phone number and car"."""
+    return sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n))
+
+
+def claim_noun(name: str) -> str:
+    """The claim's label as it reads inside a sentence ("your name", "nimesi")."""
+    label = claim_label(name)
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
 def basis_label(basis: str) -> str:

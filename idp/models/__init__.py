@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models of the identity provider (the consent ledger has its own)."""
 
 from idp.models.clients import Client, hash_secret
+from idp.models.disclosures import Disclosure, DisclosureChannel
 from idp.models.events import AuditEvent, Delivery, ThrottleCounter
 from idp.models.interactions import Interaction
 from idp.models.keys import InstanceSecret, SigningKey
@@ -14,6 +15,8 @@ __all__ = [
     "AuthorizationCode",
     "Client",
     "Delivery",
+    "Disclosure",
+    "DisclosureChannel",
     "Grant",
     "InstanceSecret",
     "Passkey",

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from idp import context, replay, revocation, subjects
 from idp.db import aware, get_session, utcnow
-from idp.models import Client, Token, User
+from idp.models import Client, DisclosureChannel, Token, User
 from idp.oauth import claims as claims_mod, tokens
 from idp.oauth.client_keys import UnusableKeys, signing_keys
 
@@ -115,7 +115,7 @@ class Introspection(IntrospectionEndpoint):
         if "openid" not in token.scope.split():
             return {}
         names = claims_mod.requested_claims(token.scope, token.claims_request, "userinfo")
-        return tokens.released_claims(session, user, client, names)
+        return tokens.released_claims(session, user, client, names, DisclosureChannel.INTROSPECTION)
 
 
 def check_lifetime(claims: Any, max_lifetime: int) -> None:

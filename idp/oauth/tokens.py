@@ -16,9 +16,19 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import context, signing
 from idp.db import aware, utcnow
+from idp.ledger import disclosures
 from idp.ledger.consents import release
 from idp.ledger.context import consent_context
-from idp.models import AuthorizationCode, Client, Grant, SsoSession, Token, User, digest
+from idp.models import (
+    AuthorizationCode,
+    Client,
+    DisclosureChannel,
+    Grant,
+    SsoSession,
+    Token,
+    User,
+    digest,
+)
 from idp.oauth import claims as claims_mod
 from idp.subjects import subject
 
@@ -156,19 +166,28 @@ def id_token(
     if code:
         payload["c_hash"] = create_half_hash(code, alg).decode()
     wanted = claims_mod.requested_claims("", ctx.claims_request, "id_token")
-    payload.update(released_claims(session, user, client, wanted))
+    payload.update(released_claims(session, user, client, wanted, DisclosureChannel.ID_TOKEN))
     return signing.sign(session, alg, payload)
 
 
 def released_claims(
-    session: Session, user: User, client: Client, wanted: set[str]
+    session: Session, user: User, client: Client, wanted: set[str], channel: DisclosureChannel
 ) -> dict[str, Any]:
-    """The values of the claims the consent ledger lets this client have (``decide()``)."""
+    """The values of the claims the consent ledger lets this client have (``decide()``).
+
+    What leaves is recorded in the disclosure log (:func:`idp.ledger.disclosures.record`)
+    with the caller's commit, unless the ``disclosure_log`` setting is off. The one way out
+    for customer claims: a new channel (token exchange) calls this with its own.
+    """
     wanted = wanted - claims_mod.PROTOCOL_CLAIMS
     if not wanted:
         return {}
-    decision = release(session, consent_context(), user, client, wanted, utcnow())
-    return claims_mod.claim_values(user, set(decision.claims))
+    now = utcnow()
+    decision = release(session, consent_context(), user, client, wanted, now)
+    values = claims_mod.claim_values(user, set(decision.claims))
+    if values and context.settings().disclosure_log:
+        disclosures.record(session, user.id, client.client_id, decision, values, channel, now)
+    return values
 
 
 def find_by_access_token(session: Session, value: str) -> Token | None:

@@ -26,7 +26,7 @@ from flask import request as flask_request
 
 from idp import subjects
 from idp.db import get_session
-from idp.models import Token, User
+from idp.models import DisclosureChannel, Token, User
 from idp.oauth import claims as claims_mod, tokens
 
 REALM = "avain"
@@ -101,7 +101,9 @@ class UserInfo(UserInfoEndpoint):
         session = get_session()
         names = claims_mod.requested_claims(token.scope, token.claims_request, "userinfo")
         body: dict[str, Any] = {"sub": subjects.subject(session, user, client)}
-        body.update(tokens.released_claims(session, user, client, names))
+        body.update(
+            tokens.released_claims(session, user, client, names, DisclosureChannel.USERINFO)
+        )
         return body
 
 

@@ -46,7 +46,9 @@ def revoke() -> ResponseReturnValue:
 @bp.route("/introspect", methods=["POST"])
 def introspect() -> ResponseReturnValue:
     resp: Response = _server().create_endpoint_response("introspection")
-    commit()  # a JWT client assertion's jti, remembered against replay (RFC 7523 §3)
+    # a JWT client assertion's jti, remembered against replay (RFC 7523 §3), and the
+    # disclosure log's row when the answer released customer claims
+    commit()
     return _no_store(resp)
 
 
@@ -54,7 +56,9 @@ def introspect() -> ResponseReturnValue:
 def userinfo() -> ResponseReturnValue:
     """OIDC Core §5.3 on Authlib's UserInfoEndpoint (:mod:`idp.oauth.userinfo`)."""
     resp: Response = _server().create_endpoint_response("userinfo")
-    return _no_store(resp)  # a read: nothing to commit (claim release writes nothing)
+    if get_session().new:  # the disclosure log's row, when a customer claim left
+        commit()  # (idp.ledger.disclosures); otherwise a read that commits nothing
+    return _no_store(resp)
 
 
 @bp.route("/jwks.json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings, strategies as st
@@ -11,6 +12,7 @@ from consent import (
     Channel,
     ConsentEvent,
     EventType,
+    Ground,
     LegalBasis,
     Need,
     Purpose,
@@ -130,6 +132,38 @@ def test_objection_and_restriction():
     assert run(restricted, "shop", {"name"}).withheld == {"name": Reason.RESTRICTED}
     lifted = restricted + [event(EventType.RESTRICTION_LIFTED, purpose=ACCOUNT)]
     assert run(lifted, "shop", {"name"}).released == {"name": "account"}
+
+
+def test_each_released_claim_names_the_ground_it_rests_on():
+    """The disclosure log records these: the purpose, its basis and the consent event."""
+    given_at = T0 + timedelta(minutes=5)
+    logged = replace(event(EventType.GIVEN, claims={"email"}, at=given_at), seq=42)
+    d = run([logged], "garage", {"name", "email", "tire_purchase"})
+    assert d.grounds == {
+        "name": Ground("garage_booking", 2, LegalBasis.CONSENT, given_at, 42),
+        "email": Ground("garage_booking", 2, LegalBasis.CONSENT, given_at, 42),
+    }
+    # a consent still waiting in the intake has no place in the log yet, only its time
+    queued = event(EventType.GIVEN, claims={"email"}, at=given_at)
+    assert run([queued], "garage", {"email"}).grounds["email"].consent_seq is None
+    # a necessary claim on contract or legitimate interest rests on that, not on consent;
+    # an optional claim of a contract purpose would need consent (here: none, so analytics)
+    shop = run([], "shop", {"name", "locale", "given_name"})
+    assert shop.grounds == {
+        "name": Ground("account", 1, LegalBasis.CONTRACT),
+        "locale": Ground("analytics", 1, LegalBasis.LEGITIMATE_INTEREST),
+    }
+    chosen = [replace(event(EventType.GIVEN, purpose=MARKETING, claims={"given_name"}), seq=7)]
+    marketing = run(chosen, "shop", {"given_name"}).grounds["given_name"]
+    assert marketing == Ground("marketing", 1, LegalBasis.CONSENT, T0, 7)
+
+
+def test_a_withdrawal_leaves_no_ground_and_no_consent_position_in_the_state():
+    given_ = replace(event(EventType.GIVEN), seq=3)
+    withdrawn = replace(event(EventType.WITHDRAWN, at=T0 + timedelta(hours=1)), seq=4)
+    (state,) = project([given_, withdrawn]).values()
+    assert state.seq is None
+    assert run([given_, withdrawn], "garage", {"name"}).grounds == {}
 
 
 def test_consent_for_one_recipient_does_not_leak_to_another():

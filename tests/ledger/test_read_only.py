@@ -2,9 +2,11 @@
 
 Purpose versions are synced and keys made at start-up (:mod:`idp.startup`), so releasing
 claims runs no SQL about purpose versions, and the endpoints that only read issue no
-INSERT, UPDATE or DELETE (and, but for introspection's client authentication, commit
-nothing). The token endpoint writes its tokens, but releasing the ID token's claims
-writes nothing to the ledger.
+INSERT, UPDATE or DELETE but one: a release of customer claims (userinfo, introspection)
+writes its row to the disclosure log (:mod:`idp.ledger.disclosures`), the record GDPR
+Art. 15(1)(c) gives the customer, and nothing else; the consent ledger is never written.
+The token endpoint writes its tokens, but releasing the ID token's claims writes nothing
+to the ledger.
 """
 
 from __future__ import annotations
@@ -75,13 +77,32 @@ def tokens(client, make_user, make_client):  # type: ignore[no-untyped-def]
     return rp, secret, body
 
 
+def only_the_disclosure(seen: Statements) -> bool:
+    writes = seen.writes()
+    return len(writes) == 1 and writes[0].lstrip().startswith("INSERT INTO disclosures ")
+
+
 def test_userinfo_reads_only(app, client, tokens):
     _, _, body = tokens
     with recorded(app) as seen:
         resp = client.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert resp.status_code == 200 and resp.json["name"]
-    assert seen.writes() == [] and seen.commits == 0, seen.sql
+    assert only_the_disclosure(seen) and seen.commits == 1, seen.sql
     assert seen.touching("consent_purpose_versions") == []
+
+
+def test_userinfo_that_releases_no_customer_claim_commits_nothing(
+    app, client, make_user, make_client
+):
+    user = make_user()
+    rp, secret = make_client(first_party=True)
+    params, verifier = authorize_params(rp, scope="openid")
+    code = follow_to_code(client, params, user.email)["code"]
+    body = exchange(client, rp, secret, code, verifier).json
+    with recorded(app) as seen:
+        resp = client.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert resp.status_code == 200 and set(resp.json) == {"sub"}
+    assert seen.writes() == [] and seen.commits == 0, seen.sql
 
 
 def test_introspection_reads_only(app, client, tokens):
@@ -92,8 +113,9 @@ def test_introspection_reads_only(app, client, tokens):
         )
     assert resp.status_code == 200 and resp.json["active"] and resp.json["name"]
     # the view commits what client authentication may write (a JWT assertion's jti);
-    # with a client secret, and with the claims released, that is nothing
-    assert seen.writes() == [], seen.sql
+    # with a client secret that is nothing, and the claims released are recorded
+    assert only_the_disclosure(seen), seen.sql
+    assert seen.touching("consent_purpose_versions") == []
     assert seen.touching("consent_purpose_versions") == []
 
 
