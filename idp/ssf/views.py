@@ -10,6 +10,7 @@ stream.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -262,7 +263,10 @@ def poll(stream_id: str) -> ResponseReturnValue:
         session.expire_all()
         found, more = sets.poll(session, app, stream, [], {}, max_events, utcnow())
         commit()
-    return _json({"sets": found, "moreAvailable": more})
+    # the SETs in the order they were queued (jsonify would sort the jti keys)
+    resp = Response(json.dumps({"sets": found, "moreAvailable": more}), mimetype="application/json")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/ssf/event-type/<name>")
