@@ -221,6 +221,7 @@ def _push_stream(
     for event in pending:
         if event.subject_key in held:
             continue
+        session.refresh(event)  # as it is now: another process may have sent it meanwhile
         if event.acknowledged_at is not None or event.failed_at is not None:
             continue
         if aware(event.next_attempt_at) > now:
