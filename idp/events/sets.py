@@ -94,10 +94,10 @@ def token_of(session: Session, event: SsfEvent, app: Flask) -> str:
         if ref is not None:
             seq = _ledger_seq(session, ref)
             if seq is None and session.execute(select(INTAKE.c.id).limit(1)).first():
-                _sequence_pending(
-                    app.extensions["avain.sessionmaker"], app.extensions["avain.ledger_keys"]
-                )
-                seq = _ledger_seq(session, ref)
+                factory = app.extensions["avain.sessionmaker"]
+                _sequence_pending(factory, app.extensions["avain.ledger_keys"])
+                with factory() as fresh:  # this session's snapshot may predate it (SQLite)
+                    seq = _ledger_seq(fresh, ref)
             body["ledger_seq"] = seq
     event.token = signing.sign(session, ALG, claims, typ=TYP)
     return event.token
