@@ -11,6 +11,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
+from consent import ledger as L
 from idp import create_app
 from idp.db import new_session, utcnow
 from idp.events import outbox, signals
@@ -170,7 +171,11 @@ def test_withdrawal_is_pushed_at_once_signed_and_verifiable(app, client, partner
     event = claims["events"][WITHDRAWN]
     assert event["purpose"] == f"signin:{rp.client_id}"
     assert event["recipient"] == rp.client_id
-    assert isinstance(event["ledger_seq"], int) and event["ledger_seq"] >= 0
+    keys = app.extensions["avain.ledger_keys"]
+    with app.app_context(), new_session(app) as s:
+        rows = L.customer_rows(s, keys, user.id)
+    (logged,) = [r for r in rows if r.type == "withdrawn"]
+    assert event["ledger_seq"] == logged.seq  # the ledger position of that very event
     assert "_ledger" not in event
 
 
