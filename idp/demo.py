@@ -104,6 +104,8 @@ def _seed_partners(
             redirect_uris=[f"{site_url}/callback"],
             post_logout_redirect_uris=[f"{site_url}/"],
             backchannel_logout_uri=backchannel,
+            # client credentials: a partner's token for its Shared Signals stream (idp.ssf)
+            grant_types=["authorization_code", "refresh_token", "client_credentials"],
         )
         secret = known.get(client_id, {}).get("client_secret") or _legacy_secret(
             instance, client_id
@@ -116,6 +118,7 @@ def _seed_partners(
             client.redirect_uris = spec.redirect_uris
             client.post_logout_redirect_uris = spec.post_logout_redirect_uris
             client.backchannel_logout_uri = spec.backchannel_logout_uri
+            client.grant_types = sorted(set(client.grant_types) | set(spec.grant_types))
             if not secret or client.client_secret_hash != hash_secret(secret):
                 secret = secrets.token_urlsafe(32)
                 client.client_secret_hash = hash_secret(secret)

@@ -16,6 +16,7 @@ from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from examples import signin, site
+from examples.garage import signals
 from examples.garage.messages import MESSAGES
 
 SLOTS = ("08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00")
@@ -42,6 +43,14 @@ INSERT OR IGNORE INTO customers VALUES
  ('KV-1003', 'Liisa Korhonen', '+358 44 222 3344', 'liisa.korhonen@example.fi', 'KLM-456',
   NULL);
 """
+    # -- handed-over data (../shared handoff protocol); helper D's handoff code fills it ----
+    + """
+CREATE TABLE IF NOT EXISTS handoffs (
+    id INTEGER PRIMARY KEY, sub TEXT NOT NULL, order_json TEXT NOT NULL,
+    claims_json TEXT NOT NULL, received_at INTEGER NOT NULL, withdrawn_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS handoffs_sub ON handoffs (sub);
+"""
 )
 
 
@@ -59,6 +68,7 @@ def create_app() -> Flask:
     site.init_db(app)
     app.jinja_env.globals.update(t=site.translator(MESSAGES), weekday=_weekday)
     app.after_request(site.remember_language)
+    signals.init_app(app, forget=forget_handoffs)  # Shared Signals receiver (signals.py)
 
     @app.get("/")
     def calendar() -> str:
@@ -105,6 +115,22 @@ def create_app() -> Flask:
 
 def now() -> int:
     return int(time.time())
+
+
+# -- Shared Signals: forgetting handed-over data (the handoff protocol's last section) -------
+
+
+def forget_handoffs(sub: str) -> int:
+    """The customer withdrew consent (or deleted their account): empty the order and the
+    claims handed over for ``sub`` and mark when; returns the rows emptied."""
+    conn = site.db()
+    count = conn.execute(
+        "UPDATE handoffs SET order_json = '{}', claims_json = '{}', withdrawn_at = ?"
+        " WHERE sub = ? AND withdrawn_at IS NULL",
+        (now(), sub),
+    ).rowcount
+    conn.commit()
+    return count
 
 
 def working_days(today: date | None = None) -> list[date]:

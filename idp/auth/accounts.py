@@ -13,12 +13,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consent import ledger
+from consent.ledger.columns import EVENTS, INTAKE
+from consent.store import CustomerKeyRow
+from idp import context
 from idp.auth import passwords
 from idp.auth.plates import normalise_plate
 from idp.auth.throttle import LoginThrottle
 from idp.db import utcnow
+from idp.events import signals
 from idp.ledger import disclosures
-from idp.models import User
+from idp.models import AuthorizationCode, Client, Grant, User
 from idp.sso import sign_out_everywhere
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}$")
@@ -199,15 +203,40 @@ def change_password(throttle: LoginThrottle, user: User, current: str, new: str,
 
 def delete_account(session: Session, user: User) -> int:
     """GDPR Art. 17: end every session (queueing back-channel logouts to the services the
-    customer used), destroy the key of their consent records, delete their disclosure log
-    (:mod:`idp.ledger.disclosures` says why) and the account. Returns the logouts queued.
-    The consent log keeps its entries, which no longer identify anyone."""
+    customer used; a RISC account-purged event to every client that had them), destroy the
+    key of their consent records, delete their disclosure log (:mod:`idp.ledger.disclosures`
+    says why) and the account. Returns the logouts queued. The consent log keeps its
+    entries, which no longer identify anyone."""
+    had = _clients_of(session, user)
     queued = sign_out_everywhere(session, user)
+    signals.account_purged(session, context.settings().issuer, user, had)
     ledger.erase_customer(session, user.id)
     disclosures.forget(session, user.id)
     session.delete(user)
     session.flush()
     return queued
+
+
+def _clients_of(session: Session, user: User) -> list[Client]:
+    """Every client that had the customer: a grant, a code, or a consent record."""
+    ids = set(session.scalars(select(Grant.client_id).where(Grant.user_id == user.id)))
+    ids |= set(
+        session.scalars(
+            select(AuthorizationCode.client_id).where(AuthorizationCode.user_id == user.id)
+        )
+    )
+    subject = session.scalar(
+        select(CustomerKeyRow.subject).where(CustomerKeyRow.customer_id == user.id)
+    )
+    if subject is not None:  # recipients are stored in the clear beside the sealed details
+        for table in (EVENTS, INTAKE):
+            ids |= set(
+                session.scalars(
+                    select(table.c.recipient_id).where(table.c.subject == subject).distinct()
+                )
+            )
+    found = [session.get(Client, cid) for cid in sorted(ids)]
+    return [c for c in found if c is not None]
 
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{4,24}$")

@@ -5,3 +5,7 @@ from __future__ import annotations
 
 BACKCHANNEL_LOGOUT = "backchannel_logout"  # a logout token POSTed to a client (idp.sso)
 MAIL = "mail"  # customer mail, written and sent by idp.auth.mailer
+
+# set in ``Session.info`` by whatever queues Security Event Tokens (:mod:`idp.events.signals`):
+# the outbox pushes them after that session's commit
+SIGNALS_QUEUED = "avain.signals_queued"

@@ -1,6 +1,8 @@
 """The transactional outbox: deliveries written with the change that caused them, sent after
 commit, every attempt recorded, failures retried with backoff. Back-channel logouts are
-sent here; the app's other senders (customer mail, :mod:`idp.auth.mailer`) are given to
+sent here, and the Security Event Tokens of Shared Signals streams (:mod:`idp.events.sets`,
+pushed right after each commit that queued some); the app's other senders (customer mail,
+:mod:`idp.auth.mailer`) are given to
 :func:`init_app` by the app factory and kicked and retried alongside, so the outbox below
 every service imports none of them."""
 
@@ -13,14 +15,15 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.exceptions import HTTPError
 
 from consent import ledger
 from idp.config import Settings
 from idp.db import utcnow
-from idp.events.kinds import MAIL
+from idp.events import sets
+from idp.events.kinds import MAIL, SIGNALS_QUEUED
 from idp.models import Delivery
 from idp.outbound import OutboundPolicy, Refused, policy_from, post_form
 
@@ -102,8 +105,61 @@ Sender = Callable[[Any], object]  # sends what is due of its kind, given the app
 
 
 def init_app(app: Any, senders: Iterable[Sender] = ()) -> None:
-    """Remember the app's other senders (e.g. customer mail), run with every kick and retry."""
+    """Remember the app's other senders (e.g. customer mail), run with every kick and retry,
+    and push Security Event Tokens after every commit that queued some."""
     app.extensions["avain.outbox_senders"] = list(senders)
+    factory: sessionmaker[Session] = app.extensions["avain.sessionmaker"]
+
+    def after_commit(session: Session) -> None:
+        if session.info.pop(SIGNALS_QUEUED, False):
+            kick_signals(app)
+
+    event.listen(factory, "after_commit", after_commit)
+
+
+class _Pusher:
+    """At most one SET-pushing thread per app; a kick while it runs makes it go round again
+    (many commits in a burst share passes instead of each starting a thread)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending = False
+        self.running = False
+
+
+def push_signals(app: Any, now: Any = None) -> int:
+    """Push the SETs due to every push stream now (also the worker's job)."""
+    s: Settings = app.config["AVAIN"]
+    return sets.push_due(
+        app, app.extensions["avain.sessionmaker"], s.backchannel_timeout, policy_from(s), now
+    )
+
+
+def kick_signals(app: Any) -> threading.Thread | None:
+    """Push SETs in the background now (after the commit that queued them)."""
+    pusher: _Pusher = app.extensions.setdefault("avain.ssf_pusher", _Pusher())
+    with pusher.lock:
+        pusher.pending = True
+        if pusher.running:
+            return None
+        pusher.running = True
+
+    def run() -> None:
+        while True:
+            with pusher.lock:
+                if not pusher.pending:
+                    pusher.running = False
+                    return
+                pusher.pending = False
+            try:
+                push_signals(app)
+            except Exception:
+                log.exception("pushing security event tokens failed")
+
+    thread = threading.Thread(target=run, name="avain-ssf-push", daemon=True)
+    thread.start()
+    app.extensions.setdefault("avain.outbox_threads", []).append(thread)
+    return thread
 
 
 def _run_senders(app: Any) -> None:
@@ -161,6 +217,7 @@ def start_worker(
                     outbound=policy_from(s),
                 )
                 _run_senders(app)
+                push_signals(app)
                 if time.monotonic() >= next_expiry:
                     expire_consents(app)
                     next_expiry = time.monotonic() + expiry_every

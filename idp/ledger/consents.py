@@ -31,6 +31,7 @@ from consent.model import (
     ReleaseRequest,
 )
 from idp.errors import IdpError
+from idp.events import signals
 from idp.models import Client, User
 from idp.scopes import SCOPE_CLAIMS
 
@@ -55,6 +56,8 @@ class Context:
     catalogue: Catalogue
     keys: ledger.LedgerKeys
     limit: ledger.RateLimit | None = None  # how fast a customer may record events
+    #: the issuer URL, for the Shared Signals events a change queues (none without it)
+    issuer: str = ""
 
 
 def signin_purpose(client: Client) -> Purpose:
@@ -315,6 +318,17 @@ def exercise(
         details["reason"] = reason
     limit = ctx.limit if actor is Actor.CUSTOMER else None
     (token,) = ledger.submit_changes(session, ctx.keys, [(event, details)], limit=limit, now=now)
+    if token is not None and ctx.issuer:  # the recipient's streams hear of it, in this commit
+        signals.consent_changed(
+            session,
+            ctx.issuer,
+            user,
+            client,
+            purpose.id,
+            str(right),
+            now,
+            "user" if actor is Actor.CUSTOMER else "admin",
+        )
     return token is not None
 
 

@@ -19,4 +19,5 @@ def consent_context() -> Context:
         current_app.extensions["avain.catalogue"],
         current_app.extensions["avain.ledger_keys"],
         RateLimit(context.settings().consent_events_per_minute),
+        issuer=context.settings().issuer,
     )

@@ -7,6 +7,7 @@ from idp.models.interactions import Interaction
 from idp.models.keys import InstanceSecret, SigningKey
 from idp.models.passkeys import Passkey
 from idp.models.replay import ReplayEntry
+from idp.models.ssf import SsfEvent, SsfStream, SsfSubject
 from idp.models.tokens import AuthorizationCode, Grant, Token, digest
 from idp.models.users import SsoSession, User, new_id
 
@@ -23,6 +24,9 @@ __all__ = [
     "Interaction",
     "ReplayEntry",
     "SigningKey",
+    "SsfEvent",
+    "SsfStream",
+    "SsfSubject",
     "SsoSession",
     "ThrottleCounter",
     "Token",

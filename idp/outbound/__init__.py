@@ -11,7 +11,7 @@ from idp.outbound.policy import (
     resolve,
     system_resolver,
 )
-from idp.outbound.transport import post_form
+from idp.outbound.transport import post, post_form
 
 __all__ = [
     "AllowEntry",
@@ -20,6 +20,7 @@ __all__ = [
     "Target",
     "check_target",
     "policy_from",
+    "post",
     "post_form",
     "refusal",
     "resolve",

@@ -42,11 +42,30 @@ def post_form(uri: str, form: dict[str, str], timeout: float, policy: OutboundPo
     Raises :class:`~idp.outbound.policy.Refused` when the URI or its addresses may not be
     called, ``OSError`` or ``urllib3.exceptions.HTTPError`` when the network fails.
     """
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, _ = post(uri, urlencode(form).encode(), headers, timeout, policy)
+    return status
+
+
+MAX_RESPONSE = 4096  # bytes of a response body read (an error description), the rest ignored
+
+
+def post(
+    uri: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    policy: OutboundPolicy,
+    read_body: bool = False,
+) -> tuple[int, bytes]:
+    """POST ``body`` with ``headers`` to ``uri``; returns the status and, with
+    ``read_body``, up to :data:`MAX_RESPONSE` bytes of the response (e.g. an RFC 8935
+    §2.3 error). Raises as :func:`post_form` does."""
     target = check_target(uri, policy)
     addresses = resolve(target, policy)
-    headers = {
+    sent = {
+        **headers,
         "Host": target.host_header,
-        "Content-Type": "application/x-www-form-urlencoded",
         "Cache-Control": "no-cache",
         "User-Agent": "Avain",
     }
@@ -57,16 +76,17 @@ def post_form(uri: str, form: dict[str, str], timeout: float, policy: OutboundPo
             resp: Any = pool.urlopen(
                 "POST",
                 target.path,
-                body=urlencode(form),
-                headers=headers,
+                body=body,
+                headers=sent,
                 redirect=False,
                 retries=False,
                 preload_content=False,
                 assert_same_host=False,
             )
             status = int(resp.status)
+            content = resp.read(MAX_RESPONSE) if read_body else b""
             resp.close()
-            return status
+            return status, content
         except (NewConnectionError, ConnectTimeoutError) as exc:
             last = exc
         finally:
