@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models of the identity provider (the consent ledger has its own)."""
 
 from idp.models.clients import Client, hash_secret
+from idp.models.contributions import ContributedClaim
 from idp.models.events import AuditEvent, Delivery, ThrottleCounter
 from idp.models.interactions import Interaction
 from idp.models.keys import InstanceSecret, SigningKey
@@ -13,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "AuthorizationCode",
     "Client",
+    "ContributedClaim",
     "Delivery",
     "Grant",
     "InstanceSecret",
