@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from idp.auth import accounts
 from idp.config import Settings
 from idp.models import Client, hash_secret
+from idp.oauth.claims import OIDC_SCOPES
 from idp.oauth.clients import ClientSpec, create, validate
 from idp.outbound import Refused, check_target, policy_from
 
@@ -26,6 +27,8 @@ DEMO_SITES = {
     "tire-shop": ("Rengasverkkokauppa", "http://localhost:5001"),
     "garage": ("Korjaamo Virtanen", "http://localhost:5002"),
 }
+# scopes a partner has beyond the OpenID ones: the shop records purchases (POST /claims/...)
+DEMO_EXTRA_SCOPES = {"tire-shop": ("tire_purchase:write",)}
 
 
 def seed_demo(
@@ -104,6 +107,7 @@ def _seed_partners(
             redirect_uris=[f"{site_url}/callback"],
             post_logout_redirect_uris=[f"{site_url}/"],
             backchannel_logout_uri=backchannel,
+            scope=" ".join(OIDC_SCOPES + DEMO_EXTRA_SCOPES.get(client_id, ())),
         )
         secret = known.get(client_id, {}).get("client_secret") or _legacy_secret(
             instance, client_id
@@ -116,6 +120,7 @@ def _seed_partners(
             client.redirect_uris = spec.redirect_uris
             client.post_logout_redirect_uris = spec.post_logout_redirect_uris
             client.backchannel_logout_uri = spec.backchannel_logout_uri
+            client.scope = spec.scope
             if not secret or client.client_secret_hash != hash_secret(secret):
                 secret = secrets.token_urlsafe(32)
                 client.client_secret_hash = hash_secret(secret)

@@ -12,6 +12,7 @@ from consent import ledger, receipts
 from consent.export import export_history
 from consent.model import Actor, Channel, LegalBasis
 from consent.store import EventRow
+from idp import contributions
 from idp.ledger import consents
 from idp.models import Client, User
 from idp.revocation import revoke_client_tokens
@@ -174,9 +175,12 @@ def receipts_of(
 
 
 def export(session: Session, ctx: consents.Context, user: User) -> dict[str, Any]:
-    return export_history(
+    """The consent history, and what partners added to the profile (who, what, when)."""
+    data = export_history(
         session, ctx.keys, user.id, legal_basis=lambda purpose_id, _version: _basis(ctx, purpose_id)
     )
+    data["contributed_claims"] = contributions.export(session, user.id)
+    return data
 
 
 def describe_row(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.models import Client, hash_secret
-from idp.oauth.claims import SUPPORTED_SCOPES
+from idp.oauth.claims import OIDC_SCOPES, SUPPORTED_SCOPES
 from idp.oauth.client_keys import UnusableKeys, signing_keys
 from idp.oauth.client_uris import check_browser_uri
 from idp.outbound import OutboundPolicy, Refused, check_target
@@ -41,7 +41,7 @@ class ClientSpec:
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = True
     subject_type: str = "public"
-    scope: str = " ".join(SUPPORTED_SCOPES)
+    scope: str = " ".join(OIDC_SCOPES)
     id_token_signed_response_alg: str = "RS256"  # noqa: S105
     jwks: dict[str, Any] | None = None
     first_party: bool = False

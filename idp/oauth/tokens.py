@@ -14,7 +14,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from idp import context, signing
+from idp import context, contributions, signing
 from idp.db import aware, utcnow
 from idp.ledger.consents import release
 from idp.ledger.context import consent_context
@@ -168,7 +168,9 @@ def released_claims(
     if not wanted:
         return {}
     decision = release(session, consent_context(), user, client, wanted, utcnow())
-    return claims_mod.claim_values(user, set(decision.claims))
+    values = claims_mod.claim_values(user, set(decision.claims))
+    values.update(contributions.latest_values(session, user.id, set(decision.claims)))
+    return values
 
 
 def find_by_access_token(session: Session, value: str) -> Token | None:
