@@ -16,7 +16,7 @@ from idp.auth import accounts
 from idp.config import Settings
 from idp.models import Client, hash_secret
 from idp.oauth.claims import OIDC_SCOPES
-from idp.oauth.clients import ClientSpec, create, validate
+from idp.oauth.clients import TOKEN_EXCHANGE, ClientSpec, create, validate
 from idp.outbound import Refused, check_target, policy_from
 
 DEMO_EMAIL = "demo@avain.example"
@@ -107,6 +107,8 @@ def _seed_partners(
             redirect_uris=[f"{site_url}/callback"],
             post_logout_redirect_uris=[f"{site_url}/"],
             backchannel_logout_uri=backchannel,
+            # both ends of the handoff (RFC 8693): the shop asks, the garage redeems
+            grant_types=["authorization_code", "refresh_token", TOKEN_EXCHANGE],
             scope=" ".join(OIDC_SCOPES + DEMO_EXTRA_SCOPES.get(client_id, ())),
         )
         secret = known.get(client_id, {}).get("client_secret") or _legacy_secret(
@@ -120,6 +122,7 @@ def _seed_partners(
             client.redirect_uris = spec.redirect_uris
             client.post_logout_redirect_uris = spec.post_logout_redirect_uris
             client.backchannel_logout_uri = spec.backchannel_logout_uri
+            client.grant_types = spec.grant_types
             client.scope = spec.scope
             if not secret or client.client_secret_hash != hash_secret(secret):
                 secret = secrets.token_urlsafe(32)

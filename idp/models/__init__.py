@@ -3,6 +3,7 @@
 from idp.models.clients import Client, hash_secret
 from idp.models.contributions import ContributedClaim
 from idp.models.events import AuditEvent, Delivery, ThrottleCounter
+from idp.models.handoffs import Handoff
 from idp.models.interactions import Interaction
 from idp.models.keys import InstanceSecret, SigningKey
 from idp.models.passkeys import Passkey
@@ -17,6 +18,7 @@ __all__ = [
     "ContributedClaim",
     "Delivery",
     "Grant",
+    "Handoff",
     "InstanceSecret",
     "Passkey",
     "Interaction",
