@@ -254,7 +254,8 @@ def _fitting_answer(flow: dict[str, Any]) -> ResponseReturnValue:
     return Response(
         render_template(
             "handoff.html",
-            action=current_app.config["GARAGE_URL"] + "/handoff",
+            # the garage shows its pages in the language the customer uses here
+            action=f"{current_app.config['GARAGE_URL']}/handoff?lang={site.language()}",
             handoff_token=handoff["access_token"],
             order_id=flow.get("order_id"),
         ),

@@ -131,7 +131,7 @@ def test_the_handoff_token_is_posted_to_the_garage(shop: Flask, fake: FakeAvain)
     resp = answer_authorize(fake, browser, location, "customer-1")
     html = resp.data.decode()
     assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
-    assert 'action="http://localhost:5998/handoff"' in html and 'method="post"' in html
+    assert 'action="http://localhost:5998/handoff?lang=' in html and 'method="post"' in html
     assert 'name="handoff_token" value="handoff-jwt"' in html
     assert 'id="handoff-continue"' in html  # a visible button for browsers without JS
     body, headers = fake.posted("/token")[-1]
