@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.browser.helpers import Page, expect, path_of
 from tests.examples.demo import Demo, running_demo
@@ -86,6 +87,13 @@ def test_from_the_shop_to_the_garage(demo: Demo, page: Page, lang: str) -> None:
     page.locator("input[name='agree:garage_booking']").check()
     page.locator("input[name='claim:garage_booking:tire_purchase']").check()
     shot(page, "2-consent", lang)
+    posted: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            posted.append(r.post_data or "") if r.url.startswith(demo.garage + "/handoff") else None
+        ),
+    )
     page.locator("button[name=decision][value=allow]").click()
 
     # The shop's form posts the handoff token; the garage redeems it and signs the customer
@@ -109,3 +117,15 @@ def test_from_the_shop_to_the_garage(demo: Demo, page: Page, lang: str) -> None:
     expect(page.locator(".booking")).to_contain_text("ABC-123")
     expect(page.locator(".booking")).to_contain_text("R-1001")
     shot(page, "4-garage-booked", lang)
+
+    # The handoff token was posted once, in the body; Avain refuses a second redemption.
+    (body,) = posted
+    assert body.startswith("handoff_token=")
+    again = requests.post(
+        f"{demo.garage}/handoff?lang=en",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert again.status_code == 400
+    assert 'data-reason="handoff_not_redeemed"' in again.text
