@@ -481,3 +481,93 @@ def test_garage_public_subject_when_not_pairwise(app, client, make_user, make_cl
     got = redeem(client, garage, body["access_token"]).json
     info = client.get("/userinfo", headers={"Authorization": f"Bearer {got['access_token']}"})
     assert info.json["sub"] == user.id
+
+
+# -- through Authlib's own client against a live Avain -----------------------------------
+
+
+def test_through_authlib_oauth2session_against_a_live_server(tmp_path):
+    """What a partner developer writes: Authlib's requests client, over real HTTP."""
+    from authlib.integrations.requests_client import OAuth2Session, OAuthError
+
+    from idp.auth import accounts
+    from idp.oauth.clients import ClientSpec, create
+    from idp.outbound import policy_from
+    from tests.conftest import PASSWORD
+    from tests.live_server import live_avain
+    from tests.oauth.handoff import GARAGE_URI, GRANT_TYPES, SHOP_URI, Partner
+
+    with live_avain(tmp_path) as server:
+        app = server.app
+        with app.app_context(), new_session(app) as s:
+            found = []
+            for client_id, name, uri in (
+                ("tire-shop", "Rengasverkkokauppa", SHOP_URI),
+                ("garage", "Korjaamo Virtanen", GARAGE_URI),
+            ):
+                spec = ClientSpec(
+                    name=name,
+                    client_id=client_id,
+                    redirect_uris=[uri],
+                    grant_types=GRANT_TYPES,
+                    subject_type="pairwise",
+                )
+                rp, secret = create(s, spec, policy_from(app.config["AVAIN"]))
+                assert secret is not None
+                found.append(Partner(rp, secret))
+            user = accounts.register(s, "aino@example.com", "Aino Asiakas", PASSWORD)
+            user.phone_number, user.car_registration = PHONE, PLATE
+            s.commit()
+            for partner in found:
+                s.expunge(partner.rp)
+        shop, garage = found
+        token = shop_token(app.test_client(), shop, "aino@example.com")  # the browser part
+
+        endpoint = f"{server.url}/token"
+        with OAuth2Session(shop.rp.client_id, shop.secret) as shop_client:
+            handoff = shop_client.fetch_token(
+                endpoint,
+                grant_type=TOKEN_EXCHANGE,
+                subject_token=token["access_token"],
+                subject_token_type=ACCESS,
+                audience="garage",
+            )
+        assert handoff["issued_token_type"] == JWT
+        assert handoff["authorization_details"] == DETAILS
+        with OAuth2Session(garage.rp.client_id, garage.secret) as garage_client:
+            got = garage_client.fetch_token(
+                endpoint,
+                grant_type=TOKEN_EXCHANGE,
+                subject_token=handoff["access_token"],
+                subject_token_type=JWT,
+            )
+            assert got["issued_token_type"] == ACCESS
+            info = garage_client.get(f"{server.url}/userinfo").json()
+            assert info["phone_number"] == PHONE and info["car_registration"] == PLATE
+            with pytest.raises(OAuthError) as refused:
+                garage_client.fetch_token(
+                    endpoint,
+                    grant_type=TOKEN_EXCHANGE,
+                    subject_token=handoff["access_token"],
+                    subject_token_type=JWT,
+                )
+        assert refused.value.error == "invalid_grant"
+        assert refused.value.description == (
+            "The handoff token has already been redeemed; it is single use."
+        )
+
+
+def test_dynamic_registration_accepts_the_grant_type(client):
+    meta = {
+        "client_name": "Another garage",
+        "redirect_uris": ["https://garage2.example.com/cb"],
+        "grant_types": ["authorization_code", TOKEN_EXCHANGE],
+    }
+    iat = {"Authorization": "Bearer initial-access-token-for-tests"}
+    resp = client.post("/connect/register", json=meta, headers=iat)
+    assert resp.status_code == 201, resp.json
+    assert TOKEN_EXCHANGE in resp.json["grant_types"]
+    public = {**meta, "token_endpoint_auth_method": "none"}
+    resp = client.post("/connect/register", json=public, headers=iat)
+    assert resp.status_code == 400
+    assert "public client cannot use token exchange" in resp.json["error_description"]
