@@ -48,27 +48,27 @@ def record(
 ) -> tuple[Contribution, bool]:
     """Record a value once per (customer, claim, source, reference); a retry with the same
     value finds the first row (``created`` False), one with another value is refused."""
-    stmt = (
-        upsert(session)(ContributedClaim)
-        .values(
-            user_id=user_id,
-            claim=claim,
-            value=value,
-            source_client_id=client_id,
-            source_ref=ref,
-            recorded_at=utcnow(),
+    for _attempt in range(2):  # the second: the row was deleted between the two statements
+        stmt = (
+            upsert(session)(ContributedClaim)
+            .values(
+                user_id=user_id,
+                claim=claim,
+                value=value,
+                source_client_id=client_id,
+                source_ref=ref,
+                recorded_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=list(_KEY))
+            .returning(ContributedClaim.id)
         )
-        .on_conflict_do_nothing(index_elements=list(_KEY))
-        .returning(ContributedClaim.id)
-    )
-    created = session.execute(stmt).scalar_one_or_none() is not None
-    found = _of(session, user_id, claim=claim, client_id=client_id, ref=ref)
-    if not found:  # deleted between the two statements: the caller may retry
-        raise ConflictingWrite
-    row = found[0]
-    if row.value != value:
-        raise ConflictingWrite
-    return row, created
+        created = session.execute(stmt).scalar_one_or_none() is not None
+        found = _of(session, user_id, claim=claim, client_id=client_id, ref=ref)
+        if found:
+            if found[0].value != value:
+                raise ConflictingWrite
+            return found[0], created
+    raise ConflictingWrite
 
 
 def latest_values(session: Session, user_id: str, names: set[str]) -> dict[str, Any]:

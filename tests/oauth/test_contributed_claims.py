@@ -4,6 +4,7 @@ token; the ``tire_purchase`` claim then releases the latest one, only where deci
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -251,3 +252,24 @@ def test_dynamic_registration_cannot_claim_the_write_scope(client):
     )
     assert resp.status_code == 201, resp.json
     assert resp.json["scope"].split() == ["openid", "email"]
+
+
+def test_two_writes_of_one_order_at_once_record_it_once(app, client, make_user, shop):
+    user = make_user()
+    rp, secret = shop
+    token = _token(client, rp, secret, user.email)
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def write() -> None:
+        browser = app.test_client()
+        barrier.wait()
+        statuses.append(_post(browser, token).status_code)
+
+    threads = [threading.Thread(target=write) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses) == [200, 201]
+    assert len(_rows(app)) == 1
