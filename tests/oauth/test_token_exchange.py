@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -571,3 +572,40 @@ def test_dynamic_registration_accepts_the_grant_type(client):
     resp = client.post("/connect/register", json=public, headers=iat)
     assert resp.status_code == 400
     assert "public client cannot use token exchange" in resp.json["error_description"]
+
+
+def test_withdrawal_racing_a_redemption_leaves_nothing_usable(app, client, world, database_url):
+    """Issue 9's rule for handoffs: once the withdrawal has returned, the garage holds no
+    working token, whichever of the two reached the database first."""
+    _, garage, _ = world
+    rounds = 2 if database_url.startswith("sqlite") else 5
+    outcomes = set()
+    for n in range(rounds):
+        _, body = _handoff(client, world)  # asks garage_booking again after a withdrawal
+        barrier = threading.Barrier(2)
+        result: dict[str, Any] = {}
+
+        def go(
+            value: str = body["access_token"],
+            into: dict[str, Any] = result,
+            start: threading.Barrier = barrier,
+            delay: float = 0.03 * n,  # vary which one reaches the database first
+        ) -> None:
+            http = app.test_client()
+            start.wait()
+            time.sleep(delay)
+            resp = redeem(http, garage, value)
+            into.update(status=resp.status_code, body=resp.json)
+
+        thread = threading.Thread(target=go)
+        thread.start()
+        barrier.wait()
+        withdraw_garage(client)
+        thread.join(timeout=30)
+        outcomes.add(result["status"])
+        if result["status"] == 200:
+            bearer = {"Authorization": f"Bearer {result['body']['access_token']}"}
+            assert client.get("/userinfo", headers=bearer).status_code == 401
+        else:
+            assert result["body"]["error"] == "invalid_grant"
+    assert outcomes <= {200, 400}
