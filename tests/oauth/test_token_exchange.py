@@ -113,6 +113,8 @@ def test_garage_redeems_once_for_an_access_token_of_its_own(app, client, world):
     assert got["scope"] == "openid"
     assert got["authorization_details"] == DETAILS
     assert "refresh_token" not in got
+    seen = client.post("/introspect", data={"token": got["access_token"]}, auth=garage.auth).json
+    assert seen["active"] is True and seen["authorization_details"] == DETAILS
     info = client.get("/userinfo", headers={"Authorization": f"Bearer {got['access_token']}"})
     assert info.status_code == 200
     assert info.json == {
