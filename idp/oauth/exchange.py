@@ -61,17 +61,17 @@ class InvalidTargetError(OAuth2Error):
 
 # decide()'s reason for a necessary claim of the agreement's purpose -> what to tell the client
 CONSENT_PROBLEMS = {
-    Reason.NO_CONSENT: "the customer has not given consent to purpose {p} for {r}; send them "
+    Reason.NO_CONSENT: "The customer has not given consent to purpose {p} for {r}; send them "
     "through an authorization request with authorization_details first",
-    Reason.REFUSED: "the customer refused consent to purpose {p} for {r}",
-    Reason.WITHDRAWN: "the customer withdrew consent to purpose {p} for {r}",
-    Reason.EXPIRED: "the customer's consent to purpose {p} for {r} has expired; ask it again "
+    Reason.REFUSED: "The customer refused consent to purpose {p} for {r}",
+    Reason.WITHDRAWN: "The customer withdrew consent to purpose {p} for {r}",
+    Reason.EXPIRED: "The customer's consent to purpose {p} for {r} has expired; ask it again "
     "with an authorization request",
-    Reason.OUTDATED: "purpose {p} has changed since the customer's consent; ask it again "
+    Reason.OUTDATED: "Purpose {p} has changed since the customer's consent; ask it again "
     "with an authorization request",
-    Reason.RESTRICTED: "the customer has restricted processing under purpose {p} for {r}",
-    Reason.OBJECTED: "the customer has objected to purpose {p} for {r}",
-    Reason.NO_PURPOSE: "purpose {p} shares nothing with {r}",
+    Reason.RESTRICTED: "The customer has restricted processing under purpose {p} for {r}",
+    Reason.OBJECTED: "The customer has objected to purpose {p} for {r}",
+    Reason.NO_PURPOSE: "Purpose {p} shares nothing with {r}",
 }
 
 

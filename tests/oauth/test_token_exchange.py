@@ -271,7 +271,7 @@ def test_consent_withdrawn(client, world):
     withdraw_garage(client)
     assert error_of(hand_over(client, shop, token["access_token"])) == (
         "invalid_grant",
-        "the customer withdrew consent to purpose garage_booking for garage.",
+        "The customer withdrew consent to purpose garage_booking for garage.",
     )
 
 
@@ -284,7 +284,7 @@ def test_consent_refused(client, world):
     callback, _ = walk(client, params, user.email, consent={})  # "agree" left unticked
     assert callback["error"] == "access_denied"
     assert error_of(hand_over(client, shop, token["access_token"]))[1] == (
-        "the customer refused consent to purpose garage_booking for garage."
+        "The customer refused consent to purpose garage_booking for garage."
     )
 
 
@@ -298,7 +298,7 @@ def test_consent_expired(client, world, monkeypatch):
         lambda s, ctx, u, r, wanted, now: release(s, ctx, u, r, wanted, now + timedelta(days=91)),
     )
     assert error_of(hand_over(client, shop, token["access_token"]))[1].startswith(
-        "the customer's consent to purpose garage_booking for garage has expired"
+        "The customer's consent to purpose garage_booking for garage has expired"
     )
 
 
@@ -413,7 +413,7 @@ def test_withdrawal_before_redemption_makes_the_handoff_unredeemable(app, client
     withdraw_garage(client)
     assert error_of(redeem(client, garage, body["access_token"])) == (
         "invalid_grant",
-        "the customer withdrew consent to purpose garage_booking for garage.",
+        "The customer withdrew consent to purpose garage_booking for garage.",
     )
     with app.app_context(), new_session(app) as s:
         row = s.scalars(select(Handoff)).one()
