@@ -268,10 +268,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
                     "authorization request with authorization_details."
                 )
             return granted
-        try:
-            asked = rar.parse(raw)
-        except rar.InvalidAuthorizationDetailsError:
-            raise
+        asked = rar.parse(raw)
         if not agreement.allows(rar.types_of(asked)):
             raise rar.InvalidAuthorizationDetailsError(
                 f"authorization_details type {', '.join(sorted(rar.types_of(asked)))} is not "
@@ -342,12 +339,12 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             .where(Grant.id == grant_id)
             .values(used_at=now, authorization_details=row.authorization_details)
         )
-        ctx_ = tokens.GrantContext(
+        carried = tokens.GrantContext(
             grant_id=grant_id,
             claims_request={"userinfo": {name: None for name in row.claims}},
             grant_scope="openid",
         )
-        body = tokens.issue(session, client, user, "openid", ctx_, include_refresh_token=False)
+        body = tokens.issue(session, client, user, "openid", carried, include_refresh_token=False)
         body["issued_token_type"] = ACCESS_TOKEN_TYPE
         body["authorization_details"] = row.authorization_details
         return body
