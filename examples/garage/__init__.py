@@ -228,6 +228,14 @@ def _customer_context() -> None:
             g.link_offer = register.candidate(g.customer["sub"], _profile())
         received = received or handoff.latest_of(g.customer["sub"])
     g.withdrawn = bool(received and received["withdrawn_at"])
+    # a handoff this browser brought and has not booked with yet
+    g.pending_handoff = bool(
+        g.customer is not None
+        and session.get("handoff")
+        and _session_handoff() is not None
+        and not g.withdrawn
+        and request.endpoint != "fitting"
+    )
 
 
 def _session_handoff() -> dict[str, Any] | None:

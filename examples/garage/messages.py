@@ -68,6 +68,7 @@ MESSAGES = {
         "link_confirm": "Yhdistä",
         "link_dismiss": "En ole",
         "linked": "Asiakkuutesi on yhdistetty.",
+        "handoff_pending": "Rengasverkkokaupan välittämät tiedot odottavat: jatka varaukseen.",
     },
     "en": {
         "site_name": "Korjaamo Virtanen",
@@ -136,5 +137,6 @@ MESSAGES = {
         "link_confirm": "Link",
         "link_dismiss": "No, that is not me",
         "linked": "Your customer account is linked.",
+        "handoff_pending": "The details from Rengasverkkokauppa are waiting: continue booking.",
     },
 }

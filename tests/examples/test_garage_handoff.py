@@ -65,6 +65,7 @@ def test_a_handoff_fills_in_the_booking_form(garage: Flask, fake: FakeAvain) -> 
     assert row["sub"] == "customer-1" and row["withdrawn_at"] is None
     assert json.loads(row["order_json"])["number"] == "R-1042"
     assert json.loads(row["claims_json"])["car_registration"] == "ABC-123"
+    assert "The details from Rengasverkkokauppa are waiting" in text(browser.get("/?lang=en"))
     form = text(browser.get("/fitting?lang=en"))
     assert 'value="Demo Asiakas"' in form and 'value="+358 40 123 4567"' in form
     assert 'value="ABC-123"' in form
@@ -81,6 +82,7 @@ def test_a_handoff_fills_in_the_booking_form(garage: Flask, fake: FakeAvain) -> 
     )
     assert done.headers["Location"] == "/bookings"
     booking = text(browser.get("/bookings?lang=en"))
+    assert "are waiting" not in booking  # booked: nothing pending
     assert (
         "Car: ABC-123" in booking and "4 × Nokian Hakkapeliitta R5 205/55 R16 (R-1042)" in booking
     )
