@@ -37,6 +37,7 @@ def test_consent_page_names_the_garage_and_shows_the_order(client, make_user, sh
     assert "Order R-1042" in page
     assert "4 × Nokian Hakkapeliitta R5 205/55 R16" in page
     assert "90 days" in page
+    assert ">Do not share</button>" in page
     for optional in ("claim:garage_booking:tire_purchase", "claim:garage_booking:email"):
         assert f'name="{optional}">' in page  # offered, unticked
 
@@ -44,8 +45,8 @@ def test_consent_page_names_the_garage_and_shows_the_order(client, make_user, sh
 @pytest.mark.parametrize(
     ("lang", "texts"),
     [
-        ("fi", ("Korjaamo Virtaselle", "Tilaus R-1042", "Renkaanvaihdon ajanvaraus")),
-        ("sv", ("Korjaamo Virtanen", "Beställning R-1042", "Bokning av däckbyte")),
+        ("fi", ("Korjaamo Virtaselle", "Tilaus R-1042", "Renkaanvaihdon ajanvaraus", "Älä jaa")),
+        ("sv", ("Korjaamo Virtanen", "Beställning R-1042", "Bokning av däckbyte", "Dela inte")),
     ],
 )
 def test_consent_page_in_finnish_and_swedish(client, make_user, shop_and_garage, lang, texts):
