@@ -6,6 +6,7 @@ Stands alone: nothing here imports the identity provider, Flask or Authlib.
 from consent.decide import decide
 from consent.model import (
     Actor,
+    Agreement,
     Channel,
     ConsentEvent,
     ConsentState,
@@ -23,6 +24,7 @@ from consent.projection import apply, changes, project
 
 __all__ = [
     "Actor",
+    "Agreement",
     "Channel",
     "ConsentEvent",
     "ConsentState",

@@ -28,6 +28,13 @@ File format (``config/purposes.toml`` is the demo)::
     title = "..."
     description = "..."
 
+    [[agreements]]                            # optional: partner handoffs (RFC 8693)
+    id = "tire_fitting"
+    from = "tire-shop"                        # the client that hands a customer over
+    to = "garage"                             # the recipient client
+    purpose = "garage_booking"                # a purpose whose recipients include `to`
+    details_types = ["tire_fitting"]          # RFC 9396 authorization_details types
+
     [[notices]]                               # privacy notice versions, latest last
     version = "2026-11"
     url = "/privacy/2026-11"
@@ -43,7 +50,9 @@ changes neither the text nor its hash.
 Versions and hashes: a purpose's ``content_hash`` (:func:`purpose_hash`) is the SHA-256 of
 a canonical JSON of everything that defines it: id, basis, texts in every language,
 claims with their needs, recipients and validity. It does not depend on the layout or
-order of the TOML. Loaded purposes carry ``version=0``: the catalogue does not number
+order of the TOML. Agreements are not part of any purpose's hash: adding or changing one
+does not ask anyone's consent again (what the recipient may receive is still the purpose's
+and the customer's choice). Loaded purposes carry ``version=0``: the catalogue does not number
 versions, the storage layer does. When it syncs the catalogue it compares each purpose's
 hash with the hash of the last version it stored and, when they differ (or the purpose is
 new), stores a new version numbered one higher. A consent given for an older version is
@@ -66,7 +75,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
-from consent.model import ClaimInfo, LegalBasis, Need, Notice, Purpose, Recipient, Text
+from consent.model import (
+    Agreement,
+    ClaimInfo,
+    LegalBasis,
+    Need,
+    Notice,
+    Purpose,
+    Recipient,
+    Text,
+)
 
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 """Every purpose, recipient and notice must have a text in each of these languages."""
@@ -74,11 +92,12 @@ LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 RESERVED_CLAIMS: frozenset[str] = frozenset({"sub"})
 """Claims that are not the catalogue's to share: ``sub`` is the account id itself."""
 
-_TOP_KEYS = ("claims", "recipients", "purposes", "notices")
+_TOP_KEYS = ("claims", "recipients", "purposes", "agreements", "notices")
 _CLAIM_KEYS = ("category",)
 _RECIPIENT_KEYS = ("id", "name", "texts")
 _PURPOSE_KEYS = ("id", "basis", "texts", "claims", "recipients", "validity_days")
 _NOTICE_KEYS = ("version", "url", "files")
+_AGREEMENT_KEYS = ("id", "from", "to", "purpose", "details_types")
 _TEXT_KEYS = ("title", "description")
 
 
@@ -96,6 +115,7 @@ class Catalogue:
     notices: list[Notice]
     # notice version -> language -> absolute path of the file the hash was taken over
     notice_files: dict[str, dict[str, Path]] = field(default_factory=dict)
+    agreements: dict[str, Agreement] = field(default_factory=dict)
 
     def purposes_for(self, recipient_id: str) -> list[Purpose]:
         """The purposes that share data with ``recipient_id``, in catalogue order."""
@@ -104,6 +124,24 @@ class Catalogue:
     def purposes_sharing(self, recipient_id: str, claim: str) -> list[Purpose]:
         """The purposes that share ``claim`` (necessary or optional) with ``recipient_id``."""
         return [p for p in self.purposes_for(recipient_id) if claim in p.claims]
+
+    def agreement_for(self, from_id: str, types: frozenset[str]) -> Agreement | None:
+        """The agreement letting ``from_id`` hand over details of every one of ``types``."""
+        return next(
+            (a for a in self.agreements.values() if a.from_id == from_id and a.allows(types)),
+            None,
+        )
+
+    def agreement_between(self, from_id: str, to_id: str) -> Agreement | None:
+        """The agreement letting ``from_id`` hand a customer over to ``to_id``, or None."""
+        return next(
+            (a for a in self.agreements.values() if a.from_id == from_id and a.to_id == to_id),
+            None,
+        )
+
+    def details_types(self) -> list[str]:
+        """Every authorization_details type some agreement carries, sorted (for discovery)."""
+        return sorted({t for a in self.agreements.values() for t in a.details_types})
 
     def current_notice(self) -> Notice:
         """The latest privacy notice: the one to show and record with new consent events."""
@@ -230,6 +268,7 @@ class _Loader:
         claims = self.load_claims(data.get("claims", {}))
         recipients = self.load_recipients(data.get("recipients", []))
         purposes = self.load_purposes(data.get("purposes", []), claims, recipients)
+        agreements = self.load_agreements(data.get("agreements", []), recipients, purposes)
         notices, files = self.load_notices(data["notices"])
         return Catalogue(
             claims=claims,
@@ -237,6 +276,7 @@ class _Loader:
             purposes=purposes,
             notices=notices,
             notice_files=files,
+            agreements=agreements,
         )
 
     def load_claims(self, value: object) -> dict[str, ClaimInfo]:
@@ -408,6 +448,67 @@ class _Loader:
                 )
             seen.add(rid)
         return frozenset(seen)
+
+    def load_agreements(
+        self,
+        value: object,
+        recipients: Mapping[str, Recipient],
+        purposes: Mapping[str, Purpose],
+    ) -> dict[str, Agreement]:
+        agreements: dict[str, Agreement] = {}
+        for index, entry in enumerate(self.tables("agreements", value)):
+            aid = self.entry_id("agreements", index, entry, "id")
+            where = f"[[agreements]] '{aid}'"
+            if aid in agreements:
+                self.fail(
+                    where, f"duplicate agreement id '{aid}'", "give each agreement its own id"
+                )
+            self.check_keys(where, entry, _AGREEMENT_KEYS, required=_AGREEMENT_KEYS)
+            ends = {key: self.string(where, entry, key) for key in ("from", "to")}
+            for key, rid in ends.items():
+                if rid not in recipients:
+                    self.fail(
+                        where,
+                        f"'{key}' names '{rid}', which is not a declared recipient",
+                        f'add a [[recipients]] entry with id = "{rid}" or fix the spelling',
+                    )
+            if ends["from"] == ends["to"]:
+                self.fail(where, "'from' and 'to' are the same client", "hand over to a partner")
+            pid = self.string(where, entry, "purpose")
+            purpose = purposes.get(pid)
+            if purpose is None:
+                self.fail(
+                    where,
+                    f"purpose '{pid}' is not declared",
+                    "name a [[purposes]] id or fix the spelling",
+                )
+            if ends["to"] not in purpose.recipients:
+                self.fail(
+                    where,
+                    f"purpose '{pid}' does not share with '{ends['to']}'",
+                    f'add "{ends["to"]}" to that purpose\'s recipients or name another purpose',
+                )
+            agreements[aid] = Agreement(
+                id=aid,
+                from_id=ends["from"],
+                to_id=ends["to"],
+                purpose_id=pid,
+                details_types=self.load_details_types(where, entry["details_types"]),
+            )
+        return agreements
+
+    def load_details_types(self, where: str, value: object) -> frozenset[str]:
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(t, str) and t.strip() for t in value)
+        ):
+            self.fail(
+                where,
+                f"'details_types' must be a non-empty list of non-empty strings, not {value!r}",
+                'write details_types = ["type-name"]',
+            )
+        return frozenset(t.strip() for t in value)
 
     def load_notices(self, value: object) -> tuple[list[Notice], dict[str, dict[str, Path]]]:
         notices: list[Notice] = []

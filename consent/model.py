@@ -104,6 +104,25 @@ class Purpose:
 
 
 @dataclass(frozen=True)
+class Agreement:
+    """A partner agreement: ``from_id`` may hand a customer over to ``to_id`` under ``purpose_id``.
+
+    The handoff carries RFC 9396 authorization details of the ``details_types`` only; what
+    the recipient receives is still decided by ``decide()`` for ``purpose_id``.
+    """
+
+    id: str
+    from_id: str  # the client that hands over (a catalogue recipient)
+    to_id: str  # the recipient client (a recipient of the purpose)
+    purpose_id: str
+    details_types: frozenset[str]
+
+    def allows(self, types: frozenset[str]) -> bool:
+        """True when every authorization_details type is one this agreement carries."""
+        return bool(types) and types <= self.details_types
+
+
+@dataclass(frozen=True)
 class Notice:
     """A version of the privacy notice the customer was shown."""
 

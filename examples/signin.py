@@ -8,15 +8,23 @@
   end_session_endpoint with the ID token as hint and a registered post_logout_redirect_uri.
 - Back-Channel Logout 1.0: /backchannel-logout checks Avain's logout token (§2.6) and ends
   the local sessions of its sid or sub.
+- The token set (access, refresh, expiry) and the profile are kept server-side with the
+  session (``login_details``); :func:`access_token` refreshes an expired access token.
+- A site's own flows that come back to /callback (the shop's consent for a handoff) are
+  started with :func:`authorize_flow` and answered by the handler the site registered.
+- :func:`expect_sub` makes the next sign-in refuse any other customer (the garage after a
+  handoff: the ID token's sub must be the handoff's).
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
@@ -56,7 +64,15 @@ CREATE TABLE IF NOT EXISTS logins (
 CREATE INDEX IF NOT EXISTS logins_sid ON logins (sid);
 CREATE INDEX IF NOT EXISTS logins_sub ON logins (sub);
 CREATE TABLE IF NOT EXISTS seen_logout_tokens (jti TEXT PRIMARY KEY, seen_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS login_details (
+    login_id TEXT PRIMARY KEY REFERENCES logins (id) ON DELETE CASCADE,
+    token_json TEXT NOT NULL,     -- access_token, refresh_token, expires_at
+    profile_json TEXT NOT NULL    -- what /userinfo returned at sign-in
+);
 """
+# session keys that outlive the new cookie value at sign-in
+KEPT_AT_SIGNIN = ("cart", "handoff")
+REFRESH_MARGIN = 30  # seconds before expiry that an access token counts as expired
 
 csrf = CSRFProtect()  # every form of the site; Avain's back-channel POST is exempt below
 bp = Blueprint("signin", __name__)
@@ -100,7 +116,12 @@ def url(endpoint: str) -> str:
 
 @bp.post("/login")
 def login() -> ResponseReturnValue:
-    session["next"] = request.form.get("next", "/") if _local(request.form.get("next")) else "/"
+    return sign_in(request.form.get("next") or "/")
+
+
+def sign_in(next_path: str) -> ResponseReturnValue:
+    """Start the authorization code flow; after /callback the browser goes to ``next_path``."""
+    session["next"] = next_path if _local(next_path) else "/"
     return avain().authorize_redirect(url("signin.callback"), ui_locales=language())
 
 
@@ -108,9 +129,39 @@ def _local(path: str | None) -> bool:
     return bool(path) and path.startswith("/") and not path.startswith("//")
 
 
+def authorize_flow(name: str, data: dict[str, Any], **params: Any) -> ResponseReturnValue:
+    """Send the browser to Avain's /authorize for one of the site's own flows; the answer
+    comes back to /callback and goes to the handler registered under ``name``."""
+    response = avain().authorize_redirect(url("signin.callback"), **params)
+    state = parse_qs(urlsplit(response.headers["Location"]).query).get("state", [""])[0]
+    session["flow"] = {"name": name, "state": state, **data}
+    return response
+
+
+def flows(app: Flask) -> dict[str, Callable[[dict[str, Any]], ResponseReturnValue]]:
+    """The site's flow handlers: ``flows(app)["fitting"] = handler``."""
+    registered: dict[str, Callable[[dict[str, Any]], ResponseReturnValue]]
+    registered = app.extensions.setdefault("avain.flows", {})
+    return registered
+
+
+def expect_sub(sub: str) -> None:
+    """The next sign-in must be this customer's (its ID token's sub), or it is refused."""
+    session["expect_sub"] = sub
+
+
+class WrongCustomer(Exception):
+    """The ID token names another customer than :func:`expect_sub` asked for."""
+
+
 @bp.get("/callback")
 def callback() -> ResponseReturnValue:
+    flow = session.get("flow")
+    if flow and flow.get("state") == request.args.get("state"):
+        session.pop("flow")
+        return flows(current_app)[flow["name"]](flow)
     next_path = session.pop("next", "/")
+    expected = session.pop("expect_sub", None)
     if "error" in request.args:  # e.g. access_denied: the customer said no at Avain
         flash("signin_cancelled")
         return redirect(next_path)
@@ -124,6 +175,11 @@ def callback() -> ResponseReturnValue:
     claims = token["userinfo"]  # the validated ID token
     if profile.get("sub") != claims["sub"]:
         abort(400)
+    if expected is not None and claims["sub"] != expected:
+        handler = current_app.extensions.get("avain.wrong_customer")
+        if handler is not None:
+            return handler()  # type: ignore[no-any-return]
+        abort(403)
     login_id = secrets.token_urlsafe(32)
     db().execute(
         "INSERT INTO logins (id, sub, sid, name, email, phone, id_token, created_at)"
@@ -139,13 +195,73 @@ def callback() -> ResponseReturnValue:
             int(time.time()),
         ),
     )
+    db().execute(
+        "INSERT INTO login_details (login_id, token_json, profile_json) VALUES (?, ?, ?)",
+        (login_id, json.dumps(_token_set(token)), json.dumps(dict(profile))),
+    )
     db().commit()
-    cart = session.get("cart")
+    kept = {key: session[key] for key in KEPT_AT_SIGNIN if key in session}
     session.clear()  # a new cookie value at sign-in
+    session.update(kept)
     session["login"] = login_id
-    if cart:
-        session["cart"] = cart
     return redirect(next_path)
+
+
+def _token_set(token: dict[str, Any]) -> dict[str, Any]:
+    expires_at = token.get("expires_at") or int(time.time()) + int(token.get("expires_in", 0))
+    return {
+        "access_token": token["access_token"],
+        "refresh_token": token.get("refresh_token"),
+        "expires_at": int(expires_at),
+    }
+
+
+def profile() -> dict[str, Any]:
+    """What /userinfo said about the signed-in customer at sign-in ({} when signed out)."""
+    if g.customer is None:
+        return {}
+    row = (
+        db()
+        .execute("SELECT profile_json FROM login_details WHERE login_id = ?", (g.customer["id"],))
+        .fetchone()
+    )
+    return dict(json.loads(row["profile_json"])) if row else {}
+
+
+class NoAccessToken(Exception):
+    """No usable access token: none kept, or the refresh was refused."""
+
+
+def access_token(force_refresh: bool = False) -> str:
+    """The signed-in customer's access token, refreshed first when it has expired (RFC 6749
+    §6); NoAccessToken when there is none or Avain refuses the refresh."""
+    if g.customer is None:
+        raise NoAccessToken("not signed in")
+    row = (
+        db()
+        .execute("SELECT token_json FROM login_details WHERE login_id = ?", (g.customer["id"],))
+        .fetchone()
+    )
+    if row is None:
+        raise NoAccessToken("no token kept for this session")
+    tokens = json.loads(row["token_json"])
+    if not force_refresh and tokens["expires_at"] > time.time() + REFRESH_MARGIN:
+        return str(tokens["access_token"])
+    if not tokens.get("refresh_token"):
+        raise NoAccessToken("the access token expired and there is no refresh token")
+    try:
+        fresh = avain().fetch_access_token(
+            grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+        )
+    except (OAuthError, ValueError, OSError) as exc:
+        raise NoAccessToken(f"refresh refused: {exc}") from None
+    fresh.setdefault("refresh_token", tokens["refresh_token"])
+    db().execute(
+        "UPDATE login_details SET token_json = ? WHERE login_id = ?",
+        (json.dumps(_token_set(fresh)), g.customer["id"]),
+    )
+    db().commit()
+    return str(fresh["access_token"])
 
 
 @bp.post("/logout")

@@ -97,6 +97,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from idp.oauth.authorize import bp as flow_bp
     from idp.oauth.logout import bp as logout_bp
     from idp.oauth.views import bp as oauth_bp
+    from idp.resources.claims import bp as claims_bp
     from idp.ssf.views import bp as ssf_bp
 
     for bp in (
@@ -110,6 +111,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         passkeys_bp,
         health_bp,
         ssf_bp,
+        claims_bp,
     ):
         app.register_blueprint(bp)
 

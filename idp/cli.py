@@ -229,7 +229,14 @@ def clients() -> None:
     "--grant-type",
     "grant_types",
     multiple=True,
-    type=click.Choice(["authorization_code", "refresh_token", "client_credentials"]),
+    type=click.Choice(
+        [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ]
+    ),
 )
 @click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
 @click.option("--backchannel-logout-uri")

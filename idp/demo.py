@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from idp.auth import accounts
 from idp.config import Settings
 from idp.models import Client, hash_secret
-from idp.oauth.clients import ClientSpec, create, validate
+from idp.oauth.claims import OIDC_SCOPES
+from idp.oauth.clients import TOKEN_EXCHANGE, ClientSpec, create, validate
 from idp.outbound import Refused, check_target, policy_from
 
 DEMO_EMAIL = "demo@avain.example"
@@ -26,6 +27,8 @@ DEMO_SITES = {
     "tire-shop": ("Rengasverkkokauppa", "http://localhost:5001"),
     "garage": ("Korjaamo Virtanen", "http://localhost:5002"),
 }
+# scopes a partner has beyond the OpenID ones: the shop records purchases (POST /claims/...)
+DEMO_EXTRA_SCOPES = {"tire-shop": ("tire_purchase:write",)}
 
 
 def seed_demo(
@@ -104,8 +107,15 @@ def _seed_partners(
             redirect_uris=[f"{site_url}/callback"],
             post_logout_redirect_uris=[f"{site_url}/"],
             backchannel_logout_uri=backchannel,
-            # client credentials: a partner's token for its Shared Signals stream (idp.ssf)
-            grant_types=["authorization_code", "refresh_token", "client_credentials"],
+            # client credentials: a partner's token for its Shared Signals stream (idp.ssf);
+            # token exchange: both ends of the handoff (RFC 8693): the shop asks, the garage redeems
+            grant_types=[
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                TOKEN_EXCHANGE,
+            ],
+            scope=" ".join(OIDC_SCOPES + DEMO_EXTRA_SCOPES.get(client_id, ())),
         )
         secret = known.get(client_id, {}).get("client_secret") or _legacy_secret(
             instance, client_id
@@ -119,6 +129,7 @@ def _seed_partners(
             client.post_logout_redirect_uris = spec.post_logout_redirect_uris
             client.backchannel_logout_uri = spec.backchannel_logout_uri
             client.grant_types = sorted(set(client.grant_types) | set(spec.grant_types))
+            client.scope = spec.scope
             if not secret or client.client_secret_hash != hash_secret(secret):
                 secret = secrets.token_urlsafe(32)
                 client.client_secret_hash = hash_secret(secret)

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_BLUEPRINTS = {"oauth", "ledger"}
+PROTOCOL_BLUEPRINTS = {"oauth", "ledger", "claims"}
 PROTOCOL_PATHS = {
     "/token",
     "/userinfo",
@@ -25,6 +25,7 @@ PROTOCOL_PATHS = {
     "/revoke",
     "/connect/register",
     "/jwks.json",
+    "/claims/tire_purchase",
 }
 
 

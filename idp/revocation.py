@@ -12,7 +12,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from idp.db import utcnow
-from idp.models import Grant, Token
+from idp.models import Grant, Handoff, Token
 
 
 def _revoke_grants(session: Session, *where: Any) -> int:
@@ -61,7 +61,22 @@ def revoke_session_tokens(session: Session, sid: str) -> int:
 
 
 def revoke_client_tokens(session: Session, user_id: str, client_id: str) -> int:
-    """Every grant of this customer at this client, e.g. when consent is withdrawn."""
+    """Every grant of this customer at this client, e.g. when consent is withdrawn, and the
+    handoff tokens (RFC 8693) for this client not redeemed yet.
+
+    The handoffs go first: a redemption in flight holds its row, so this waits for it and
+    the grant it opened is committed by the time the grants are revoked.
+    """
+    session.execute(
+        update(Handoff)
+        .where(
+            Handoff.user_id == user_id,
+            Handoff.audience == client_id,
+            Handoff.used_at.is_(None),
+            Handoff.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
     return _revoke_grants(session, Grant.user_id == user_id, Grant.client_id == client_id)
 
 

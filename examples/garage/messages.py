@@ -26,6 +26,49 @@ MESSAGES = {
         "bookings_none": "Sinulla ei ole varauksia.",
         "booking_line": "{day} klo {slot}: renkaanvaihto",
         "booked_for": "Varaaja: {name}, puh. {phone}",
+        "car": "Auto: {plate}",
+        "tires_bought": "Renkaat: {tires}",
+        "fitting_title": "Renkaanvaihdon varaus",
+        "fitting_intro": (
+            "Rengasverkkokauppa välitti tietosi Avaimen kautta luvallasi. Tarkista tiedot ja "
+            "valitse aika."
+        ),
+        "field_name": "Nimi",
+        "field_phone": "Puhelinnumero",
+        "field_car": "Auton rekisterinumero",
+        "field_tires": "Ostetut renkaat",
+        "field_when": "Aika",
+        "order": "tilaus {number}",
+        "book_fitting": "Varaa renkaanvaihto",
+        "handoff_refused_title": "Tietoja ei otettu vastaan",
+        "handoff_invalid": (
+            "Kaupan välittämä tunniste ei ole kelvollinen. Mitään tietoja ei otettu vastaan."
+        ),
+        "handoff_expired": (
+            "Kaupan välittämä tunniste on vanhentunut. Palaa kauppaan ja varaa vaihto uudelleen."
+        ),
+        "handoff_not_redeemed": (
+            "Avain ei hyväksynyt tunnistetta: se on jo käytetty tai lupasi on peruttu. Mitään "
+            "tietoja ei otettu vastaan."
+        ),
+        "handoff_other_customer": (
+            "Avaimessa on kirjautuneena eri henkilö kuin se, jonka tiedot kauppa välitti. "
+            "Korjaamo ei säilyttänyt tietoja eikä kirjannut sinua sisään."
+        ),
+        "handoff_withdrawn": (
+            "Rengasverkkokaupan välittämät tietosi on poistettu, koska peruit suostumuksesi."
+        ),
+        "returning": "Tervetuloa takaisin! Asiakasnumerosi on {number}.",
+        "stored_tires": "Säilytyksessä olevat renkaasi: {tires}",
+        "link_question": "Oletko asiakkaamme {number}?",
+        "link_explain": (
+            "Avaimen tietosi vastaavat asiakasrekisterimme tietoja. Yhdistämällä näet "
+            "asiakasnumerosi ja säilytyksessä olevat renkaasi."
+        ),
+        "link_confirm": "Yhdistä",
+        "link_dismiss": "En ole",
+        "linked": "Asiakkuutesi on yhdistetty.",
+        "handoff_pending": "Rengasverkkokaupan välittämät tiedot odottavat: jatka varaukseen.",
     },
     "en": {
         "site_name": "Korjaamo Virtanen",
@@ -52,5 +95,48 @@ MESSAGES = {
         "bookings_none": "You have no bookings.",
         "booking_line": "{day} at {slot}: tire fitting",
         "booked_for": "Booked by {name}, phone {phone}",
+        "car": "Car: {plate}",
+        "tires_bought": "Tires: {tires}",
+        "fitting_title": "Book your tire fitting",
+        "fitting_intro": (
+            "Rengasverkkokauppa passed on your details through Avain with your permission. Check "
+            "them and pick a time."
+        ),
+        "field_name": "Name",
+        "field_phone": "Phone number",
+        "field_car": "Car registration number",
+        "field_tires": "Tires bought",
+        "field_when": "Time",
+        "order": "order {number}",
+        "book_fitting": "Book the fitting",
+        "handoff_refused_title": "Nothing was received",
+        "handoff_invalid": "The token the shop passed on is not valid. No details were received.",
+        "handoff_expired": (
+            "The token the shop passed on has expired. Go back to the shop and book the fitting "
+            "again."
+        ),
+        "handoff_not_redeemed": (
+            "Avain did not accept the token: it was used already or your permission was "
+            "withdrawn. No details were received."
+        ),
+        "handoff_other_customer": (
+            "Someone else is signed in at Avain than the person whose details the shop passed on."
+            " The garage kept nothing and did not sign you in."
+        ),
+        "handoff_withdrawn": (
+            "The details Rengasverkkokauppa passed on were deleted because you withdrew your "
+            "consent."
+        ),
+        "returning": "Welcome back! Your customer number is {number}.",
+        "stored_tires": "Your tires in storage: {tires}",
+        "link_question": "Are you our customer {number}?",
+        "link_explain": (
+            "Your details at Avain match our customer register. Link them to see your customer "
+            "number and your stored tires."
+        ),
+        "link_confirm": "Link",
+        "link_dismiss": "No, that is not me",
+        "linked": "Your customer account is linked.",
+        "handoff_pending": "The details from Rengasverkkokauppa are waiting: continue booking.",
     },
 }

@@ -36,6 +36,34 @@ MESSAGES = {
         "orders_none": "Sinulla ei ole vielä tilauksia.",
         "order_number": "Tilaus {number}",
         "continue_shopping": "Jatka ostoksia",
+        "recorded_in_avain": "Tilaus on tallennettu Avain-profiiliisi.",
+        "not_recorded": (
+            "Tilausta ei saatu tallennettua Avain-profiiliisi. Tilaus on silti voimassa."
+        ),
+        "record_retry": "Yritä tallentaa uudelleen",
+        "record_failed": (
+            "Tilaus on vastaanotettu, mutta sitä ei saatu tallennettua Avain-profiiliisi. Voit "
+            "yrittää uudelleen tilauksen kohdalta."
+        ),
+        "recorded": "Tilaus tallennettiin Avain-profiiliisi.",
+        "book_fitting": "Varaa renkaanvaihto Korjaamo Virtaselta",
+        "book_fitting_note": "Avain kysyy ensin, mitä tietoja korjaamo saa.",
+        "fitting_refused": "Et antanut lupaa, joten korjaamolle ei välitetty mitään.",
+        "handoff_title": "Siirrytään Korjaamo Virtaselle",
+        "handoff_text": (
+            "Avain antoi luvan tiedoillesi. Jatka korjaamolle, jos sivu ei siirry itse."
+        ),
+        "handoff_continue": "Jatka Korjaamo Virtaselle",
+        "handoff_failed_title": "Tietoja ei voitu välittää korjaamolle",
+        "handoff_failed_text": (
+            "Avain ei antanut korjaamolle tarkoitettua tunnistetta. Korjaamolle ei välitetty "
+            "mitään. Avaimen vastaus:"
+        ),
+        "handoff_other_customer": (
+            "Avaimessa on kirjautuneena eri asiakas kuin tässä kaupassa. Korjaamolle ei välitetty"
+            " mitään."
+        ),
+        "back_to_orders": "Takaisin tilauksiin",
     },
     "en": {
         "site_name": "Rengasverkkokauppa",
@@ -72,5 +100,34 @@ MESSAGES = {
         "orders_none": "You have no orders yet.",
         "order_number": "Order {number}",
         "continue_shopping": "Continue shopping",
+        "recorded_in_avain": "The order is recorded in your Avain profile.",
+        "not_recorded": (
+            "The order could not be recorded in your Avain profile. The order itself stands."
+        ),
+        "record_retry": "Try recording it again",
+        "record_failed": (
+            "Your order was received, but it could not be recorded in your Avain profile. You can"
+            " try again at the order."
+        ),
+        "recorded": "The order was recorded in your Avain profile.",
+        "book_fitting": "Book the fitting at Korjaamo Virtanen",
+        "book_fitting_note": "Avain first asks you what the garage may receive.",
+        "fitting_refused": "You did not give permission, so nothing was shared with the garage.",
+        "handoff_title": "On to Korjaamo Virtanen",
+        "handoff_text": (
+            "Avain has your permission. Continue to the garage if the page does not move on by "
+            "itself."
+        ),
+        "handoff_continue": "Continue to Korjaamo Virtanen",
+        "handoff_failed_title": "Your details could not be passed to the garage",
+        "handoff_failed_text": (
+            "Avain did not issue the token for the garage. Nothing was shared with the garage. "
+            "Avain's answer:"
+        ),
+        "handoff_other_customer": (
+            "Another customer is signed in at Avain than in this shop. Nothing was shared with "
+            "the garage."
+        ),
+        "back_to_orders": "Back to your orders",
     },
 }

@@ -12,6 +12,7 @@ from consent import ledger, receipts
 from consent.export import export_history
 from consent.model import Actor, Channel, LegalBasis
 from consent.store import EventRow
+from idp import contributions
 from idp.ledger import consents, disclosures
 from idp.models import Client, User
 from idp.revocation import revoke_client_tokens
@@ -174,11 +175,13 @@ def receipts_of(
 
 
 def export(session: Session, ctx: consents.Context, user: User) -> dict[str, Any]:
-    """The consent history, and the disclosure log: who received which claims, when, why."""
+    """The consent history, the disclosure log (who received which claims, when, why) and
+    what partners added to the profile (who, what, when)."""
     history = export_history(
         session, ctx.keys, user.id, legal_basis=lambda purpose_id, _version: _basis(ctx, purpose_id)
     )
     history["disclosures"] = disclosures.export(session, ctx.keys, user.id)
+    history["contributed_claims"] = contributions.export(session, user.id)
     return history
 
 

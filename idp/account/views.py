@@ -22,7 +22,7 @@ from flask_babel import format_date, format_time, get_locale, gettext as _
 from flask_login import login_required
 
 from consent import ledger
-from idp import context, sso as sso_service
+from idp import context, contributions, sso as sso_service
 from idp.account import sharing
 from idp.account.agents import describe
 from idp.auth import accounts, limits, passkeys
@@ -76,6 +76,7 @@ def home() -> ResponseReturnValue:
             status_label=status_label,
             basis_label=basis_label,
             passkeys=passkeys.of_user(get_session(), sso.user),
+            contributed=contributions.of_user(get_session(), sso.user_id),
             passkey_error=message(f"passkey_{request.args['passkey_error']}")
             if request.args.get("passkey_error")
             else None,
@@ -97,6 +98,16 @@ def _told(item: sharing.Disclosed) -> str:
     if item.times > 1:
         text += " " + _("(%(num)s times that day)", num=item.times)
     return str(text)
+
+
+@bp.route("/contributed/<int:contribution_id>/delete", methods=["POST"])
+@login_required
+def delete_contribution(contribution_id: int) -> ResponseReturnValue:
+    """The customer deletes what a partner added to their profile (a tire purchase)."""
+    sso = _signed_in()
+    removed = contributions.remove(get_session(), sso.user_id, contribution_id)
+    commit()
+    return redirect(url_for("account.home", notice="contribution_deleted" if removed else None))
 
 
 @bp.route("/sessions/<sid>/revoke", methods=["POST"])

@@ -5,10 +5,15 @@ claim its own unticked choice. Any other client gets one purpose of its own,
 ``signin:<client_id>``: the customer allows or denies the claims its scopes ask for, as
 OpenID Connect consent does. Either way the choice is a ledger event, and every claim that
 leaves Avain goes through :func:`consent.decide`.
+
+A partner agreement (``[[agreements]]``) adds a third case: the handing-over client asks,
+and the customer decides on the agreement's purpose *for the partner* (:func:`handoff_ask`);
+the event is the partner's, its details name the agreement and the client that asked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +25,7 @@ from consent.catalogue import Catalogue
 from consent.decide import decide
 from consent.model import (
     Actor,
+    Agreement,
     Channel,
     ConsentEvent,
     ConsentState,
@@ -104,6 +110,8 @@ class Ask:
     purpose: Purpose
     necessary: list[str]
     optional: list[str]
+    #: the partner the purpose shares with, when another client asks on its behalf
+    recipient_id: str | None = None
 
 
 def _is_current(state: ConsentState | None, purpose: Purpose, now: datetime) -> bool:
@@ -151,6 +159,34 @@ def to_ask(
     return asks
 
 
+def handoff_ask(
+    session: Session,
+    ctx: Context,
+    user: User,
+    recipient: Client,
+    agreement: Agreement,
+    now: datetime,
+    force: bool = False,
+) -> Ask | None:
+    """The agreement's purpose for its recipient, unless the customer's consent to it is
+    current. A refusal or withdrawal is asked again: the customer has just asked the
+    handing-over client for the handoff."""
+    purpose = next(
+        (p for p in purposes_for(session, ctx, recipient) if p.id == agreement.purpose_id), None
+    )
+    if purpose is None:
+        raise LookupError(f"{recipient.client_id} has no purpose {agreement.purpose_id}")
+    state = states_for(session, ctx, user, recipient).get(purpose.id)
+    if not force and _is_current(state, purpose, now):
+        return None
+    return Ask(
+        purpose,
+        sorted(purpose.necessary()),
+        sorted(purpose.optional()),
+        recipient_id=recipient.client_id,
+    )
+
+
 def record(
     session: Session,
     ctx: Context,
@@ -163,13 +199,15 @@ def record(
     session_id: str | None,
     now: datetime,
     channel: Channel = Channel.CONSENT_SCREEN,
+    details: Mapping[str, Any] | None = None,
 ) -> None:
     """Record one event per purpose asked: ``choices[purpose] = claims`` or None (refused).
 
     Only choices that change something are recorded (:func:`consent.projection.changes`).
     The events count at once; the sequencer gives them their log positions after the
     commit (:mod:`idp.ledger.sequencer`). Raises ``ledger.TooFast``, recording nothing,
-    when the customer has recorded events faster than ``ctx.limit`` allows."""
+    when the customer has recorded events faster than ``ctx.limit`` allows. ``details`` are
+    added to each event's details (a handoff's agreement and the client that asked)."""
     notice = ctx.catalogue.current_notice()
     items = []
     states = states_for(session, ctx, user, client)
@@ -203,7 +241,7 @@ def record(
             session_id=session_id,
             expires_at=now + timedelta(days=validity) if granted and validity else None,
         )
-        items.append((event, _details(event, ask, client)))
+        items.append((event, {**_details(event, ask, client), **(details or {})}))
     ledger.submit_changes(session, ctx.keys, items, limit=ctx.limit, now=now)
 
 

@@ -1,8 +1,10 @@
 """Typed SQLAlchemy models of the identity provider (the consent ledger has its own)."""
 
 from idp.models.clients import Client, hash_secret
+from idp.models.contributions import ContributedClaim
 from idp.models.disclosures import Disclosure, DisclosureChannel
 from idp.models.events import AuditEvent, Delivery, ThrottleCounter
+from idp.models.handoffs import Handoff
 from idp.models.interactions import Interaction
 from idp.models.keys import InstanceSecret, SigningKey
 from idp.models.passkeys import Passkey
@@ -15,10 +17,12 @@ __all__ = [
     "AuditEvent",
     "AuthorizationCode",
     "Client",
+    "ContributedClaim",
     "Delivery",
     "Disclosure",
     "DisclosureChannel",
     "Grant",
+    "Handoff",
     "InstanceSecret",
     "Passkey",
     "Interaction",

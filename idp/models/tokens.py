@@ -48,6 +48,8 @@ class Grant(Base):
     #: when tokens were last issued from it (None: its code is not redeemed yet)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: RFC 9396 authorization_details granted with it (the order a handoff carries)
+    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class AuthorizationCode(Base):
@@ -70,6 +72,8 @@ class AuthorizationCode(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: RFC 9396 authorization_details the customer granted (also on the grant)
+    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     # -- Authlib AuthorizationCodeMixin --------------------------------------
     def get_redirect_uri(self) -> str:

@@ -29,7 +29,8 @@ from idp.i18n import pick_language
 from idp.ledger import consents
 from idp.ledger.context import consent_context
 from idp.ledger.labels import basis_label, claim_label
-from idp.oauth import interaction as steps, responses
+from idp.models import Client
+from idp.oauth import interaction as steps, rar, responses
 from idp.oauth.claims import essential_acr_values, parse_claims_request, wanted_claims
 from idp.oauth.grants import AuthorizationCodeGrant
 from idp.oauth.oidc import parse_max_age
@@ -103,6 +104,7 @@ def authorize() -> ResponseReturnValue:
             interaction=item,
             wanted=wanted_claims(grant.request.scope or "", data.get("claims")),
             consent=consent_context(),
+            handoff=_handoff(db, grant.agreement, grant.authorization_details),
             **_acr_request(db, data, sso),
         )
         session_sub = subject(db, sso.user, client) if sso else None
@@ -148,6 +150,30 @@ def _acr_request(db: Any, data: Any, sso: Any) -> dict[str, Any]:
         "acr_essential": bool(essential & {"phr", "phrh"}),
         "has_passkey": has_passkey,
     }
+
+
+def _handoff(db: Any, agreement: Any, details: Any) -> steps.Handoff | None:
+    """RFC 9396: the partner agreement the request's authorization_details fall under."""
+    if agreement is None or not details:
+        return None
+    recipient = db.get(Client, agreement.to_id)
+    return steps.Handoff(agreement, recipient, details) if recipient is not None else None
+
+
+def _handoff_of(db: Any, client: Client, params: dict[str, Any]) -> steps.Handoff | None:
+    """The handoff of a stored interaction (its authorization_details were checked by
+    /authorize; a catalogue changed since then makes the request stale)."""
+    raw = params.get("authorization_details")
+    if not raw:
+        return None
+    try:
+        details = rar.parse(raw)
+        agreement = rar.agreement_for(consent_context().catalogue, client.client_id, details)
+    except rar.InvalidAuthorizationDetailsError:
+        raise BadRequest(
+            "This sign-in request is no longer valid. Go back to the site and start again."
+        ) from None
+    return _handoff(db, agreement, details)
 
 
 def _step_url(step: str, interaction_id: str, data: Any) -> str:
@@ -246,6 +272,7 @@ def consent() -> ResponseReturnValue:
         interaction=None,
         wanted=wanted_claims(scope, item.params.get("claims")),
         consent=ctx,
+        handoff=_handoff_of(db, client, item.params),
     )
     asks = steps.pending_consents(db, req, sso.user)
     if request.method == "POST":
@@ -258,17 +285,30 @@ def consent() -> ResponseReturnValue:
             db.delete(item)
             commit()
             return responses.error(err, item.params.get("state"), item.params.get("response_mode"))
+        choices = _choices(asks)
+        own = [a for a in asks if a.recipient_id is None]
         consents.record(
             db,
             ctx,
             sso.user,
             client,
-            _choices(asks),
-            asked=asks,
+            choices,
+            asked=own,
             language=lang,
             session_id=sso.id,
             now=utcnow(),
         )
+        theirs = [a for a in asks if a.recipient_id is not None]
+        if req.handoff is not None and theirs:
+            refused = _record_handoff(
+                db, ctx, req.handoff, client, choices, theirs, lang, sso, req.redirect_uri
+            )
+            if refused is not None:
+                db.delete(item)
+                commit()
+                return responses.error(
+                    refused, item.params.get("state"), item.params.get("response_mode")
+                )
         item.consented_for = sso.user.id
         item.consented_scope = " ".join(
             s
@@ -294,10 +334,61 @@ def consent() -> ResponseReturnValue:
                 basis_label=basis_label,
                 offline="offline_access" in scope_to_list(scope),
                 signin_prefix=consents.SIGNIN_PREFIX,
+                handoff=_handoff_view(req.handoff, catalogue),
             )
         ),
         flow_target(item, client),
     )
+
+
+def _record_handoff(
+    db: Any,
+    ctx: consents.Context,
+    handoff: steps.Handoff,
+    client: Client,
+    choices: dict[str, set[str] | None],
+    asks: list[consents.Ask],
+    lang: str,
+    sso: Any,
+    redirect_uri: str | None,
+) -> OAuth2Error | None:
+    """The partner's purpose goes into the ledger as the partner's, with the agreement and
+    the client that asked; not agreeing to it ends the request (RFC 6749 §4.1.2.1)."""
+    consents.record(
+        db,
+        ctx,
+        sso.user,
+        handoff.recipient,
+        choices,
+        asked=asks,
+        language=lang,
+        session_id=sso.id,
+        now=utcnow(),
+        details={"agreement": handoff.agreement.id, "requested_by": client.client_id},
+    )
+    if all(choices.get(a.purpose.id) is not None for a in asks):
+        return None
+    return OAuth2Error(
+        error="access_denied",
+        description=f"The customer did not agree to share with {handoff.recipient.client_id}.",
+        redirect_uri=redirect_uri,
+    )
+
+
+def _handoff_view(handoff: steps.Handoff | None, catalogue: Any) -> dict[str, Any] | None:
+    """What the consent page shows of a handoff: the partner by name and the orders."""
+    if handoff is None:
+        return None
+    recipient = catalogue.recipients.get(handoff.recipient.client_id)
+    orders = [
+        entry["order"]
+        for entry in handoff.details
+        if isinstance(entry.get("order"), dict) and isinstance(entry["order"].get("items"), list)
+    ]
+    return {
+        "name": recipient.name if recipient else handoff.recipient.client_name,
+        "orders": orders,
+    }
 
 
 def _choices(asks: list[consents.Ask]) -> dict[str, set[str] | None]:

@@ -14,13 +14,18 @@ from idp.scopes import SCOPE_CLAIMS as SCOPE_CLAIMS
 
 # Avain's own claims about the customer, outside every standard scope: a client asks for
 # them by name with the claims parameter (§5.5), and the consent ledger decides per purpose.
-PROFILE_CLAIMS = ("car_registration",)
+# tire_purchase is contributed by a partner (idp.contributions), the others are the customer's own.
+PROFILE_CLAIMS = ("car_registration", "tire_purchase")
 SUPPORTED_CLAIMS = (
     ("sub", "iss", "auth_time", "acr", "amr", "sid")
     + tuple(c for claims in SCOPE_CLAIMS.values() for c in claims)
     + PROFILE_CLAIMS
 )
-SUPPORTED_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
+OIDC_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
+# scopes that let a partner write to the customer's profile (POST /claims/tire_purchase); a
+# client has them only when registered with them, never by default
+WRITE_SCOPES = ("tire_purchase:write",)
+SUPPORTED_SCOPES = OIDC_SCOPES + WRITE_SCOPES
 
 
 def parse_claims_request(raw: str | None) -> dict[str, Any] | None:

@@ -12,12 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.models import Client, hash_secret
-from idp.oauth.claims import SUPPORTED_SCOPES
+from idp.oauth.claims import OIDC_SCOPES, SUPPORTED_SCOPES
 from idp.oauth.client_keys import UnusableKeys, signing_keys
 from idp.oauth.client_uris import check_browser_uri
 from idp.outbound import OutboundPolicy, Refused, check_target
 
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 (RFC 8693)
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE)
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 
 
@@ -41,7 +42,7 @@ class ClientSpec:
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = True
     subject_type: str = "public"
-    scope: str = " ".join(SUPPORTED_SCOPES)
+    scope: str = " ".join(OIDC_SCOPES)
     id_token_signed_response_alg: str = "RS256"  # noqa: S105
     jwks: dict[str, Any] | None = None
     first_party: bool = False
@@ -77,6 +78,8 @@ def validate(spec: ClientSpec, outbound: OutboundPolicy | None = None) -> Client
     spec.public = method == "none"
     if spec.public and "client_credentials" in spec.grant_types:
         raise ClientError("A public client cannot use client_credentials.")
+    if spec.public and TOKEN_EXCHANGE in spec.grant_types:
+        raise ClientError("A public client cannot use token exchange.")
     if method == "private_key_jwt" and spec.jwks is None:
         raise ClientError("private_key_jwt needs the client's public keys in jwks.")
     if spec.jwks is not None:

@@ -6,12 +6,14 @@ from typing import Any
 
 from idp.config import Settings
 from idp.oauth.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
+from idp.oauth.clients import GRANT_TYPES
 from idp.oauth.endpoints import ENDPOINT_AUTH_METHODS
 
 ACR_VALUES = ["urn:avain:acr:pwd", "phr", "phrh"]
 
 
-def metadata(s: Settings) -> dict[str, Any]:
+def metadata(s: Settings, details_types: list[str] | None = None) -> dict[str, Any]:
+    """``details_types``: the RFC 9396 types the catalogue's partner agreements carry (§10)."""
     iss = s.issuer
     data: dict[str, Any] = {
         "issuer": iss,
@@ -25,7 +27,7 @@ def metadata(s: Settings) -> dict[str, Any]:
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "token_endpoint_auth_methods_supported": ENDPOINT_AUTH_METHODS,
@@ -48,6 +50,8 @@ def metadata(s: Settings) -> dict[str, Any]:
         "backchannel_logout_session_supported": True,
         "frontchannel_logout_supported": False,
     }
+    if details_types:
+        data["authorization_details_types_supported"] = details_types
     if s.initial_access_token:
         data["registration_endpoint"] = f"{iss}/connect/register"
     return data

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from idp import context, replay, revocation, subjects
 from idp.db import aware, get_session, utcnow
-from idp.models import Client, DisclosureChannel, Token, User
+from idp.models import Client, DisclosureChannel, Grant, Token, User
 from idp.oauth import claims as claims_mod, tokens
 from idp.oauth.client_keys import UnusableKeys, signing_keys
 
@@ -103,6 +103,9 @@ class Introspection(IntrospectionEndpoint):
             out["auth_time"] = int(aware(token.auth_time).timestamp())
         if token.acr:
             out["acr"] = token.acr
+        grant = session.get(Grant, token.grant_id)
+        if grant is not None and grant.authorization_details:
+            out["authorization_details"] = grant.authorization_details  # RFC 9396 §9.2
         return out
 
     @staticmethod

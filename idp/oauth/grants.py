@@ -7,6 +7,8 @@
   whole grant (RFC 9700 §4.14.2).
 - Client credentials (RFC 6749 §4.4).
 - ``iss`` on the authorization response (RFC 9207 §2), through Authlib's IssuerParameter.
+- ``authorization_details`` (RFC 9396): checked at the authorization endpoint (§5), kept
+  with the code and its grant, returned in the token response (§7).
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupp
 from joserfc.jwk import KeySet
 from sqlalchemy import update
 
+from consent.model import Agreement
 from idp import context, revocation, signing
 from idp.db import aware, get_session, utcnow
-from idp.models import AuthorizationCode, Token, User, digest
-from idp.oauth import tokens
+from idp.ledger.context import consent_context
+from idp.models import AuthorizationCode, Client, Grant, Token, User, digest
+from idp.oauth import rar, tokens
 from idp.oauth.claims import parse_claims_request
 from idp.oauth.interaction import hint_subject
 
@@ -65,14 +69,15 @@ class TokenIssuingMixin:
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        return tokens.issue(
-            get_session(),
-            self.request.client,
-            user,
-            scope or "",
-            self.grant_context(),
-            include_refresh_token,
+        session = get_session()
+        ctx = self.grant_context()
+        token = tokens.issue(
+            session, self.request.client, user, scope or "", ctx, include_refresh_token
         )
+        grant = session.get(Grant, ctx.grant_id)
+        if grant is not None and grant.authorization_details:
+            token["authorization_details"] = grant.authorization_details  # RFC 9396 §7
+        return token
 
     def save_token(self, token: dict[str, Any]) -> None:
         """Stored by :func:`tokens.issue` already."""
@@ -98,6 +103,9 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
     #: Kept apart from ``request.scope``, which ``AuthorizationServer.
     #: create_authorization_response`` resets when it validates the request again.
     granted_scope: str | None = None
+    #: RFC 9396: the request's authorization_details and the partner agreement allowing them
+    authorization_details: list[dict[str, Any]] | None = None
+    agreement: Agreement | None = None
 
     def validate_authorization_request(self) -> str:
         redirect_uri: str = super().validate_authorization_request()
@@ -114,7 +122,28 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             raise
         self.validate_no_request_object(redirect_uri)
         self.hinted_sub = self.validate_id_token_hint(redirect_uri)
+        self.validate_authorization_details(redirect_uri)
         return redirect_uri
+
+    def validate_authorization_details(self, redirect_uri: str) -> None:
+        """RFC 9396 §5: well-formed details of types a partner agreement lets this client
+        hand over, to a partner that is registered; else ``invalid_authorization_details``."""
+        raw = self.request.payload.data.get("authorization_details")
+        self.authorization_details, self.agreement = None, None
+        if not raw:
+            return
+        client_id = self.request.client.client_id
+        try:
+            details = rar.parse(raw)
+            agreement = rar.agreement_for(consent_context().catalogue, client_id, details)
+            if get_session().get(Client, agreement.to_id) is None:
+                raise rar.InvalidAuthorizationDetailsError(
+                    f"The partner {agreement.to_id} of agreement {agreement.id} is not registered."
+                )
+        except rar.InvalidAuthorizationDetailsError as exc:
+            exc.redirect_uri = redirect_uri
+            raise
+        self.authorization_details, self.agreement = details, agreement
 
     def validate_no_request_object(self, redirect_uri: str) -> None:
         """OIDC Core §6.1 and §6.2: Avain supports neither ``request`` nor ``request_uri``.
@@ -172,9 +201,16 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
                 amr=sso.amr if sso else None,
                 created_at=now,
                 expires_at=now + timedelta(seconds=s.code_lifetime),
+                authorization_details=self.authorization_details,
             )
         )
         get_session().flush()
+        if self.authorization_details:
+            get_session().execute(
+                update(Grant)
+                .where(Grant.id == grant_id)
+                .values(authorization_details=self.authorization_details)
+            )
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
         session = get_session()

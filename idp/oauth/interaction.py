@@ -19,11 +19,22 @@ from joserfc.errors import JoseError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from consent.model import Agreement
 from idp.db import aware, utcnow
 from idp.ledger import consents
 from idp.models import Client, Interaction, Passkey, SsoSession, User
 
 INTERACTION_LIFETIME = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """RFC 9396 authorization_details of a partner agreement: the customer is asked the
+    agreement's purpose for the partner (``recipient``) as well."""
+
+    agreement: Agreement
+    recipient: Client
+    details: list[dict[str, Any]]
 
 
 @dataclass
@@ -42,6 +53,7 @@ class Request:
     acr_wanted: set[str] = field(default_factory=set)  # acr_values and essential acr
     acr_essential: bool = False
     has_passkey: bool = False
+    handoff: Handoff | None = None
 
 
 def create(session: Session, client_id: str, params: dict[str, Any]) -> Interaction:
@@ -111,6 +123,18 @@ def pending_consents(session: Session, req: Request, user: User) -> list[consent
         return []
     force = "consent" in req.prompts
     asks = consents.to_ask(session, req.consent, user, req.client, req.wanted, utcnow(), force)
+    if req.handoff is not None:
+        ask = consents.handoff_ask(
+            session,
+            req.consent,
+            user,
+            req.handoff.recipient,
+            req.handoff.agreement,
+            utcnow(),
+            force,
+        )
+        if ask is not None:
+            return [a for a in asks if a.purpose.id != ask.purpose.id] + [ask]
     if force and not asks:
         # prompt=consent with nothing to decide still shows the screen for offline access
         asks = [

@@ -27,6 +27,7 @@ from flask import Request
 from sqlalchemy.orm import Session
 
 from idp.config import Settings
+from idp.oauth.claims import OIDC_SCOPES, WRITE_SCOPES
 from idp.oauth.clients import ClientError, ClientSpec, create, describe
 from idp.outbound import policy_from
 
@@ -147,7 +148,12 @@ def register_client(session: Session, s: Settings, request: Request) -> tuple[di
                 meta, "backchannel_logout_session_required", True
             ),
             subject_type=_get(meta, "subject_type", "public"),
-            scope=_get(meta, "scope", "") or "openid profile email address phone offline_access",
+            # a write scope is granted by the operator (idp seed, the CLI), never self-asserted
+            scope=" ".join(
+                name
+                for name in (_get(meta, "scope", "") or " ".join(OIDC_SCOPES)).split()
+                if name not in WRITE_SCOPES
+            ),
             id_token_signed_response_alg=_get(meta, "id_token_signed_response_alg", "RS256"),
             jwks=meta.get("jwks"),
         )

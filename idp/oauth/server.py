@@ -12,6 +12,7 @@ from idp.db import get_session
 from idp.models import Client
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.oauth.endpoints import Introspection, PrivateKeyJWT, Revocation
+from idp.oauth.exchange import TokenExchangeGrant
 from idp.oauth.grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -59,6 +60,7 @@ def create_server(app: Any) -> AvainAuthorizationServer:
     server.register_grant(AuthorizationCodeGrant, [RequireS256(), AvainOpenIDCode()])
     server.register_grant(RefreshTokenGrant, [AvainOpenIDToken()])
     server.register_grant(ClientCredentialsGrant)
+    server.register_grant(TokenExchangeGrant)
     server.register_client_auth_method("client_secret_basic", client_secret_basic)
     server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     server.register_endpoint(Revocation)

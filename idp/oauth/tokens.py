@@ -14,7 +14,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from idp import context, signing
+from idp import context, contributions, signing
 from idp.db import aware, utcnow
 from idp.ledger import disclosures
 from idp.ledger.consents import release
@@ -185,6 +185,7 @@ def released_claims(
     now = utcnow()
     decision = release(session, consent_context(), user, client, wanted, now)
     values = claims_mod.claim_values(user, set(decision.claims))
+    values.update(contributions.latest_values(session, user.id, set(decision.claims)))
     if values and context.settings().disclosure_log:
         disclosures.record(session, user.id, client.client_id, decision, values, channel, now)
     return values

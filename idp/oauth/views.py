@@ -70,7 +70,8 @@ def jwks() -> ResponseReturnValue:
 
 @bp.route("/.well-known/openid-configuration")
 def openid_configuration() -> ResponseReturnValue:
-    resp = jsonify(metadata(context.settings()))
+    catalogue = current_app.extensions["avain.catalogue"]
+    resp = jsonify(metadata(context.settings(), catalogue.details_types()))
     resp.headers["Cache-Control"] = "public, max-age=3600"
     return resp
 

@@ -34,7 +34,14 @@ class Demo:
 
 def _clean_env() -> dict[str, str]:
     """This environment without any IDP_* setting or site setting that would leak in."""
-    site_keys = {"AVAIN_ISSUER", "SITE_URL", "SITE_INSTANCE", "CLIENT_ID", "CLIENT_SECRET"}
+    site_keys = {
+        "AVAIN_ISSUER",
+        "SITE_URL",
+        "SITE_INSTANCE",
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "GARAGE_URL",
+    }
     return {
         k: v
         for k, v in os.environ.items()
@@ -107,6 +114,7 @@ def running_demo(tmp: Path) -> Iterator[Demo]:
             "SITE_URL": urls[name],
             "SITE_INSTANCE": str(tmp / name),
             "AVAIN_CLIENTS_FILE": str(clients_file),
+            "GARAGE_URL": urls["garage"],  # where the shop posts the handoff token
         }
 
     with ExitStack() as stack:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0012_disclosures'
-down_revision = '0009'
+down_revision = '0011_handoff'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,131 @@
+"""The handoff story in Chromium, across Avain, the tire shop and the garage as three real
+processes (tests/examples/demo.py): sign in at the shop, buy (the purchase is recorded in
+the Avain profile), book the fitting, agree on Avain's consent page with the order shown,
+arrive at the garage signed in with the booking form filled in, link the loyal customer
+number, book. Screenshots: docs/screenshots/story-<step>-<lang>.png."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.browser.helpers import Page, expect, path_of
+from tests.examples.demo import Demo, running_demo
+
+pytestmark = pytest.mark.browser
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+TEXTS = {
+    "fi": {
+        "recorded": "Tilaus on tallennettu Avain-profiiliisi.",
+        "link": "Oletko asiakkaamme KV-1001?",
+        "returning": "Asiakasnumerosi on KV-1001",
+        "booked": "Aika on varattu. Tervetuloa!",
+    },
+    "en": {
+        "recorded": "The order is recorded in your Avain profile.",
+        "link": "Are you our customer KV-1001?",
+        "returning": "Your customer number is KV-1001",
+        "booked": "Your time is booked. Welcome!",
+    },
+}
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    with running_demo(tmp_path) as running:
+        yield running
+
+
+def shot(page: Page, step: str, lang: str) -> None:
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS / f"story-{step}-{lang}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_from_the_shop_to_the_garage(demo: Demo, page: Page, lang: str) -> None:
+    text = TEXTS[lang]
+    # Sign in at the shop through Avain's login form and consent page.
+    page.goto(f"{demo.shop}/?lang={lang}")
+    page.locator("#sign-in").click()
+    page.locator("#email").fill(demo.email)
+    page.locator("#password").fill(demo.password)
+    page.locator("form.stack button[type=submit]").click()
+    if page.url.startswith(demo.avain + "/consent"):
+        page.locator("button[name=decision][value=allow]").click()
+    expect(page.locator("#signed-in")).to_have_text("Demo Asiakas")
+
+    # The car's plate on the Avain profile (the garage needs it for the booking).
+    page.goto(f"{demo.avain}/account/profile")
+    page.locator("#car_registration").fill("abc-123")
+    page.locator("form:has(#car_registration) button[type=submit]").click()
+
+    # Buy: the order is recorded in the customer's Avain profile.
+    page.goto(f"{demo.shop}/?lang={lang}")
+    page.locator("form.product").nth(1).locator("button[type=submit]").click()
+    page.locator("#checkout").click()
+    assert path_of(page.url) == "/orders", page.url
+    expect(page.locator(".order .recorded")).to_have_text(text["recorded"])
+    shot(page, "1-order", lang)
+
+    # Avain's account page shows what the shop added.
+    page.goto(f"{demo.avain}/account/")
+    expect(page.locator("ul.contributed")).to_contain_text("Rengasverkkokauppa")
+    expect(page.locator("ul.contributed")).to_contain_text("4 × Lumikko Kitka 205/55 R16")
+
+    # Book the fitting: Avain asks, on its own page, showing the order.
+    page.goto(f"{demo.shop}/orders?lang={lang}")
+    page.locator(".book-fitting").first.click()
+    assert page.url.startswith(demo.avain + "/consent"), page.url
+    expect(page.locator("#password")).to_have_count(0)
+    expect(page.locator("section.handoff")).to_contain_text("Lumikko Kitka 205/55 R16")
+    expect(page.locator("body")).to_contain_text("Korjaamo Virtanen")
+    page.locator("input[name='agree:garage_booking']").check()
+    page.locator("input[name='claim:garage_booking:tire_purchase']").check()
+    shot(page, "2-consent", lang)
+    posted: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            posted.append(r.post_data or "") if r.url.startswith(demo.garage + "/handoff") else None
+        ),
+    )
+    page.locator("button[name=decision][value=allow]").click()
+
+    # The shop's form posts the handoff token; the garage redeems it and signs the customer
+    # in (no form: Avain's SSO session), and the booking form is filled in.
+    page.wait_for_url(lambda url: url.startswith(demo.garage + "/fitting"))
+    expect(page.locator("#signed-in")).to_have_text("Demo Asiakas")
+    expect(page.locator("#name")).to_have_value("Demo Asiakas")
+    expect(page.locator("#phone")).to_have_value("+358 40 123 4567")
+    expect(page.locator("#car_registration")).to_have_value("ABC-123")
+    expect(page.locator("#tires")).to_contain_text("4 × Lumikko Kitka 205/55 R16")
+    expect(page.locator("#link-offer")).to_contain_text(text["link"])
+    shot(page, "3-garage-form", lang)
+
+    # The loyal customer links their customer number, then books.
+    page.locator("#link-confirm").click()
+    expect(page.locator("#returning")).to_contain_text(text["returning"])
+    expect(page.locator("#returning")).to_contain_text("hylly B4")
+    page.locator("#fitting-book").click()
+    assert path_of(page.url) == "/bookings", page.url
+    expect(page.locator(".notice")).to_have_text(text["booked"])
+    expect(page.locator(".booking")).to_contain_text("ABC-123")
+    expect(page.locator(".booking")).to_contain_text("R-1001")
+    shot(page, "4-garage-booked", lang)
+
+    # The handoff token was posted once, in the body; Avain refuses a second redemption.
+    (body,) = posted
+    assert body.startswith("handoff_token=")
+    again = requests.post(
+        f"{demo.garage}/handoff?lang=en",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert again.status_code == 400
+    assert 'data-reason="handoff_not_redeemed"' in again.text
