@@ -17,7 +17,7 @@ from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import select, update
 
 from idp.db import new_session, utcnow
-from idp.models import Grant, Handoff, Token
+from idp.models import Disclosure, Grant, Handoff, Token
 from idp.oauth import exchange as exchange_mod
 from idp.oauth.clients import TOKEN_EXCHANGE, ClientError
 from tests.conftest import authorize_params, exchange, follow_to_code
@@ -464,15 +464,18 @@ def test_concurrent_redemptions_only_one_wins(app, client, world):
         assert len(list(s.scalars(select(Grant).where(Grant.client_id == "garage")))) == 3
 
 
-def test_released_is_told_of_each_handoff(client, world, monkeypatch):
-    seen: list[dict[str, Any]] = []
-    monkeypatch.setattr(exchange_mod, "released", lambda session, **kw: seen.append(kw))
-    _handoff(client, world)
-    assert len(seen) == 1
-    assert seen[0]["recipient"].client_id == "garage"
-    assert seen[0]["requested_by"].client_id == "tire-shop"
-    assert seen[0]["purpose_id"] == "garage_booking"
-    assert seen[0]["claims"] == {"name", "phone_number", "car_registration"}
+def test_each_handoff_is_in_the_disclosure_log(app, client, world):
+    """The handoff's release is recorded as every release is: the garage, the claim names
+    (never values), the purpose it rested on, channel token_exchange."""
+    _, body = _handoff(client, world)
+    with app.app_context(), new_session(app) as s:
+        rows = list(s.scalars(select(Disclosure).where(Disclosure.channel == "token_exchange")))
+    assert len(rows) == 1
+    assert rows[0].recipient_id == "garage"
+    assert set(rows[0].claims) == {"name", "phone_number", "car_registration"}
+    assert {g["purpose"] for g in rows[0].grounds} == {"garage_booking"}
+    assert "+358" not in json.dumps(rows[0].grounds) + json.dumps(rows[0].claims)
+    assert body["access_token"]
 
 
 def test_garage_public_subject_when_not_pairwise(app, client, make_user, make_client):
