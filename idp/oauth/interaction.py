@@ -122,8 +122,10 @@ def pending_consents(session: Session, req: Request, user: User) -> list[consent
     if req.interaction and req.interaction.consented_for == user.id:
         return []
     force = "consent" in req.prompts
-    asks = consents.to_ask(session, req.consent, user, req.client, req.wanted, utcnow(), force)
     if req.handoff is not None:
+        # A handoff's page is about the partner only: what goes to it and why. The handing-over
+        # client's own purposes (its offers by email, say) are not bundled into it; they are
+        # asked at its own sign-in.
         ask = consents.handoff_ask(
             session,
             req.consent,
@@ -133,8 +135,8 @@ def pending_consents(session: Session, req: Request, user: User) -> list[consent
             utcnow(),
             force,
         )
-        if ask is not None:
-            return [a for a in asks if a.purpose.id != ask.purpose.id] + [ask]
+        return [ask] if ask is not None else []
+    asks = consents.to_ask(session, req.consent, user, req.client, req.wanted, utcnow(), force)
     if force and not asks:
         # prompt=consent with nothing to decide still shows the screen for offline access
         asks = [

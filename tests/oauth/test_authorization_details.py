@@ -34,6 +34,8 @@ def test_consent_page_names_the_garage_and_shows_the_order(client, make_user, sh
     page = pages[0]
     assert "Rengasverkkokauppa asks to share your details with Korjaamo Virtanen" in page
     assert "Tire fitting booking" in page  # the garage's purpose, not the shop's
+    # only what goes to the garage: the shop's own purposes are not bundled into the handoff
+    assert "Offers by email" not in page and "marketing_email" not in page
     assert "Order R-1042" in page
     assert "4 × Nokian Hakkapeliitta R5 205/55 R16" in page
     assert "90 days" in page
