@@ -287,6 +287,13 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         agreement = ctx.catalogue.agreements.get(row.agreement_id)
         if agreement is None:
             raise InvalidGrantError(f"The partner agreement {row.agreement_id} has ended.")
+        if not tokens.hold_grant(session, row.source_grant_id):
+            # as a code is not redeemable after logout (OIDC Core §3.1.3), a handoff is not
+            # after the handing-over site's grant ended: signed out there, or revoked
+            raise InvalidGrantError(
+                "The customer's session at the handing-over site ended before the handoff "
+                "token was redeemed; ask the customer to start again there."
+            )
         now = utcnow()
         consented_claims(
             session, ctx, user, client, self.purpose(session, ctx, client, agreement), now

@@ -376,6 +376,26 @@ def _resigned(app, handoff: str, **changes: Any) -> str:
         return signing.sign(s, "RS256", values, typ="handoff+jwt")
 
 
+def test_handoff_dies_with_the_shops_grant(app, client, world):
+    """Signed out at the shop (its grant revoked) before the garage redeemed: refused, as a
+    code is after logout; the handoff stays unused."""
+    from idp.revocation import revoke_grant
+
+    _, garage, _ = world
+    token, body = _handoff(client, world)
+    with app.app_context(), new_session(app) as s:
+        grant_id = s.scalar(select(Token.grant_id).where(Token.jti == _jti(token)))
+        assert grant_id is not None
+        revoke_grant(s, grant_id)
+        s.commit()
+    code, description = error_of(redeem(client, garage, body["access_token"]))
+    assert code == "invalid_grant"
+    assert description.startswith("The customer's session at the handing-over site ended")
+    with app.app_context(), new_session(app) as s:
+        assert s.scalar(select(Handoff.used_at)) is None
+        assert not list(s.scalars(select(Grant).where(Grant.client_id == "garage")))
+
+
 def test_expired_handoff(app, client, world):
     _, garage, _ = world
     _, body = _handoff(client, world)
