@@ -60,6 +60,7 @@ class TokenIssuingMixin:
 
     request: Any
     grant_context: Callable[[], tokens.GrantContext]
+    held: tokens.Held | None = None  # the grant, once held (:func:`tokens.hold_grant`)
 
     def generate_token(
         self,
@@ -69,15 +70,12 @@ class TokenIssuingMixin:
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        session = get_session()
         ctx = self.grant_context()
-        token = tokens.issue(
-            session, self.request.client, user, scope or "", ctx, include_refresh_token
+        if self.held is not None:
+            ctx.authorization_details = self.held.authorization_details
+        return tokens.issue(
+            get_session(), self.request.client, user, scope or "", ctx, include_refresh_token
         )
-        grant = session.get(Grant, ctx.grant_id)
-        if grant is not None and grant.authorization_details:
-            token["authorization_details"] = grant.authorization_details  # RFC 9396 §7
-        return token
 
     def save_token(self, token: dict[str, Any]) -> None:
         """Stored by :func:`tokens.issue` already."""
@@ -222,7 +220,8 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
             return None
         if aware(item.expires_at) <= utcnow():
             return None
-        if not tokens.hold_grant(session, item.grant_id, first_use=True):
+        self.held = tokens.hold_grant(session, item.grant_id, first_use=True)
+        if self.held is None:
             return None
         claimed = session.execute(
             update(AuthorizationCode)
@@ -283,9 +282,8 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
         committed first leaves nothing to issue (RFC 9700 §4.14).
         """
         session = get_session()
-        if not tokens.hold_grant(session, refresh_token.grant_id) or not tokens.claim_refresh(
-            session, refresh_token
-        ):
+        self.held = tokens.hold_grant(session, refresh_token.grant_id)
+        if self.held is None or not tokens.claim_refresh(session, refresh_token):
             raise InvalidGrantError()
         scope = self.request.payload.scope or refresh_token.grant_scope
         return self.generate_token(user=user, scope=scope, include_refresh_token=True)

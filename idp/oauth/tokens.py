@@ -45,6 +45,8 @@ class GrantContext:
     nonce: str | None = None
     claims_request: dict[str, Any] | None = None
     grant_scope: str = ""
+    #: RFC 9396: what the grant was authorised for (a handoff's order), from :class:`Held`
+    authorization_details: list[dict[str, Any]] | None = None
 
     @classmethod
     def carried_by(
@@ -86,6 +88,8 @@ def issue(
         "jti": jti,
         "scope": scope,
     }
+    if ctx.authorization_details:
+        at_claims["authorization_details"] = ctx.authorization_details  # RFC 9396 §9.1
     if user and ctx.auth_time:
         at_claims["auth_time"] = int(aware(ctx.auth_time).timestamp())
         if ctx.acr:
@@ -99,6 +103,8 @@ def issue(
         "expires_in": s.access_token_lifetime,
         "scope": scope,
     }
+    if ctx.authorization_details:
+        token["authorization_details"] = ctx.authorization_details  # RFC 9396 §7
     refresh_token = secrets.token_urlsafe(48) if include_refresh_token and user else None
     issued = utcnow()
     row = Token(
@@ -234,8 +240,15 @@ def open_grant(
     )
 
 
-def hold_grant(session: Session, grant_id: str, first_use: bool = False) -> bool:
-    """Lock a live grant for issuing tokens from it; False when it is revoked or gone.
+@dataclass(frozen=True)
+class Held:
+    """A live grant, held (row-locked) for issuing tokens from it."""
+
+    authorization_details: list[dict[str, Any]] | None
+
+
+def hold_grant(session: Session, grant_id: str, first_use: bool = False) -> Held | None:
+    """Lock a live grant for issuing tokens from it; None when it is revoked or gone.
 
     RFC 9700 §4.14: rotation and revocation serialise on the grant row. The UPDATE waits
     for a revoking transaction that holds the row and then re-checks ``revoked_at``, so no
@@ -257,8 +270,9 @@ def hold_grant(session: Session, grant_id: str, first_use: bool = False) -> bool
             .with_for_update(read=True)
         )
         stmt = stmt.where(or_(Grant.sid.is_(None), alive.exists()))
-    result = session.execute(stmt.values(used_at=now))
-    return bool(getattr(result, "rowcount", 0) == 1)
+    # RETURNING: what the tokens carry comes back with the lock, not with another SELECT
+    row = session.execute(stmt.values(used_at=now).returning(Grant.authorization_details)).first()
+    return Held(row[0]) if row is not None else None
 
 
 def claim_refresh(session: Session, token: Token) -> bool:

@@ -4,6 +4,7 @@ the garage's, and the code and the token carry the granted authorization_details
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -23,6 +24,10 @@ def test_token_response_carries_the_granted_details(app, client, make_user, shop
     user = make_user(email="aino@example.com")
     body = shop_token(client, shop, user.email)
     assert body["authorization_details"] == DETAILS
+    # RFC 9396 §9.1: the JWT access token carries them too
+    payload = body["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["authorization_details"] == DETAILS
     assert history(app, user)[-1] == ("given", "garage_booking")
 
 
@@ -164,3 +169,21 @@ def test_discovery_advertises_exchange_and_details_types(client):
     meta = client.get("/.well-known/openid-configuration").json
     assert "urn:ietf:params:oauth:grant-type:token-exchange" in meta["grant_types_supported"]
     assert meta["authorization_details_types_supported"] == ["tire_fitting"]
+
+
+def test_refreshed_tokens_carry_the_details(client, make_user, shop_and_garage):
+    """The details belong to the grant: a refreshed token response and its access token
+    carry them as the first did (read with the grant's lock, no extra query)."""
+    shop, _ = shop_and_garage
+    user = make_user(email="aino@example.com")
+    first = shop_token(client, shop, user.email)
+    resp = client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        auth=shop.auth,
+    )
+    assert resp.status_code == 200, resp.json
+    assert resp.json["authorization_details"] == DETAILS
+    payload = resp.json["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["authorization_details"] == DETAILS
