@@ -33,7 +33,7 @@ WINDOWS = (7, 30)  # days
 @dataclass(frozen=True)
 class Overview:
     customers: int
-    active: dict[tuple[str, str], int]  # (purpose, recipient) -> active consents
+    active: dict[tuple[str, str], int]  # (purpose, recipient) -> consents in use
     endings: dict[tuple[str, int], int]  # (event type, days) -> events in the last days
     logouts_waiting: int  # back-channel logouts still to be retried
     logouts_failed: int  # given up after the last attempt
@@ -62,7 +62,8 @@ def active_consents(session: Session) -> dict[tuple[str, str], int]:
     counts: Counter[tuple[str, str]] = Counter()
     for subject, events in groupby(rows, key=lambda r: r.subject):
         for (_, recipient, purpose), state in project(as_event(r, subject) for r in events).items():
-            if state.status == ConsentStatus.ACTIVE:
+            # an objection (Art. 21) or a restriction (Art. 18) stops the use: not active
+            if state.status == ConsentStatus.ACTIVE and not (state.objected or state.restricted):
                 counts[(purpose, recipient)] += 1
     return dict(sorted(counts.items()))
 

@@ -205,7 +205,7 @@ def reverify_verify() -> ResponseReturnValue:
     except AdminError as exc:
         audit.record(db, g.admin, "reverify_failed", exc.code)
         commit()
-        return _json_error(exc, 401)
+        return _json_error(exc)  # 400: the session stands, this proof failed
     sessions.reverified(g.admin_session, now)
     audit.record(db, admin, "reverified", None)
     commit()

@@ -69,7 +69,9 @@ def test_a_challenge_is_used_once(app, client):
     csrf = meta_csrf(client)
     options = post_json(client, "/admin/sign-in/options", {}, csrf).json
     first = authenticator.assert_(options)
-    assert post_json(client, "/admin/sign-in/verify", {"credential": first}, csrf).status_code == 200
+    assert (
+        post_json(client, "/admin/sign-in/verify", {"credential": first}, csrf).status_code == 200
+    )
     client.delete_cookie("avain_admin", path="/admin")
     again = post_json(
         client, "/admin/sign-in/verify", {"credential": authenticator.assert_(options)}, csrf
