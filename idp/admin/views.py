@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext
 
 from idp import context
 from idp.admin import accounts, audit, ceremony, overview, passkeys, sessions
@@ -33,17 +33,21 @@ bp.before_request(load_session)
 bp.after_app_request(headers)
 
 MESSAGES = {
-    "invalid_response": _l("The passkey's answer could not be read. Please try again."),
-    "verification_failed": _l("The passkey could not be verified."),
-    "unknown_passkey": _l("This passkey is not registered for the console."),
-    "cloned": _l("This passkey's counter went backwards; it may have been copied. Ask an owner."),
-    "disabled": _l("This admin account is disabled."),
-    "no_challenge": _l("The sign-in took too long or was already used. Please try again."),
-    "already_registered": _l("This passkey is already registered."),
-    "link_invalid": _l("This enrolment link is not valid. Ask an owner for a new one."),
-    "link_expired": _l("This enrolment link has expired. Ask an owner for a new one."),
-    "already_disabled": _l("This admin account is already disabled."),
-    "reason_required": _l("Give a reason; it goes into the audit log."),
+    "invalid_response": lazy_gettext("The passkey's answer could not be read. Please try again."),
+    "verification_failed": lazy_gettext("The passkey could not be verified."),
+    "unknown_passkey": lazy_gettext("This passkey is not registered for the console."),
+    "cloned": lazy_gettext(
+        "This passkey's counter went backwards; it may have been copied. Ask an owner."
+    ),
+    "disabled": lazy_gettext("This admin account is disabled."),
+    "no_challenge": lazy_gettext(
+        "The sign-in took too long or was already used. Please try again."
+    ),
+    "already_registered": lazy_gettext("This passkey is already registered."),
+    "link_invalid": lazy_gettext("This enrolment link is not valid. Ask an owner for a new one."),
+    "link_expired": lazy_gettext("This enrolment link has expired. Ask an owner for a new one."),
+    "already_disabled": lazy_gettext("This admin account is already disabled."),
+    "reason_required": lazy_gettext("Give a reason; it goes into the audit log."),
 }
 
 
@@ -244,7 +248,7 @@ def disable(admin_id: str) -> ResponseReturnValue:
     db = get_session()
     target = db.get(Admin, admin_id[:36])
     if target is None:
-        raise IdpError(str(_l("No such admin.")), error="not_found", status_code=404)
+        raise IdpError(_("No such admin."), error="not_found", status_code=404)
     reason = " ".join(request.form.get("reason", "").split())[:500]
     if not reason:
         return redirect("/admin/admins?error=reason_required")

@@ -149,3 +149,10 @@ def test_an_expired_or_unknown_enrolment_link_is_a_readable_page(app, client, mo
     monkeypatch.setattr(sessions, "clock", lambda: later)
     page = client.get(f"/admin/enrol/{token}")
     assert page.status_code == 410 and b"expired" in page.data
+
+
+def test_the_console_speaks_finnish_and_swedish(client):
+    fi = client.get("/admin/sign-in", headers={"Accept-Language": "fi"}).data.decode()
+    assert "Kirjautuminen hallintaan" in fi and "Kirjaudu pääsyavaimella" in fi
+    sv = client.get("/admin/sign-in", headers={"Accept-Language": "sv"}).data.decode()
+    assert "Inloggning till administrationen" in sv
