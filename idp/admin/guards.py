@@ -115,7 +115,7 @@ def fresh_passkey_required(view: F) -> F:
 
 def safe_next(target: str | None) -> str:
     """Only a path inside the console (no scheme, no host, no ``//``)."""
-    if not target or not target.startswith("/admin") or target.startswith("//"):
+    if not target or not (target == "/admin" or target.startswith("/admin/")):
         return "/admin/"
     if "\\" in target or any(c < " " for c in target):
         return "/admin/"
