@@ -593,7 +593,7 @@ def users_delete(c: _Ctx, email: str, yes: bool) -> None:
 
 @main.group()
 def admins() -> None:
-    """Admins of the console (not customers): create, list, disable."""
+    """Admins of the console (not customers): create, link, list, disable."""
 
 
 @admins.command("create")
@@ -621,8 +621,32 @@ def admins_create(c: _Ctx, email: str, role: str, name: str | None) -> None:
         c.session, None, "admin_created", f"admin:{invitation.admin.email}", f"role {role}"
     )
     c.session.commit()
-    link = f"{c.settings.issuer.rstrip('/')}/admin/enrol/{invitation.token}"
     click.echo(f"created {invitation.admin.email} ({role})")
+    _print_link(c, invitation)
+
+
+@admins.command("link")
+@click.argument("email")
+@_with_session
+def admins_link(c: _Ctx, email: str) -> None:
+    """Print a new one-time enrolment link for an admin (an expired link, a lost passkey);
+    their earlier unused links stop working."""
+    from idp.admin import accounts, audit
+    from idp.db import utcnow
+
+    admin = accounts.find(c.session, email)
+    if admin is None:
+        raise click.ClickException(f"no admin with the email address {email}")
+    if not admin.active:
+        raise click.ClickException(f"{admin.email} is disabled")
+    invitation = accounts.invite(c.session, admin, utcnow())
+    audit.record(c.session, None, "enrolment_link", f"admin:{admin.email}")
+    c.session.commit()
+    _print_link(c, invitation)
+
+
+def _print_link(c: _Ctx, invitation: Any) -> None:
+    link = f"{c.settings.issuer.rstrip('/')}/admin/enrol/{invitation.token}"
     click.echo(f"enrolment link (once, until {invitation.expires_at.isoformat()}):")
     click.echo(link)
 

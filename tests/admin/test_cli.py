@@ -58,3 +58,18 @@ def test_disable_ends_the_admin_and_is_audited(app, client, cli_env):
     assert ("admin_created", "admin:s@example.com", "role support") in actions
     assert ("admin_disabled", "admin:s@example.com", "left the company") in actions
     assert run(cli_env, "audit", "verify").exit_code == 0
+
+
+def test_link_gives_a_new_link_and_ends_the_old_one(app, client, cli_env):
+    made = run(cli_env, "admins", "create", "--email", "p@example.com", "--role", "partners")
+    old = made.stdout.strip().rsplit("/", 1)[1]
+    again = run(cli_env, "admins", "link", "P@example.com")
+    assert again.exit_code == 0, again.output
+    new = again.stdout.strip().rsplit("/", 1)[1]
+    assert new != old
+    assert client.get(f"/admin/enrol/{old}").status_code == 410
+    _, resp = enrol(client, new)
+    assert resp.status_code == 200, resp.json
+    assert run(cli_env, "admins", "link", "nobody@example.com").exit_code == 1
+    run(cli_env, "admins", "disable", "p@example.com")
+    assert run(cli_env, "admins", "link", "p@example.com").exit_code == 1
