@@ -243,3 +243,39 @@ def _is_hash(text: str) -> bool:
         return len(bytes.fromhex(text)) == merkle.HASH_SIZE
     except ValueError:
         return False
+
+
+def entries(
+    session: Session,
+    admin_email: str | None = None,
+    action: str | None = None,
+    before: int | None = None,
+    limit: int | None = 50,
+) -> list[AdminAuditEntry]:
+    """Entries newest first, filtered by admin and action; ``before`` a sequence number
+    (keyset paging on the primary key)."""
+    stmt = select(AdminAuditEntry).order_by(AdminAuditEntry.seq.desc())
+    if admin_email:
+        stmt = stmt.where(AdminAuditEntry.admin_email == admin_email.strip().lower())
+    if action:
+        stmt = stmt.where(AdminAuditEntry.action == action)
+    if before is not None:
+        stmt = stmt.where(AdminAuditEntry.seq < before)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def as_json(entry: AdminAuditEntry) -> dict[str, object]:
+    """An entry as exported: every column, the leaf hash to check it against a checkpoint."""
+    return {
+        "seq": entry.seq,
+        "at": aware(entry.at).isoformat(),
+        "admin_id": entry.admin_id,
+        "admin_email": entry.admin_email,
+        "role": entry.role,
+        "action": entry.action,
+        "target": entry.target,
+        "reason": entry.reason,
+        "leaf_hash": entry.leaf_hash,
+    }

@@ -6,9 +6,11 @@ There is no password form anywhere in the console: a passkey is the only way in.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, redirect, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _, lazy_gettext
 
@@ -259,3 +261,74 @@ def disable(admin_id: str) -> ResponseReturnValue:
     audit.record(db, g.admin, "admin_disabled", f"admin:{target.email}", reason)
     commit()
     return redirect("/admin/admins")
+
+
+# -- the audit log --------------------------------------------------------------------
+
+
+def _filters() -> tuple[str | None, str | None]:
+    admin_email = request.args.get("admin", "").strip()[:320] or None
+    action = request.args.get("action", "").strip()[:64] or None
+    return admin_email, action
+
+
+@bp.route("/audit", methods=["GET"])
+@requires(Permission.AUDIT_VIEW)
+def audit_log() -> ResponseReturnValue:
+    db = get_session()
+    admin_email, action = _filters()
+    before = request.args.get("before", "")
+    page = audit.entries(
+        db, admin_email, action, int(before) if before.isdigit() and len(before) < 12 else None
+    )
+    latest = audit.latest_checkpoint(db)
+    audit.record(db, g.admin, "viewed", "audit_log")
+    commit()
+    return render_template(
+        "admin/audit.html",
+        entries=page,
+        latest=latest,
+        admin_email=admin_email or "",
+        action=action or "",
+        report=None,
+    )
+
+
+@bp.route("/audit/export", methods=["GET"])
+@requires(Permission.AUDIT_VIEW)
+def audit_export() -> ResponseReturnValue:
+    """JSON lines, oldest first: the entries, then the newest signed checkpoint."""
+    db = get_session()
+    admin_email, action = _filters()
+    found = audit.entries(db, admin_email, action, limit=None)
+    latest = audit.latest_checkpoint(db)
+    audit.record(db, g.admin, "exported", "audit_log", f"admin={admin_email} action={action}")
+    commit()
+
+    def lines() -> Iterator[str]:
+        for entry in reversed(found):
+            yield json.dumps(audit.as_json(entry), ensure_ascii=False) + "\n"
+        if latest is not None:
+            yield json.dumps({"checkpoint": latest.note}, ensure_ascii=False) + "\n"
+
+    resp = Response("".join(lines()), mimetype="application/x-ndjson")
+    resp.headers["Content-Disposition"] = 'attachment; filename="avain-admin-audit.jsonl"'
+    return resp
+
+
+@bp.route("/audit/verify", methods=["POST"])
+@requires(Permission.AUDIT_VIEW)
+def audit_verify() -> ResponseReturnValue:
+    """Recompute the whole log now, as ``idp audit verify`` does."""
+    db = get_session()
+    report = audit.verify(db, current_app.extensions["avain.ledger_keys"])
+    audit.record(db, g.admin, "verified", "audit_log", "ok" if report.ok else "problems")
+    commit()
+    return render_template(
+        "admin/audit.html",
+        entries=audit.entries(db),
+        latest=audit.latest_checkpoint(db),
+        admin_email="",
+        action="",
+        report=report,
+    )

@@ -117,3 +117,33 @@ def test_a_forged_checkpoint_is_named(app, cli_env):
     )
     bad = run(cli_env, "audit", "verify")
     assert bad.exit_code == 1 and "first bad entry: 2" in bad.stderr
+
+
+def test_the_audit_page_filters_exports_and_verifies(app, client):
+    import json
+
+    from tests.admin.console import meta_csrf, session_for
+
+    _log(app, 3)
+    session_for(app, client, "auditor")
+    page = client.get("/admin/audit").data.decode()
+    assert "customer:2" in page and "operator (command line)" in page
+    filtered = client.get("/admin/audit?action=signed_in").data.decode()
+    assert "customer:2" not in filtered
+    export = client.get("/admin/audit/export?action=viewed")
+    assert export.mimetype == "application/x-ndjson"
+    lines = [json.loads(x) for x in export.data.decode().splitlines()]
+    assert [x["target"] for x in lines[:-1]] == [
+        "customer:0",
+        "customer:1",
+        "customer:2",
+        "audit_log",  # the page
+        "audit_log",  # the filtered page
+    ]
+    assert lines[-1]["checkpoint"].startswith("localhost/admin-audit-log\n")
+    csrf = meta_csrf(client, "/admin/audit")
+    ok = client.post("/admin/audit/verify", data={"csrf_token": csrf}).data.decode()
+    assert "The log verifies" in ok
+    _sql(app, "UPDATE admin_audit_entries SET action = 'nothing' WHERE seq = 2")
+    bad = client.post("/admin/audit/verify", data={"csrf_token": csrf}).data.decode()
+    assert "First bad entry: 2." in bad
