@@ -31,8 +31,7 @@ def load_session() -> None:
     found = sessions.current(get_session(), request.cookies.get(sessions.COOKIE), sessions.clock())
     g.admin_session = found
     g.admin = found.admin if found else None
-    if found is not None:
-        commit()  # last_seen_at moved on, or nothing changed
+    commit()  # last_seen_at moved on, or a session past its limits was ended
 
 
 def headers(resp: Response) -> Response:

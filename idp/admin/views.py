@@ -50,6 +50,7 @@ MESSAGES = {
     "link_expired": lazy_gettext("This enrolment link has expired. Ask an owner for a new one."),
     "already_disabled": lazy_gettext("This admin account is already disabled."),
     "reason_required": lazy_gettext("Give a reason; it goes into the audit log."),
+    "not_yourself": lazy_gettext("You cannot disable your own account here."),
 }
 
 
@@ -251,6 +252,8 @@ def disable(admin_id: str) -> ResponseReturnValue:
     target = db.get(Admin, admin_id[:36])
     if target is None:
         raise IdpError(_("No such admin."), error="not_found", status_code=404)
+    if target.id == g.admin.id:  # the console never locks out the one using it
+        return redirect("/admin/admins?error=not_yourself")
     reason = " ".join(request.form.get("reason", "").split())[:500]
     if not reason:
         return redirect("/admin/admins?error=reason_required")

@@ -98,3 +98,17 @@ def test_another_admins_passkey_does_not_reverify(app, client, clock):
     options = post_json(client, "/admin/reverify/options", {}, csrf).json
     resp = post_json(client, "/admin/reverify/verify", {"credential": other.assert_(options)}, csrf)
     assert resp.status_code == 400 and resp.json["error"] == "verification_failed"
+
+
+def test_an_owner_cannot_disable_themselves_or_without_a_reason(app, client, clock):
+    other_id, _ = invite(app, "support", "other@example.com")
+    me = enrolled(app, client, "owner")
+    sign_in(client, me[1])
+    csrf = meta_csrf(client, "/admin/admins")
+    own = client.post(f"/admin/admins/{me[0]}/disable", data={"csrf_token": csrf, "reason": "x"})
+    assert own.headers["Location"] == "/admin/admins?error=not_yourself"
+    bare = client.post(f"/admin/admins/{other_id}/disable", data={"csrf_token": csrf})
+    assert bare.headers["Location"] == "/admin/admins?error=reason_required"
+    page = client.get("/admin/admins?error=reason_required").data.decode()
+    assert "Give a reason" in page and "disabled" not in page.split("other@example.com")[1][:80]
+    assert client.get("/admin/").status_code == 200
