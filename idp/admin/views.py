@@ -25,7 +25,7 @@ from idp.admin.guards import (
     requires,
     safe_next,
 )
-from idp.admin.roles import Permission
+from idp.admin.roles import Permission, allows
 from idp.db import commit, get_session
 from idp.errors import IdpError
 from idp.models.admins import Admin
@@ -52,6 +52,27 @@ MESSAGES = {
     "reason_required": lazy_gettext("Give a reason; it goes into the audit log."),
     "not_yourself": lazy_gettext("You cannot disable your own account here."),
 }
+
+
+ROLE_NAMES = {
+    "support": lazy_gettext("Customer support"),
+    "privacy": lazy_gettext("Privacy officer"),
+    "partners": lazy_gettext("Partner manager"),
+    "auditor": lazy_gettext("Auditor"),
+    "owner": lazy_gettext("Owner"),
+}
+
+
+@bp.app_template_global()
+def admin_role_name(role: str) -> str:
+    return str(ROLE_NAMES.get(role, role))
+
+
+@bp.app_template_global()
+def admin_may(permission: str) -> bool:
+    """Whether the signed-in admin's role has ``permission`` (to show only usable links)."""
+    admin = g.get("admin")
+    return admin is not None and allows(admin.role, Permission(permission))
 
 
 def _json_error(exc: AdminError, status: int = 400) -> Response:

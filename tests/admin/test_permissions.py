@@ -84,3 +84,17 @@ def test_the_roles_are_as_issue_12_gives_them():
     assert {x for x in Permission if x.value.endswith(".view")} <= p[Role.AUDITOR]
     assert p[Role.OWNER] == frozenset(Permission)
     assert Permission.ADMINS_MANAGE not in set().union(*(p[r] for r in Role if r is not Role.OWNER))
+
+
+def test_the_menu_shows_only_what_the_role_may_open(app, client):
+    session_for(app, client, "support")
+    page = client.get("/admin/").data.decode()
+    assert 'href="/admin/admins"' not in page and 'href="/admin/audit"' not in page
+    assert "Customer support" in page
+
+
+def test_an_auditor_sees_admins_but_no_disable_button(app, client):
+    session_for(app, client, "auditor")
+    page = client.get("/admin/admins").data.decode()
+    assert 'href="/admin/audit"' in page and "Auditor" in page
+    assert 'class="danger"' not in page
