@@ -118,3 +118,46 @@ class AdminAuditCheckpoint(Base):
     root: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The audit log's entries and checkpoints refuse UPDATE and DELETE in the database itself;
+# the Merkle log makes any change that gets round this (a superuser dropping the triggers)
+# evident to `idp audit verify`.
+APPEND_ONLY_TABLES = ("admin_audit_entries", "admin_audit_checkpoints")
+
+
+def append_only_ddl(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "CREATE OR REPLACE FUNCTION admin_audit_append_only() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION 'the admin audit log is append-only: % on % refused', "
+            "TG_OP, TG_TABLE_NAME; END; $$ LANGUAGE plpgsql",
+            *(
+                f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
+                "FOR EACH ROW EXECUTE FUNCTION admin_audit_append_only()"
+                for t in APPEND_ONLY_TABLES
+            ),
+        ]
+    if dialect == "sqlite":
+        return [
+            f"CREATE TRIGGER {t}_no_{op.lower()} BEFORE {op} ON {t} BEGIN SELECT "
+            f"RAISE(ABORT, 'the admin audit log is append-only: {op} on {t} refused'); END"
+            for t in APPEND_ONLY_TABLES
+            for op in ("UPDATE", "DELETE")
+        ]
+    raise ValueError(f"no append-only triggers for {dialect}")
+
+
+def drop_append_only_ddl(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            *(f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}" for t in APPEND_ONLY_TABLES),
+            "DROP FUNCTION IF EXISTS admin_audit_append_only()",
+        ]
+    if dialect == "sqlite":
+        return [
+            f"DROP TRIGGER IF EXISTS {t}_no_{op}"
+            for t in APPEND_ONLY_TABLES
+            for op in ("update", "delete")
+        ]
+    raise ValueError(f"no append-only triggers for {dialect}")

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
 
 from consent import merkle
 from idp.admin import audit
 from idp.db import new_session
 from idp.models import AdminAuditEntry
+from idp.models.admins import append_only_ddl, drop_append_only_ddl
 from tests.admin.conftest import run
 from tests.admin.console import enrolled, sign_in
 
@@ -26,10 +29,35 @@ def _log(app, n=5):
 
 
 def _sql(app, stmt, **params):
+    """Edit the log as only someone who can lift its triggers can (a database superuser)."""
     with app.app_context():
         s = new_session(app)
+        dialect = s.get_bind().dialect.name
+        for ddl in drop_append_only_ddl(dialect):
+            s.execute(text(ddl))
         s.execute(text(stmt), params)
+        for ddl in append_only_ddl(dialect):
+            s.execute(text(ddl))
         s.commit()
+        s.close()
+
+
+@pytest.mark.parametrize(
+    "stmt",
+    [
+        "UPDATE admin_audit_entries SET reason = 'x' WHERE seq = 1",
+        "DELETE FROM admin_audit_entries WHERE seq = 1",
+        "UPDATE admin_audit_checkpoints SET note = 'x' WHERE size = 1",
+        "DELETE FROM admin_audit_checkpoints",
+    ],
+)
+def test_the_database_refuses_to_change_the_log(app, stmt):
+    _log(app, 1)
+    with app.app_context():
+        s = new_session(app)
+        with pytest.raises(DatabaseError, match="append-only"):
+            s.execute(text(stmt))
+        s.rollback()
         s.close()
 
 
