@@ -6,7 +6,9 @@ There is no password form anywhere in the console: a passkey is the only way in.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,10 +28,12 @@ from idp.admin.guards import (
     safe_next,
 )
 from idp.admin.roles import Permission, allows
+from idp.auth.throttle import Counter, DbCounter, RedisCounter
 from idp.db import commit, get_session
 from idp.errors import IdpError
 from idp.models.admins import Admin
 
+log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(load_session)
 bp.after_app_request(headers)
@@ -50,6 +54,7 @@ MESSAGES = {
     "link_expired": lazy_gettext("This enrolment link has expired. Ask an owner for a new one."),
     "already_disabled": lazy_gettext("This admin account is already disabled."),
     "reason_required": lazy_gettext("Give a reason; it goes into the audit log."),
+    "too_many_attempts": lazy_gettext("Too many failed sign-ins. Please wait a while."),
     "not_yourself": lazy_gettext("You cannot disable your own account here."),
 }
 
@@ -171,12 +176,35 @@ def sign_in_options() -> ResponseReturnValue:
     return _options(options, "sign-in", challenge)
 
 
+# Failed console sign-ins one client IP may make per login_throttle_window; past it the
+# attempt is refused before any check and without an audit entry of its own, so that a
+# flood can neither try passkeys nor fill the audit log.
+ATTEMPTS_PER_IP = 20
+
+
+def _attempts() -> tuple[Counter, str]:
+    s = context.settings()
+    client = context.redis_client()
+    counter: Counter = (
+        RedisCounter(client, s.login_throttle_window)
+        if client is not None
+        else DbCounter(get_session(), s.login_throttle_window)
+    )
+    ip = hashlib.sha256((request.remote_addr or "-").encode()).hexdigest()[:32]
+    return counter, f"admin-sign-in:{ip}"
+
+
 @bp.route("/sign-in/verify", methods=["POST"])
 @public
 def sign_in_verify() -> ResponseReturnValue:
     db = get_session()
     body = _body()
     credential = body.get("credential")
+    counter, key = _attempts()
+    if not counter.take(key, ATTEMPTS_PER_IP):
+        commit()
+        log.warning("console sign-in attempts refused for an IP past its limit")
+        return _json_error(AdminError("too_many_attempts"), 429)
     try:
         challenge = ceremony.take("sign-in")
         admin, _ = passkeys.finish_authentication(
@@ -186,6 +214,7 @@ def sign_in_verify() -> ResponseReturnValue:
         audit.record(db, passkeys.claimed_admin(db, credential), "sign_in_failed", exc.code)
         commit()
         return _json_error(exc, 401)
+    counter.give_back(key)  # only failures count
     resp = _signed_in(admin, str(body.get("next") or "/admin/"))
     audit.record(db, admin, "signed_in", None)
     commit()

@@ -156,3 +156,20 @@ def test_the_console_speaks_finnish_and_swedish(client):
     assert "Kirjautuminen hallintaan" in fi and "Kirjaudu pääsyavaimella" in fi
     sv = client.get("/admin/sign-in", headers={"Accept-Language": "sv"}).data.decode()
     assert "Inloggning till administrationen" in sv
+
+
+def test_failed_sign_ins_from_one_ip_are_throttled(app, client, monkeypatch):
+    from idp.admin import views
+
+    monkeypatch.setattr(views, "ATTEMPTS_PER_IP", 3)
+    _, authenticator = enrolled(app, client)
+    assert sign_in(client, authenticator).status_code == 200  # a success counts nothing
+    client.delete_cookie("avain_admin", path="/admin")
+    for _ in range(3):
+        assert sign_in(client, SoftAuthenticator()).status_code == 401
+    refused = sign_in(client, authenticator)
+    assert refused.status_code == 429 and refused.json["error"] == "too_many_attempts"
+    assert [a for a, _, _ in _actions(app)].count("sign_in_failed") == 3
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert sign_in(other, authenticator).status_code == 200
