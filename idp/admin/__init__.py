@@ -12,6 +12,8 @@ module              holds
 :mod:`.guards`      ``requires``, ``public``, ``fresh_passkey_required``, the headers
 :mod:`.audit`       the audit log: ``record``, checkpoints, ``verify``
 :mod:`.overview`    the Overview page's figures
-:mod:`.views`       the blueprint
+:mod:`.messages`    what the console says: error messages, role names
+:mod:`.entry`       the way in: enrolment, sign-in, sign-out, re-verification
+:mod:`.views`       the pages: Overview, admins, audit log
 =================== =====================================================================
 """

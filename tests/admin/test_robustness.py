@@ -10,9 +10,9 @@ from tests.admin.console import invite, meta_csrf, session_for
 from tests.test_robustness import _routes, _shapes
 
 PRIMERS = {
-    "admin.sign_in_verify": "/admin/sign-in/options",
-    "admin.reverify_verify": "/admin/reverify/options",
-    "admin.enrol_verify": "/admin/enrol/PATHVALUE/options",
+    "admin_entry.sign_in_verify": "/admin/sign-in/options",
+    "admin_entry.reverify_verify": "/admin/reverify/options",
+    "admin_entry.enrol_verify": "/admin/enrol/PATHVALUE/options",
 }
 
 
@@ -23,7 +23,9 @@ def test_console_routes_take_bad_input_without_a_500(app, shape):
     _, token = invite(app, "support")
     csrf = meta_csrf(client, "/admin/")
     failures = []
-    routes = [r for r in _routes(app) if r[1].startswith("/admin") and r[2] != "admin.sign_out"]
+    routes = [
+        r for r in _routes(app) if r[1].startswith("/admin") and r[2] != "admin_entry.sign_out"
+    ]
     assert len(routes) >= 10
     for method, path, endpoint in routes:
         for kwargs in _shapes()[shape]:

@@ -159,9 +159,9 @@ def test_the_console_speaks_finnish_and_swedish(client):
 
 
 def test_failed_sign_ins_from_one_ip_are_throttled(app, client, monkeypatch):
-    from idp.admin import views
+    from idp.admin import entry
 
-    monkeypatch.setattr(views, "ATTEMPTS_PER_IP", 3)
+    monkeypatch.setattr(entry, "ATTEMPTS_PER_IP", 3)
     _, authenticator = enrolled(app, client)
     assert sign_in(client, authenticator).status_code == 200  # a success counts nothing
     client.delete_cookie("avain_admin", path="/admin")
