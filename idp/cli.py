@@ -627,10 +627,15 @@ def admins_create(c: _Ctx, email: str, role: str, name: str | None) -> None:
 
 @admins.command("link")
 @click.argument("email")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="A lost or stolen passkey: remove the admin's passkeys and end their sessions now.",
+)
 @_with_session
-def admins_link(c: _Ctx, email: str) -> None:
-    """Print a new one-time enrolment link for an admin (an expired link, a lost passkey);
-    their earlier unused links stop working."""
+def admins_link(c: _Ctx, email: str, replace: bool) -> None:
+    """Print a new one-time enrolment link for an admin (an expired link, another device, a
+    lost passkey with --replace); their earlier unused links stop working."""
     from idp.admin import accounts, audit
     from idp.db import utcnow
 
@@ -639,8 +644,16 @@ def admins_link(c: _Ctx, email: str) -> None:
         raise click.ClickException(f"no admin with the email address {email}")
     if not admin.active:
         raise click.ClickException(f"{admin.email} is disabled")
-    invitation = accounts.invite(c.session, admin, utcnow())
-    audit.record(c.session, None, "enrolment_link", f"admin:{admin.email}")
+    now = utcnow()
+    removed = accounts.forget_passkeys(c.session, admin, now) if replace else 0
+    invitation = accounts.invite(c.session, admin, now)
+    audit.record(
+        c.session,
+        None,
+        "enrolment_link",
+        f"admin:{admin.email}",
+        f"replacing {removed} passkeys" if replace else None,
+    )
     c.session.commit()
     _print_link(c, invitation)
 

@@ -10,11 +10,18 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from idp.db import aware
-from idp.models.admins import Admin, AdminEnrolment, AdminSession, AdminStatus, Role
+from idp.models.admins import (
+    Admin,
+    AdminEnrolment,
+    AdminPasskey,
+    AdminSession,
+    AdminStatus,
+    Role,
+)
 
 ENROLMENT_LIFETIME = timedelta(hours=24)
 
@@ -119,14 +126,29 @@ def disable(session: Session, admin: Admin, now: datetime) -> None:
     if not admin.active:
         raise AdminError("already_disabled")
     admin.status = AdminStatus.DISABLED.value
-    session.execute(
-        update(AdminSession)
-        .where(AdminSession.admin_id == admin.id, AdminSession.ended_at.is_(None))
-        .values(ended_at=now)
-    )
+    _end_sessions(session, admin, now)
     session.execute(
         update(AdminEnrolment)
         .where(AdminEnrolment.admin_id == admin.id, AdminEnrolment.used_at.is_(None))
         .values(used_at=now)
     )
     session.flush()
+
+
+def _end_sessions(session: Session, admin: Admin, now: datetime) -> None:
+    session.execute(
+        update(AdminSession)
+        .where(AdminSession.admin_id == admin.id, AdminSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def forget_passkeys(session: Session, admin: Admin, now: datetime) -> int:
+    """A lost or stolen passkey: every passkey of ``admin`` goes and their sessions end; a
+    new enrolment link is their way back. Returns how many passkeys were removed."""
+    removed = session.execute(
+        delete(AdminPasskey).where(AdminPasskey.admin_id == admin.id).returning(AdminPasskey.id)
+    ).all()
+    _end_sessions(session, admin, now)
+    session.flush()
+    return len(removed)

@@ -73,3 +73,26 @@ def test_link_gives_a_new_link_and_ends_the_old_one(app, client, cli_env):
     assert run(cli_env, "admins", "link", "nobody@example.com").exit_code == 1
     run(cli_env, "admins", "disable", "p@example.com")
     assert run(cli_env, "admins", "link", "p@example.com").exit_code == 1
+
+
+def test_link_replace_removes_a_lost_passkey(app, client, cli_env):
+    from tests.admin.console import sign_in
+
+    made = run(cli_env, "admins", "create", "--email", "o@example.com", "--role", "owner")
+    lost, _ = enrol(client, made.stdout.strip().rsplit("/", 1)[1])
+    assert client.get("/admin/").status_code == 200
+    again = run(cli_env, "admins", "link", "o@example.com", "--replace")
+    assert again.exit_code == 0, again.output
+    assert client.get("/admin/").status_code == 302  # the session ended
+    assert sign_in(client, lost).json["error"] == "unknown_passkey"
+    new, resp = enrol(client, again.stdout.strip().rsplit("/", 1)[1])
+    assert resp.status_code == 200
+    client.delete_cookie("avain_admin", path="/admin")
+    assert sign_in(client, new).status_code == 200
+    with app.app_context():
+        s = new_session(app)
+        reasons = [
+            e.reason for e in s.scalars(select(AdminAuditEntry)) if e.action == "enrolment_link"
+        ]
+        s.close()
+    assert reasons == ["replacing 1 passkeys"]
