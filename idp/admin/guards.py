@@ -104,8 +104,9 @@ def fresh_passkey_required(view: F) -> F:
                 )
                 resp.status_code = 403
                 return resp
-            back = request.form.get("next") or request.path
-            return redirect("/admin/reverify?" + urlencode({"next": back}))
+            # back to the page the action was on (a POST route itself cannot be reopened)
+            back = request.form.get("next") if request.method == "POST" else request.full_path
+            return redirect("/admin/reverify?" + urlencode({"next": safe_next(back)}))
         return view(*args, **kwargs)
 
     run.fresh_passkey_required = True  # type: ignore[attr-defined]

@@ -64,6 +64,12 @@ def test_a_dangerous_action_needs_a_fresh_passkey(app, client, clock):
         f"/admin/admins/{target_id}/disable", data={"csrf_token": csrf, "reason": "left"}
     )
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/admin/reverify")
+    with_next = client.post(
+        f"/admin/admins/{target_id}/disable",
+        data={"csrf_token": csrf, "reason": "left", "next": "/admin/admins"},
+    )
+    assert with_next.headers["Location"] == "/admin/reverify?next=%2Fadmin%2Fadmins"
+    assert resp.headers["Location"] == "/admin/reverify?next=%2Fadmin%2F"  # never the POST route
     assert b"leaving@example.com" in client.get("/admin/admins").data
     assert b"disabled" not in client.get("/admin/admins").data.split(b"leaving@example.com")[1][:80]
     # JSON callers are told in JSON
