@@ -85,3 +85,14 @@ def test_the_console_in_finnish(avain: LiveServer, page: Page) -> None:
     page.wait_for_url(f"{avain.url}/admin/")
     expect(page.locator("h1")).to_have_text("Yleiskatsaus")
     _docs(page, "admin-overview-fi")
+    # usable on a phone: nothing wider than 390 px, the menu reachable by keyboard
+    page.set_viewport_size({"width": 390, "height": 800})
+    for path in ("/admin/", "/admin/admins", "/admin/audit"):
+        page.goto(f"{avain.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    page.goto(f"{avain.url}/admin/")
+    focused = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("document.activeElement.textContent.trim()"))
+    assert "Ylläpitäjät" in focused and "Kirjaudu ulos" in focused, focused
