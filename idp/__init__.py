@@ -90,6 +90,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["avain.oauth_server"] = server
 
     from idp.account.views import bp as account_bp
+    from idp.admin.entry import bp as admin_entry_bp
+    from idp.admin.views import bp as admin_bp
     from idp.auth.passkey_views import bp as passkeys_bp
     from idp.auth.views import bp as auth_bp
     from idp.health import bp as health_bp
@@ -112,6 +114,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         health_bp,
         ssf_bp,
         claims_bp,
+        admin_entry_bp,
+        admin_bp,
     ):
         app.register_blueprint(bp)
 

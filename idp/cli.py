@@ -1,4 +1,5 @@
-"""The ``idp`` command for operators: database, serving, keys, clients, users, demo seed.
+"""The ``idp`` command for operators: database, serving, keys, clients, users, admins, the
+audit log, demo seed.
 
 Each command imports what it uses inside its function, so that ``idp --help`` and
 ``idp db upgrade`` start without loading the app's blueprints and their libraries. These
@@ -621,6 +622,142 @@ def users_delete(c: _Ctx, email: str, yes: bool) -> None:
         outbound=policy_from(s),
     )
     click.echo(f"deleted {email}; their consent records no longer identify them")
+
+
+# -- admins and their audit log --------------------------------------------------------
+
+
+@main.group()
+def admins() -> None:
+    """Admins of the console (not customers): create, link, list, disable."""
+
+
+@admins.command("create")
+@click.option("--email", required=True)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["support", "privacy", "partners", "auditor", "owner"]),
+    help="What the admin may do (README, Admin console).",
+)
+@click.option("--name", default=None, help="Display name (default: the email's local part).")
+@_with_session
+def admins_create(c: _Ctx, email: str, role: str, name: str | None) -> None:
+    """Create an admin and print their one-time enrolment link (the first owner too)."""
+    from idp.admin import accounts, audit
+    from idp.db import utcnow
+    from idp.models import Role
+
+    try:
+        invitation = accounts.create(c.session, email, Role(role), name, utcnow())
+    except accounts.AdminError as exc:
+        problem = {"exists": "an admin with this email exists", "invalid_email": "not an email"}
+        raise click.ClickException(f"{email}: {problem.get(exc.code, exc.code)}") from None
+    audit.record(
+        c.session, None, "admin_created", f"admin:{invitation.admin.email}", f"role {role}"
+    )
+    c.session.commit()
+    click.echo(f"created {invitation.admin.email} ({role})")
+    _print_link(c, invitation)
+
+
+@admins.command("link")
+@click.argument("email")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="A lost or stolen passkey: remove the admin's passkeys and end their sessions now.",
+)
+@_with_session
+def admins_link(c: _Ctx, email: str, replace: bool) -> None:
+    """Print a new one-time enrolment link for an admin (an expired link, another device, a
+    lost passkey with --replace); their earlier unused links stop working."""
+    from idp.admin import accounts, audit
+    from idp.db import utcnow
+
+    admin = accounts.find(c.session, email)
+    if admin is None:
+        raise click.ClickException(f"no admin with the email address {email}")
+    if not admin.active:
+        raise click.ClickException(f"{admin.email} is disabled")
+    now = utcnow()
+    removed = accounts.forget_passkeys(c.session, admin, now) if replace else 0
+    invitation = accounts.invite(c.session, admin, now)
+    audit.record(
+        c.session,
+        None,
+        "enrolment_link",
+        f"admin:{admin.email}",
+        f"replacing {removed} passkeys" if replace else None,
+    )
+    c.session.commit()
+    _print_link(c, invitation)
+
+
+def _print_link(c: _Ctx, invitation: Any) -> None:
+    link = f"{c.settings.issuer.rstrip('/')}/admin/enrol/{invitation.token}"
+    click.echo(f"enrolment link (once, until {invitation.expires_at.isoformat()}):")
+    click.echo(link)
+
+
+@admins.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@_with_session
+def admins_list(c: _Ctx, as_json: bool) -> None:
+    """List admins with their role and status."""
+    from idp.admin import accounts
+
+    found = [accounts.describe(a) for a in accounts.all_admins(c.session)]
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for a in found:
+        click.echo(
+            f"{a['email']}\t{a['role']}\t{a['status']}\t{a['name']}\t"
+            f"last sign-in {a['last_sign_in_at'] or '-'}"
+        )
+
+
+@admins.command("disable")
+@click.argument("email")
+@click.option("--reason", default=None, help="Why, for the audit log.")
+@_with_session
+def admins_disable(c: _Ctx, email: str, reason: str | None) -> None:
+    """Disable an admin: their console sessions end at once, their links stop working."""
+    from idp.admin import accounts, audit
+    from idp.db import utcnow
+
+    admin = accounts.find(c.session, email)
+    if admin is None:
+        raise click.ClickException(f"no admin with the email address {email}")
+    try:
+        accounts.disable(c.session, admin, utcnow())
+    except accounts.AdminError:
+        raise click.ClickException(f"{admin.email} is already disabled") from None
+    audit.record(c.session, None, "admin_disabled", f"admin:{admin.email}", reason)
+    c.session.commit()
+    click.echo(f"disabled {admin.email}")
+
+
+@main.group()
+def audit() -> None:
+    """The admins' tamper-evident audit log."""
+
+
+@audit.command("verify")
+@_with_session
+def audit_verify(c: _Ctx) -> None:
+    """Recompute every entry and signed checkpoint; name the first bad entry."""
+    from idp.admin import audit as log
+
+    report = log.verify(c.session, c.app.extensions["avain.ledger_keys"])
+    if report.ok:
+        click.echo(f"ok: {report.entries} entries, {report.checkpoints} signed checkpoints")
+        return
+    click.echo(f"first bad entry: {report.first_bad}", err=True)
+    for seq, what in report.problems:
+        click.echo(f"entry {seq}: {what}", err=True)
+    raise SystemExit(1)
 
 
 # -- demo -----------------------------------------------------------------------------

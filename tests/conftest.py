@@ -31,6 +31,7 @@ from idp import create_app
 from idp.auth import passwords
 from idp.db import Base, make_engine, new_session
 from idp.migrate import upgrade
+from idp.models import admins
 from idp.signing import keys as signing_keys
 from tests.receiver import Receiver
 
@@ -159,10 +160,13 @@ def reused_signing_keys() -> Iterator[None]:
 
 
 def _empty_tables(database_url: str) -> None:
-    """Start each test from empty tables; the ledger's triggers are lifted for the purpose."""
+    """Start each test from empty tables; the ledger's and the admin audit log's triggers are
+    lifted for the purpose."""
     engine = make_engine(database_url)
     dialect = engine.dialect.name
     with engine.begin() as conn:
+        for stmt in admins.drop_append_only_ddl(dialect):
+            conn.execute(text(stmt))
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
         for stmt in drop_append_only_ddl(dialect):
@@ -170,6 +174,8 @@ def _empty_tables(database_url: str) -> None:
         for table in reversed(LedgerBase.metadata.sorted_tables):
             conn.execute(table.delete())
         for stmt in append_only_ddl(dialect):
+            conn.execute(text(stmt))
+        for stmt in admins.append_only_ddl(dialect):
             conn.execute(text(stmt))
     engine.dispose()
 

@@ -1,5 +1,16 @@
 """Typed SQLAlchemy models of the identity provider (the consent ledger has its own)."""
 
+from idp.models.admins import (
+    Admin,
+    AdminAuditCheckpoint,
+    AdminAuditEntry,
+    AdminAuditHead,
+    AdminEnrolment,
+    AdminPasskey,
+    AdminSession,
+    AdminStatus,
+    Role,
+)
 from idp.models.clients import Client, hash_secret
 from idp.models.contributions import ContributedClaim
 from idp.models.disclosures import Disclosure, DisclosureChannel
@@ -14,6 +25,15 @@ from idp.models.tokens import AuthorizationCode, Grant, Token, digest
 from idp.models.users import SsoSession, User, new_id
 
 __all__ = [
+    "Admin",
+    "AdminAuditCheckpoint",
+    "AdminAuditEntry",
+    "AdminAuditHead",
+    "AdminEnrolment",
+    "AdminPasskey",
+    "AdminSession",
+    "AdminStatus",
+    "Role",
     "AuditEvent",
     "AuthorizationCode",
     "Client",

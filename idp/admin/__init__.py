@@ -1,0 +1,19 @@
+"""The admin console (issue 12): admins' own accounts and passkeys, their sessions, roles and
+permissions, the tamper-evident audit log, and the pages under /admin.
+
+=================== =====================================================================
+module              holds
+=================== =====================================================================
+:mod:`.roles`       roles, permissions, the declaration every route carries
+:mod:`.accounts`    creating, listing and disabling admins; enrolment links
+:mod:`.passkeys`    the WebAuthn ceremonies for admins
+:mod:`.ceremony`    the challenge between options and answer (its own cookie)
+:mod:`.sessions`    the console session: cookie, idle and absolute limits, freshness
+:mod:`.guards`      ``requires``, ``public``, ``fresh_passkey_required``, the headers
+:mod:`.audit`       the audit log: ``record``, checkpoints, ``verify``
+:mod:`.overview`    the Overview page's figures
+:mod:`.messages`    what the console says: error messages, role names
+:mod:`.entry`       the way in: enrolment, sign-in, sign-out, re-verification
+:mod:`.views`       the pages: Overview, admins, audit log
+=================== =====================================================================
+"""
