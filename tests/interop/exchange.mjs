@@ -215,7 +215,12 @@ async function main() {
     client.fetchUserInfo(garage, garageToken.access_token, handoffSub),
   );
 
-  // The customer is asked again and refuses: access_denied to the shop, nothing shared.
+  // The customer is asked again and presses "Do not share": access_denied, nothing shared.
+  refusals.authorize_do_not_share = await refused(() =>
+    signIn(shop, cfg.shop, "do_not_share", { authorization_details: details, prompt: "consent" }),
+  );
+
+  // Asked again, the customer leaves "agree" unticked: a refusal the ledger records.
   refusals.authorize_consent_refused = await refused(() =>
     signIn(shop, cfg.shop, "refuse", { authorization_details: details, prompt: "consent" }),
   );

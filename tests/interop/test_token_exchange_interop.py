@@ -67,9 +67,9 @@ class Browser:
 
     def follow(self, url: str, stop_at: str, consent: str | None) -> tuple[str, list[str]]:
         """Go to url and act on each page until a redirect to stop_at. ``consent``: "agree"
-        (tick garage_booking), "refuse" (leave it unticked: a refusal the ledger records), or
-        None (no consent page may appear). Returns the URL landed at and the paths of the
-        pages shown."""
+        (tick garage_booking), "refuse" (leave it unticked: a refusal the ledger records),
+        "deny" (press "Do not share"), or None (no consent page may appear). Returns the URL
+        landed at and the paths of the pages shown."""
         shown: list[str] = []
         resp = self.http.get(url, allow_redirects=False, timeout=30)
         for _ in range(12):
@@ -90,7 +90,8 @@ class Browser:
                 if target == "/consent":
                     assert consent is not None, f"an unexpected consent page:\n{resp.text[:2000]}"
                     self.consent_pages.append(resp.text)
-                    fields["decision"] = "allow"  # "Continue"; unticked agree: a refusal
+                    # "Continue" ("allow"); with agree unticked it is a refusal
+                    fields["decision"] = "deny" if consent == "deny" else "allow"
                     if consent == "agree":
                         fields["agree:garage_booking"] = "on"
                     break
@@ -231,7 +232,9 @@ def _run(node: str, tmp_path: Path, database_url: str) -> tuple[dict[str, Any], 
                 if "browse" in message:
                     purpose = message["purpose"]
                     stop_at = GARAGE_URI if purpose == "sso" else SHOP_URI
-                    consent = {"consent": "agree", "refuse": "refuse"}.get(purpose)
+                    consent = {"consent": "agree", "refuse": "refuse", "do_not_share": "deny"}.get(
+                        purpose
+                    )
                     landed, shown[purpose] = browser.follow(message["browse"], stop_at, consent)
                     party.reply(landed)
                 elif message.get("do") == "handoff_lifetime":
@@ -404,20 +407,29 @@ def test_the_short_lived_handoff_was_real(handoff_run):
 
 
 @pytest.mark.parametrize(
-    ("case", "error"),
+    ("case", "error", "description"),
     [
-        ("authorize_type_not_allowed", "invalid_authorization_details"),
-        ("authorize_consent_refused", "access_denied"),
+        (
+            "authorize_type_not_allowed",
+            "invalid_authorization_details",
+            "authorization_details type payment_initiation is not allowed for client tire-shop",
+        ),
+        ("authorize_do_not_share", "access_denied", "The customer denied access."),
+        ("authorize_consent_refused", "access_denied", None),
     ],
 )
-def test_authorization_step_refusals(handoff_run, case, error):
+def test_authorization_step_refusals(handoff_run, case, error, description):
+    """Refusals at /authorize reach the shop's redirect_uri; openid-client raises them."""
     result, seen = handoff_run
     refusal = result["refusals"][case]
     assert refusal is not None, f"{case}: Avain did not refuse"
     assert refusal["name"] == "AuthorizationResponseError", refusal
     assert refusal["error"] == error
-    if case == "authorize_consent_refused":
-        assert seen["shown"]["refuse"] == ["/consent"]
+    assert isinstance(refusal["error_description"], str), refusal
+    assert refusal["error_description"].startswith(description or ""), refusal
+    shown = {"authorize_do_not_share": "do_not_share", "authorize_consent_refused": "refuse"}
+    if case in shown:
+        assert seen["shown"][shown[case]] == ["/consent"]  # SSO: only the consent page
 
 
 def test_withdrawal_ends_the_garage_token_at_once(handoff_run):
