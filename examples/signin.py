@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS login_details (
 );
 """
 # session keys that outlive the new cookie value at sign-in
-KEPT_AT_SIGNIN = ("cart", "handoff")
+KEPT_AT_SIGNIN = ("cart", "handoff", "handoff_brought")
 REFRESH_MARGIN = 30  # seconds before expiry that an access token counts as expired
 
 csrf = CSRFProtect()  # every form of the site; Avain's back-channel POST is exempt below

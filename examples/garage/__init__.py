@@ -98,7 +98,8 @@ def create_app() -> Flask:
             current_app.logger.info("handoff refused: %s", exc)
             html = render_template("handoff_refused.html", reason=exc.reason)
             return Response(html, status=400, headers={"Cache-Control": "no-store"})
-        session["handoff"] = handoff_id
+        session["handoff"] = handoff_id  # until the customer books with it
+        session["handoff_brought"] = handoff_id  # kept, to say so if consent ends
         signin.expect_sub(sub)
         return signin.sign_in(url_for("fitting"))
 
@@ -219,7 +220,9 @@ def _profile() -> dict[str, Any]:
 
 def _customer_context() -> None:
     """g.linked (the register entry of a linked customer), g.link_offer (an entry to ask
-    about), g.withdrawn (the handed-over data was deleted on withdrawal of consent)."""
+    about), g.withdrawn (the handed-over data was deleted on withdrawal of consent: of the
+    signed-in customer, or, when the withdrawal also signed the customer out here, of the
+    handoff this browser brought)."""
     g.linked = g.link_offer = None
     g.withdrawn = False
     received = _session_handoff()
@@ -228,6 +231,8 @@ def _customer_context() -> None:
         if g.linked is None and not session.get("link_dismissed"):
             g.link_offer = register.candidate(g.customer["sub"], _profile())
         received = received or handoff.latest_of(g.customer["sub"])
+    else:
+        received = received or handoff.find(session.get("handoff_brought"))
     g.withdrawn = bool(received and received["withdrawn_at"])
     # a handoff this browser brought and has not booked with yet
     g.pending_handoff = bool(

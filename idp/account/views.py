@@ -59,6 +59,8 @@ def _signed_in() -> SsoSession:
 @login_required
 def home() -> ResponseReturnValue:
     sso = _signed_in()
+    shared = sharing.overview(get_session(), consent_context(), sso.user, g.get("lang") or "en")
+    key = (request.args.get("recipient"), request.args.get("purpose"))
     return Response(
         render_template(
             "account/home.html",
@@ -66,10 +68,10 @@ def home() -> ResponseReturnValue:
             current_sid=sso.id,
             sessions=sso_service.list_active(get_session(), sso.user_id),
             notice=request.args.get("notice"),
+            # the item a withdrawal or objection just changed, for the notice to name it
+            changed=next((i for i in shared if (i.recipient_id, i.purpose_id) == key), None),
             describe=describe,
-            sharing=sharing.overview(
-                get_session(), consent_context(), sso.user, g.get("lang") or "en"
-            ),
+            sharing=shared,
             disclosed=sharing.disclosed(get_session(), consent_context(), sso.user),
             told=_told,
             claim_label=claim_label,
@@ -260,7 +262,15 @@ def change_sharing(action: str) -> ResponseReturnValue:
     if queued:
         outbox.kick(current_app._get_current_object())  # type: ignore[attr-defined]
     notice = {"withdraw": "withdrawn", "object": "objected", "restrict": "restricted"}[action]
-    return redirect(url_for("account.home", notice=notice))
+    # the page names what stopped: the purpose and the recipient of the form
+    return redirect(
+        url_for(
+            "account.home",
+            notice=notice,
+            recipient=client.client_id,
+            purpose=request.form.get("purpose", "")[:100],
+        )
+    )
 
 
 @bp.route("/sharing/receipts")

@@ -152,8 +152,8 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     withdraw.click()
 
     expect(page.get_by_role("status")).to_have_text(
-        "Your consent was withdrawn. The service can no longer use your details, "
-        "and its access was ended."
+        f"You withdrew your consent: {TITLE['en']}, {RECIPIENT}. {RECIPIENT} can no longer "
+        "use your details for it, and its access was ended."
     )
     expect(item).to_contain_text("withdrawn")
     expect(item.get_by_role("button")).to_have_count(0)

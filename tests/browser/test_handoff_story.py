@@ -2,12 +2,18 @@
 processes (tests/examples/demo.py): sign in at the shop, buy (the purchase is recorded in
 the Avain profile), book the fitting, agree on Avain's consent page with the order shown,
 arrive at the garage signed in with the booking form filled in, link the loyal customer
-number, book. Screenshots: docs/screenshots/story-<step>-<lang>.png."""
+number, book; withdraw the garage's purpose on Avain's account page, and the garage, told by
+a Shared Signals event, shows the handed-over data gone. Screenshots:
+docs/screenshots/story-<step>-<lang>.png."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -25,12 +31,18 @@ TEXTS = {
         "link": "Oletko asiakkaamme KV-1001?",
         "returning": "Asiakasnumerosi on KV-1001",
         "booked": "Aika on varattu. Tervetuloa!",
+        "withdrawn": "Peruit suostumuksesi: Renkaanvaihdon ajanvaraus, Korjaamo Virtanen.",
+        "forgotten": "poistettu, koska peruit suostumuksesi",
+        "customer": "Asiakas",
     },
     "en": {
         "recorded": "The order is recorded in your Avain profile.",
         "link": "Are you our customer KV-1001?",
         "returning": "Your customer number is KV-1001",
         "booked": "Your time is booked. Welcome!",
+        "withdrawn": "You withdrew your consent: Tire fitting booking, Korjaamo Virtanen.",
+        "forgotten": "deleted because you withdrew your consent",
+        "customer": "Customer",
     },
 }
 
@@ -39,6 +51,12 @@ TEXTS = {
 def demo(tmp_path: Path) -> Iterator[Demo]:
     with running_demo(tmp_path) as running:
         yield running
+
+
+@pytest.fixture
+def context_options(lang: str) -> dict[str, Any]:
+    """The browser speaks the customer's language (Avain's pages follow Accept-Language)."""
+    return {"locale": {"fi": "fi-FI", "en": "en-US"}[lang]}
 
 
 def shot(page: Page, step: str, lang: str) -> None:
@@ -129,3 +147,72 @@ def test_from_the_shop_to_the_garage(demo: Demo, page: Page, lang: str) -> None:
     )
     assert again.status_code == 400
     assert 'data-reason="handoff_not_redeemed"' in again.text
+
+    # The garage's access token (kept with its sign-in) works at Avain's userinfo until the
+    # customer withdraws.
+    garage_db = demo.logs.parent / "garage" / "garage.db"
+    token = _garage_access_token(garage_db)
+    userinfo = f"{demo.avain}/userinfo"
+    auth = {"Authorization": f"Bearer {token}"}
+    assert requests.get(userinfo, headers=auth, timeout=10).status_code == 200
+
+    # Withdraw at Avain: the garage's purpose, on the account page, with one button.
+    page.goto(f"{demo.avain}/account/?ui_locales={lang}")
+    withdraw = page.locator(
+        "ul.sharing li:has(input[name=purpose][value=garage_booking])"
+        ":has(input[name=recipient][value=garage])"
+        " form[action$='/sharing/withdraw'] button[type=submit]"
+    )
+    expect(withdraw).to_have_count(1)
+    withdraw.click()
+    expect(page.get_by_role("status")).to_contain_text(text["withdrawn"])
+    shot(page, "5-withdrawn", lang)
+
+    # The garage is told: a Shared Signals push (consent withdrawn for garage_booking) makes
+    # it forget what it was handed, and a back-channel logout ends the customer's session
+    # there (nothing else is shared with the garage). This browser is still told why.
+    def forgotten() -> None:
+        page.goto(f"{demo.garage}/bookings?lang={lang}")
+        expect(page.locator("#handoff-withdrawn")).to_contain_text(text["forgotten"], timeout=500)
+
+    _eventually(forgotten, page, seconds=15)
+    expect(page.locator("#signed-in")).to_have_count(0)
+
+    # Signed in again, the customer finds the booking without the car and the tires; and
+    # Avain no longer gives the garage their name (the garage shows its generic label).
+    page.locator("#sign-in").click()
+    page.wait_for_url(lambda url: url.startswith(demo.garage))  # no form: the SSO session
+    page.goto(f"{demo.garage}/bookings?lang={lang}")
+    expect(page.locator("#signed-in")).to_have_text(text["customer"])
+    expect(page.locator("#handoff-withdrawn")).to_contain_text(text["forgotten"])
+    expect(page.locator(".booking")).to_have_count(1)
+    expect(page.locator(".booking")).not_to_contain_text("ABC-123")
+    expect(page.locator(".booking")).not_to_contain_text("Lumikko")
+    expect(page.locator(".booking")).not_to_contain_text("R-1001")
+    shot(page, "6-garage-forgotten", lang)
+    with sqlite3.connect(garage_db) as conn:
+        rows = conn.execute("SELECT order_json, claims_json, withdrawn_at FROM handoffs").fetchall()
+    assert rows and all(o == "{}" and c == "{}" and w for o, c, w in rows), rows
+
+    # The withdrawal ended the garage's tokens at Avain.
+    refused = requests.get(userinfo, headers=auth, timeout=10)
+    assert refused.status_code == 401, refused.text
+
+
+def _garage_access_token(garage_db: Path) -> str:
+    with sqlite3.connect(garage_db) as conn:
+        (token_json,) = conn.execute("SELECT token_json FROM login_details").fetchone()
+    return str(json.loads(token_json)["access_token"])
+
+
+def _eventually(check: Callable[[], None], page: Page, seconds: float) -> None:
+    """Run ``check`` (which reloads and expects) until it passes or ``seconds`` have gone."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            check()
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            page.wait_for_timeout(500)

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from examples import site
+from examples import signin, site
 from examples.garage import create_app as create_garage, forget_handoffs
 from tests.examples.fake_avain import OTHER_KEY, FakeAvain, handoff_jwt
 from tests.examples.sites import answer_authorize, fake, make_site, sign_in
@@ -231,3 +231,26 @@ def test_a_withdrawal_deletes_the_handed_over_data(
         page = text(browser.get(f"{path}?lang={lang}"))
         assert says in page, path
         assert "ABC-123" not in page and "R-1042" not in page
+
+
+def test_a_customer_signed_out_by_the_withdrawal_is_still_told(
+    garage: Flask, fake: FakeAvain
+) -> None:
+    """Withdrawing the garage's only purpose also ends the customer's session here (Avain's
+    back-channel logout): the browser that brought the handoff is still told what happened,
+    and a browser that brought none is not."""
+    browser, _ = arrive(garage, fake, handoff_jwt(fake.url))
+    form = text(browser.get("/fitting?lang=en"))
+    first_slot = form.split('<option value="', 1)[1].split('"', 1)[0]
+    browser.post("/fitting", data={"car_registration": "ABC-123", "when": first_slot})
+    with garage.app_context():
+        assert forget_handoffs("customer-1") == 1
+        assert signin.end_sessions(None, "customer-1") == 1
+    says = "were deleted because you withdrew your consent"
+    for path in ("/", "/bookings"):
+        page = text(browser.get(f"{path}?lang=en"))
+        assert says in page, path
+        assert 'id="signed-in"' not in page and "ABC-123" not in page
+    assert says not in text(garage.test_client().get("/bookings?lang=en"))
+    (extras,) = rows(garage, "SELECT car_registration, tires FROM booking_extras")
+    assert extras == {"car_registration": None, "tires": None}
