@@ -27,7 +27,7 @@ from idp.extensions import csrf
 from idp.i18n import pick_language
 from idp.ledger import consents
 from idp.ledger.context import consent_context
-from idp.ledger.labels import basis_label, claim_label
+from idp.ledger.labels import basis_label, claim_label, in_reading_order
 from idp.models import Client
 from idp.oauth import consent_screen, interaction as steps, rar, responses
 from idp.oauth.claims import essential_acr_values, parse_claims_request, wanted_claims
@@ -334,6 +334,7 @@ def consent() -> ResponseReturnValue:
                 screen=_screen(client, asks, req.handoff),
                 claim_label=claim_label,
                 basis_label=basis_label,
+                reading_order=in_reading_order,
                 offline="offline_access" in scope_to_list(scope),
                 handoff=_handoff_view(req.handoff, catalogue),
             )

@@ -38,6 +38,7 @@ class Always:
 class Screen:
     recipient_id: str
     recipient_name: str
+    listed: bool  # a catalogue recipient (else a client outside the catalogue)
     logo: str | None
     controller: str
     always: list[Always]
@@ -71,6 +72,7 @@ def build(
     return Screen(
         recipient_id=target.client_id,
         recipient_name=listed.name if listed else target.client_name,
+        listed=listed is not None,
         logo=listed.logo if listed else None,
         controller=(listed.controller if listed else None) or default_controller,
         always=always,

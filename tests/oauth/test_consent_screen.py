@@ -145,6 +145,7 @@ def test_a_client_outside_the_catalogue_is_all_or_nothing_and_recorded_so(
     html = page.data.decode()
     assert not re.search(r'<input[^>]*type="checkbox"', html)  # no choice it does not honour
     assert "you allow them all or none" in _text(page)
+    assert "Shared by Avain Demo Oy." in _text(page)
     listed = re.findall(r'<li data-claim="([a-z_]+)"', html)
     q = finish(client, interaction, page)
     ((row, details),) = _rows(app, user)
