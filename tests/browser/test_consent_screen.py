@@ -236,3 +236,37 @@ def test_a_client_outside_the_catalogue_is_asked_all_or_nothing(avain, rps, page
     assert record["eventType"] == "given"
     assert record["piiInformation"] == sorted(listed)  # exactly what the screen listed
     _check_event(record, details, screen, purpose, lang)
+
+
+def test_marketing_is_offered_on_the_account_page_with_its_text(avain, rps, page):
+    """Not bundled into signing in: the account page offers it with its full text, and
+    turning it on records exactly what that page showed and what was ticked."""
+    user = make_user(avain, "ilona@example.com", name="Ilona Mäkinen")
+    shop = rps["shop"]
+    _to_consent(page, shop, user.email, "openid profile email", "en")
+    page.locator("button[name=decision][value=allow]").click()
+    shop.callback(page)
+
+    page.goto(f"{avain.url}/account/")
+    item = page.locator("ul.sharing > li").filter(
+        has=page.locator("strong", has_text="Offers by email")
+    )
+    expect(item).to_contain_text("not shared")
+    item.locator("summary").click()
+    expect(item.locator("details p")).to_contain_text("tire offers")
+    boxes = item.get_by_role("checkbox")
+    expect(boxes).to_have_count(2)
+    for box in boxes.all():
+        expect(box).not_to_be_checked()
+    item.get_by_role("checkbox", name="Your email address").check()
+    _shot(page, "account-offer-en")
+    item.get_by_role("button", name="Turn on: Offers by email, Rengasverkkokauppa").click()
+    expect(page.get_by_role("status")).to_contain_text("Your consent was recorded.")
+    expect(item).to_contain_text("shared")
+
+    record, details = _history(avain, page, user.id)[-1]
+    assert (record["purposeId"], record["eventType"]) == ("marketing_email", "given")
+    assert record["collectionMethod"] == "account_page"
+    assert record["piiInformation"] == ["email"]
+    assert [o["claim"] for o in record["offered"]] == ["email", "given_name"]
+    assert details["necessary_shown"] == []
