@@ -284,3 +284,23 @@ def test_ask_and_controller_do_not_change_a_purpose_hash(tmp_path):
     assert {k: p.content_hash for k, p in a.purposes.items()} == {
         k: p.content_hash for k, p in b.purposes.items()
     }
+
+
+def test_the_receipt_names_the_recipients_controller(app, client, make_user, make_client):
+    import base64
+    import json
+
+    from idp.ledger import sequencer
+
+    user = make_user()
+    garage, _ = _garage(make_client)
+    params, _ = authorize_params(garage, scope="openid profile email phone")
+    interaction, page = consent_page(client, params, user.email)
+    finish(client, interaction, page, **{"agree:garage_booking": "on"})
+    sequencer.drain(app)
+    listing = client.get("/account/sharing/receipts").data.decode()
+    (link,) = re.findall(r'href="(/account/sharing/receipts/\d+\.jwt)"', listing)
+    token = client.get(link).data.decode()
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["piiControllers"][0]["piiController"] == "Korjaamo Virtanen Oy"
