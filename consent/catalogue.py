@@ -13,6 +13,9 @@ File format (``config/purposes.toml`` is the demo)::
     [[recipients]]
     id = "garage"                             # the OAuth client id / partner id
     name = "Korjaamo Virtanen"
+    controller = "Korjaamo Virtanen Oy"       # optional: an independent controller (default:
+                                              #   the deployment's own controller_name)
+    logo = "/static/garage.svg"               # optional: a path on this site (CSP)
     [recipients.texts.fi]                     # fi, sv and en, each with title + description
     title = "..."
     description = "..."
@@ -22,6 +25,9 @@ File format (``config/purposes.toml`` is the demo)::
     basis = "consent"                         # consent, contract, legal_obligation,
     recipients = ["garage"]                   #   legitimate_interest
     validity_days = 90                        # optional; a positive number of days
+    ask = "signin"                            # optional, consent only: "signin" (asked on
+                                              #   the sign-in screen, the default) or
+                                              #   "account" (offered on the account page)
     [purposes.claims]
     phone_number = "necessary"                # or "optional"
     [purposes.texts.fi]
@@ -50,7 +56,11 @@ changes neither the text nor its hash.
 Versions and hashes: a purpose's ``content_hash`` (:func:`purpose_hash`) is the SHA-256 of
 a canonical JSON of everything that defines it: id, basis, texts in every language,
 claims with their needs, recipients and validity. It does not depend on the layout or
-order of the TOML. Agreements are not part of any purpose's hash: adding or changing one
+order of the TOML. A purpose's ``ask`` (sign-in or account page) is not in the hash: where
+the choice is offered changes nothing the customer agrees to, so moving it asks no one again.
+Nor are a recipient's ``controller`` and ``logo`` (no recipient field is): the ledger event
+records the controller the screen named, and the privacy notice's hash the notice it pointed
+to. Agreements are not part of any purpose's hash: adding or changing one
 does not ask anyone's consent again (what the recipient may receive is still the purpose's
 and the customer's choice). Loaded purposes carry ``version=0``: the catalogue does not number
 versions, the storage layer does. When it syncs the catalogue it compares each purpose's
@@ -77,6 +87,7 @@ from typing import NoReturn
 
 from consent.model import (
     Agreement,
+    AskAt,
     ClaimInfo,
     LegalBasis,
     Need,
@@ -94,8 +105,8 @@ RESERVED_CLAIMS: frozenset[str] = frozenset({"sub"})
 
 _TOP_KEYS = ("claims", "recipients", "purposes", "agreements", "notices")
 _CLAIM_KEYS = ("category",)
-_RECIPIENT_KEYS = ("id", "name", "texts")
-_PURPOSE_KEYS = ("id", "basis", "texts", "claims", "recipients", "validity_days")
+_RECIPIENT_KEYS = ("id", "name", "texts", "controller", "logo")
+_PURPOSE_KEYS = ("id", "basis", "texts", "claims", "recipients", "validity_days", "ask")
 _NOTICE_KEYS = ("version", "url", "files")
 _AGREEMENT_KEYS = ("id", "from", "to", "purpose", "details_types")
 _TEXT_KEYS = ("title", "description")
@@ -342,6 +353,12 @@ class _Loader:
                 id=rid,
                 name=_normalise(self.string(where, entry, "name")),
                 texts=self.load_texts(where, entry.get("texts"), "recipients"),
+                controller=(
+                    _normalise(self.string(where, entry, "controller"))
+                    if "controller" in entry
+                    else None
+                ),
+                logo=self.load_logo(where, entry) if "logo" in entry else None,
             )
         return recipients
 
@@ -396,9 +413,37 @@ class _Loader:
                 claims=purpose_claims,
                 recipients=shared_with,
                 validity_days=validity,
+                ask=self.load_ask(where, entry, basis),
             )
             purposes[pid] = dataclasses.replace(purpose, content_hash=purpose_hash(purpose))
         return purposes
+
+    def load_ask(self, where: str, entry: Mapping[str, object], basis: LegalBasis) -> AskAt:
+        if "ask" not in entry:
+            return AskAt.SIGNIN
+        value = self.string(where, entry, "ask")
+        if value not in {a.value for a in AskAt}:
+            self.fail(
+                where, f'ask must be "signin" or "account", not {value!r}', 'write ask = "account"'
+            )
+        if basis is not LegalBasis.CONSENT and value == AskAt.ACCOUNT:
+            self.fail(
+                where,
+                f"only a consent is offered on the account page; this purpose rests on {basis}",
+                "remove ask (what rests on another basis is shown at sign-in as always shared)",
+            )
+        return AskAt(value)
+
+    def load_logo(self, where: str, entry: Mapping[str, object]) -> str:
+        logo = self.string(where, entry, "logo")
+        if not logo.startswith("/") or logo.startswith("//"):
+            self.fail(
+                where,
+                f"logo must be a path on this site (/...), not {logo!r} (the pages' CSP "
+                "loads images from this site only)",
+                'put the file under static/ and write logo = "/static/..."',
+            )
+        return logo
 
     def load_purpose_claims(
         self, where: str, value: object, claims: Mapping[str, ClaimInfo]

@@ -57,6 +57,14 @@ class Channel(StrEnum):
     SYSTEM = "system"
 
 
+class AskAt(StrEnum):
+    """Where a consent-based purpose is put before the customer: on the sign-in screen,
+    or only offered on the account page (marketing is not bundled into signing in)."""
+
+    SIGNIN = "signin"
+    ACCOUNT = "account"
+
+
 class Need(StrEnum):
     """Whether a purpose cannot work without a claim, or the customer may leave it out."""
 
@@ -83,6 +91,10 @@ class Recipient:
     id: str  # the OAuth client id (or partner id) that receives the data
     name: str
     texts: dict[str, Text] = field(default_factory=dict)
+    #: the controller of what it receives, when not the deployment's own company (a partner
+    #: that is an independent controller); None: the deployment's controller
+    controller: str | None = None
+    logo: str | None = None  # a path on this site (/static/...) of its logo, shown when given
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,9 @@ class Purpose:
     recipients: frozenset[str]  # recipient ids this purpose shares with
     validity_days: int | None = None  # consent expires after this many days; None: no expiry
     content_hash: str = ""  # hash of everything above; a change makes a new version
+    #: asked at sign-in or only offered on the account page; not in the hash (when a purpose
+    #: is offered does not change what the customer agrees to)
+    ask: AskAt = AskAt.SIGNIN
 
     def necessary(self) -> frozenset[str]:
         return frozenset(c for c, need in self.claims.items() if need is Need.NECESSARY)

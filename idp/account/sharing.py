@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from consent import ledger, receipts
 from consent.export import export_history
-from consent.model import Actor, Channel, LegalBasis
+from consent.model import Actor, AskAt, Channel, LegalBasis
 from consent.store import EventRow
 from idp import contributions
 from idp.ledger import consents, disclosures
@@ -32,19 +32,26 @@ class Sharing:
     withdrawable: bool  # a consent that stands (Art. 7(3))
     objectable: bool  # legitimate interest not yet objected to (Art. 21)
     restrictable: bool  # not yet restricted (Art. 18)
+    #: a consent the catalogue offers here (``ask = "account"``) that does not stand: the
+    #: page shows its full text and claims with a "Turn on" action (:func:`turn_on`)
+    offerable: bool = False
+    description: str | None = None
+    necessary: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
 
 
 def overview(session: Session, ctx: consents.Context, user: User, lang: str) -> list[Sharing]:
     """Every purpose the customer's data serves for a recipient they have dealt with.
 
     Purposes on legitimate interest are listed without any event of the customer's, so that
-    the right to object is in front of them (Art. 21(4)).
+    the right to object is in front of them (Art. 21(4)); so are the consents the catalogue
+    offers on this page (``ask = "account"``), so that they can be turned on.
     """
     states = ledger.states(session, ctx.keys, user.id)
     keys = set(states)
     for recipient_id in {r for r, _ in states}:
         for listed in ctx.catalogue.purposes_for(recipient_id):
-            if listed.basis is LegalBasis.LEGITIMATE_INTEREST:
+            if listed.basis is LegalBasis.LEGITIMATE_INTEREST or listed.ask is AskAt.ACCOUNT:
                 keys.add((recipient_id, listed.id))
     out = []
     for recipient_id, purpose_id in sorted(keys):
@@ -53,10 +60,11 @@ def overview(session: Session, ctx: consents.Context, user: User, lang: str) -> 
         recipient = ctx.catalogue.recipients.get(recipient_id)
         name = recipient.name if recipient else client.client_name if client else recipient_id
         purpose = ctx.catalogue.purposes.get(purpose_id)
-        title = None
+        title = description = None
         if purpose is not None:
             text = purpose.texts.get(lang) or purpose.texts.get("en")
             title = text.title if text else purpose_id
+            description = text.description if text else None
         basis = purpose.basis if purpose is not None else LegalBasis.CONSENT
         restricted = state is not None and state.restricted
         objected = state is not None and state.objected
@@ -91,6 +99,15 @@ def overview(session: Session, ctx: consents.Context, user: User, lang: str) -> 
                     basis is LegalBasis.LEGITIMATE_INTEREST and not objected and client is not None
                 ),
                 restrictable=status == "active" and client is not None,
+                offerable=(
+                    purpose is not None
+                    and purpose.ask is AskAt.ACCOUNT
+                    and status not in {"active", "restricted"}
+                    and client is not None
+                ),
+                description=description,
+                necessary=tuple(sorted(purpose.necessary())) if purpose is not None else (),
+                optional=tuple(sorted(purpose.optional())) if purpose is not None else (),
             )
         )
     return out
@@ -143,9 +160,46 @@ def change(
     return len(enqueue_client_logout(session, issuer, user, client))
 
 
+def turn_on(
+    session: Session,
+    ctx: consents.Context,
+    user: User,
+    client: Client,
+    purpose_id: str,
+    claims: set[str],
+    *,
+    language: str,
+    session_id: str | None,
+    now: datetime,
+) -> bool:
+    """Give a consent the catalogue offers on the account page (``ask = "account"``), with
+    the optional ``claims`` ticked; True when it was recorded. A purpose offered at sign-in
+    is given there (LookupError here), so that each is asked in one place."""
+    purpose = ctx.catalogue.purposes.get(purpose_id)
+    if purpose is None or purpose.ask is not AskAt.ACCOUNT:
+        raise LookupError(f"{purpose_id} is not offered on the account page")
+    return consents.give(
+        session,
+        ctx,
+        user,
+        client,
+        purpose_id,
+        claims,
+        language=language,
+        session_id=session_id,
+        now=now,
+    )
+
+
 def _purpose_texts(ctx: consents.Context, purpose_id: str) -> dict[str, Any] | None:
     purpose = ctx.catalogue.purposes.get(purpose_id)
     return dict(purpose.texts) if purpose else None
+
+
+def _controller(ctx: consents.Context, recipient_id: str, default: str) -> str:
+    """The catalogue's controller of what the recipient receives, else the deployment's."""
+    recipient = ctx.catalogue.recipients.get(recipient_id)
+    return (recipient.controller if recipient else None) or default
 
 
 def _basis(ctx: consents.Context, purpose_id: str) -> str:
@@ -165,7 +219,10 @@ def receipts_of(
             user.id,
             row,
             issuer=issuer,
-            controller={"piiController": controller, "url": issuer},
+            controller={
+                "piiController": _controller(ctx, row.recipient_id, controller),
+                "url": issuer,
+            },
             purpose_texts=_purpose_texts(ctx, row.purpose_id),
             now=now,
             basis=_basis(ctx, row.purpose_id),

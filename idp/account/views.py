@@ -273,6 +273,38 @@ def change_sharing(action: str) -> ResponseReturnValue:
     )
 
 
+@bp.route("/sharing/turn-on", methods=["POST"])
+@login_required
+def turn_on() -> ResponseReturnValue:
+    """GDPR Art. 7: give a consent offered on the account page, with the claims ticked."""
+    sso = _signed_in()
+    db = get_session()
+    client = db.get(Client, request.form.get("recipient", "")[:64])
+    if client is None:
+        return redirect(url_for("account.home"))
+    claims = {
+        k.removeprefix("claim:")
+        for k, v in request.form.items()
+        if k.startswith("claim:") and v == "on"
+    }
+    try:
+        sharing.turn_on(
+            db,
+            consent_context(),
+            sso.user,
+            client,
+            request.form.get("purpose", "")[:100],
+            claims,
+            language=g.get("lang") or "en",
+            session_id=sso.id,
+            now=utcnow(),
+        )
+    except (LookupError, NotApplicable):  # a stale page or a crafted form: nothing to do
+        return redirect(url_for("account.home"))
+    commit()
+    return redirect(url_for("account.home", notice="given"))
+
+
 @bp.route("/sharing/receipts")
 @login_required
 def receipts() -> ResponseReturnValue:

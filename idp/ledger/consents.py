@@ -1,10 +1,13 @@
 """Consent for a client: which purposes to ask about, recording choices, releasing claims.
 
 A client that the catalogue names as a recipient is asked about per purpose, each optional
-claim its own unticked choice. Any other client gets one purpose of its own,
-``signin:<client_id>``: the customer allows or denies the claims its scopes ask for, as
-OpenID Connect consent does. Either way the choice is a ledger event, and every claim that
-leaves Avain goes through :func:`consent.decide`.
+claim its own unticked choice; a purpose the catalogue offers on the account page
+(``ask = "account"``) is not asked at sign-in (:func:`give` records it from there). Any other
+client gets one purpose of its own, ``signin:<client_id>``: the customer allows or denies,
+all or nothing, the claims its scopes ask for, as OpenID Connect consent does; the screen
+lists them as what is shared if allowed (``Ask.necessary``), not as choices, and so does the
+event. Either way the choice is a ledger event, and every claim that leaves Avain goes
+through :func:`consent.decide`.
 
 A partner agreement (``[[agreements]]``) adds a third case: the handing-over client asks,
 and the customer decides on the agreement's purpose *for the partner* (:func:`handoff_ask`);
@@ -26,6 +29,7 @@ from consent.decide import decide
 from consent.model import (
     Actor,
     Agreement,
+    AskAt,
     Channel,
     ConsentEvent,
     ConsentState,
@@ -137,16 +141,17 @@ def to_ask(
     states = states_for(session, ctx, user, client)
     for purpose in purposes_for(session, ctx, client):
         touched = wanted & set(purpose.claims)
+        if purpose.ask is AskAt.ACCOUNT:
+            continue  # offered on the account page, not bundled into signing in
         if purpose.id.startswith(SIGNIN_PREFIX):
             if purpose.basis is not LegalBasis.CONSENT:
                 continue
             state = states.get(purpose.id)
-            if (
-                force
-                or not _is_current(state, purpose, now)
-                or not touched <= (state.claims if state else frozenset())
-            ):
-                asks.append(Ask(purpose, [], sorted(touched)))
+            current = _is_current(state, purpose, now)
+            kept = state.claims if state is not None and current else frozenset()
+            if force or not current or not touched <= kept:
+                # all or nothing: what the client has if allowed, the earlier ones included
+                asks.append(Ask(purpose, sorted(touched | kept), []))
             continue
         optional = sorted(touched & purpose.optional())
         if purpose.basis is not LegalBasis.CONSENT and not optional:
@@ -200,29 +205,24 @@ def record(
     now: datetime,
     channel: Channel = Channel.CONSENT_SCREEN,
     details: Mapping[str, Any] | None = None,
-) -> None:
+) -> bool:
     """Record one event per purpose asked: ``choices[purpose] = claims`` or None (refused).
 
     Only choices that change something are recorded (:func:`consent.projection.changes`).
     The events count at once; the sequencer gives them their log positions after the
     commit (:mod:`idp.ledger.sequencer`). Raises ``ledger.TooFast``, recording nothing,
     when the customer has recorded events faster than ``ctx.limit`` allows. ``details`` are
-    added to each event's details (a handoff's agreement and the client that asked)."""
+    added to each event's details (a handoff's agreement and the client that asked, the
+    controller the screen named). True when something was recorded."""
     notice = ctx.catalogue.current_notice()
     items = []
-    states = states_for(session, ctx, user, client)
     for ask in asked:
         chosen = choices.get(ask.purpose.id)
         granted = chosen is not None
         claims = frozenset(chosen or ()) & set(ask.optional) if granted else frozenset()
-        earlier = states.get(ask.purpose.id)
-        if (
-            ask.purpose.id.startswith(SIGNIN_PREFIX)
-            and granted
-            and earlier is not None
-            and (earlier.status == "active")
-        ):
-            claims |= earlier.claims  # scopes allowed earlier stay allowed
+        if ask.purpose.id.startswith(SIGNIN_PREFIX) and granted:
+            # all or nothing: the claims listed (the earlier allowed ones among them)
+            claims = frozenset(ask.necessary)
         validity = ask.purpose.validity_days
         event = ConsentEvent(
             customer_id=user.id,
@@ -242,7 +242,44 @@ def record(
             expires_at=now + timedelta(days=validity) if granted and validity else None,
         )
         items.append((event, {**_details(event, ask, client), **(details or {})}))
-    ledger.submit_changes(session, ctx.keys, items, limit=ctx.limit, now=now)
+    tokens = ledger.submit_changes(session, ctx.keys, items, limit=ctx.limit, now=now)
+    return any(t is not None for t in tokens)
+
+
+def give(
+    session: Session,
+    ctx: Context,
+    user: User,
+    client: Client,
+    purpose_id: str,
+    claims: set[str],
+    *,
+    language: str,
+    session_id: str | None,
+    now: datetime,
+) -> bool:
+    """GDPR Art. 7: a consent given on the account page (a purpose offered there, or one
+    refused or withdrawn earlier): what it needs and the optional ``claims`` ticked. False
+    when nothing changed (the same consent stands). Raises LookupError for a purpose the
+    client has not, NotApplicable for one not resting on consent."""
+    purpose = next((p for p in purposes_for(session, ctx, client) if p.id == purpose_id), None)
+    if purpose is None or purpose.id.startswith(SIGNIN_PREFIX):
+        raise LookupError(f"{client.client_id} has no purpose {purpose_id} to offer")
+    if purpose.basis is not LegalBasis.CONSENT:
+        raise NotApplicable("only a consent is given on the account page")
+    ask = Ask(purpose, sorted(purpose.necessary()), sorted(purpose.optional()))
+    return record(
+        session,
+        ctx,
+        user,
+        client,
+        {purpose.id: claims & purpose.optional()},
+        asked=[ask],
+        language=language,
+        session_id=session_id,
+        now=now,
+        channel=Channel.ACCOUNT_PAGE,
+    )
 
 
 def _details(event: ConsentEvent, ask: Ask | None, client: Client) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
-from consent.model import LegalBasis
 from idp import context
 from idp.db import commit, get_session, utcnow
 from idp.errors import Invalid
@@ -28,9 +27,9 @@ from idp.extensions import csrf
 from idp.i18n import pick_language
 from idp.ledger import consents
 from idp.ledger.context import consent_context
-from idp.ledger.labels import basis_label, claim_label
+from idp.ledger.labels import basis_label, claim_label, in_reading_order
 from idp.models import Client
-from idp.oauth import interaction as steps, rar, responses
+from idp.oauth import consent_screen, interaction as steps, rar, responses
 from idp.oauth.claims import essential_acr_values, parse_claims_request, wanted_claims
 from idp.oauth.grants import AuthorizationCodeGrant
 from idp.oauth.oidc import parse_max_age
@@ -252,8 +251,9 @@ def select_account() -> ResponseReturnValue:
 
 @bp.route("/consent", methods=["GET", "POST"])
 def consent() -> ResponseReturnValue:
-    """OIDC Core §3.1.2.4 with the ledger: per purpose and recipient, each optional claim its
-    own unticked choice; what was shown and chosen becomes a ledger event."""
+    """OIDC Core §3.1.2.4 with the ledger: per purpose and recipient, each purpose on consent
+    one switch and each optional claim its own unticked choice; what was shown and chosen
+    becomes a ledger event (:mod:`idp.oauth.consent_screen`)."""
     item, client = _interaction_or_400()
     sso = current_sso()
     if sso is None:
@@ -285,7 +285,8 @@ def consent() -> ResponseReturnValue:
             db.delete(item)
             commit()
             return responses.error(err, item.params.get("state"), item.params.get("response_mode"))
-        choices = _choices(asks)
+        choices = consent_screen.read_choices(asks, request.form)
+        shown = _screen(client, asks, req.handoff).shown()
         own = [a for a in asks if a.recipient_id is None]
         consents.record(
             db,
@@ -297,11 +298,12 @@ def consent() -> ResponseReturnValue:
             language=lang,
             session_id=sso.id,
             now=utcnow(),
+            details=shown,
         )
         theirs = [a for a in asks if a.recipient_id is not None]
         if req.handoff is not None and theirs:
             refused = _record_handoff(
-                db, ctx, req.handoff, client, choices, theirs, lang, sso, req.redirect_uri
+                db, ctx, req.handoff, client, choices, theirs, lang, sso, req.redirect_uri, shown
             )
             if refused is not None:
                 db.delete(item)
@@ -329,11 +331,11 @@ def consent() -> ResponseReturnValue:
                 lang=lang,
                 catalogue=catalogue,
                 notice=catalogue.current_notice(),
-                controller=context.settings().controller_name,
+                screen=_screen(client, asks, req.handoff),
                 claim_label=claim_label,
                 basis_label=basis_label,
+                reading_order=in_reading_order,
                 offline="offline_access" in scope_to_list(scope),
-                signin_prefix=consents.SIGNIN_PREFIX,
                 handoff=_handoff_view(req.handoff, catalogue),
             )
         ),
@@ -351,6 +353,7 @@ def _record_handoff(
     lang: str,
     sso: Any,
     redirect_uri: str | None,
+    shown: dict[str, Any],
 ) -> OAuth2Error | None:
     """The partner's purpose goes into the ledger as the partner's, with the agreement and
     the client that asked; not agreeing to it ends the request (RFC 6749 §4.1.2.1)."""
@@ -364,7 +367,11 @@ def _record_handoff(
         language=lang,
         session_id=sso.id,
         now=utcnow(),
-        details={"agreement": handoff.agreement.id, "requested_by": client.client_id},
+        details={
+            **shown,
+            "agreement": handoff.agreement.id,
+            "requested_by": client.client_id,
+        },
     )
     if all(choices.get(a.purpose.id) is not None for a in asks):
         return None
@@ -372,6 +379,18 @@ def _record_handoff(
         error="access_denied",
         description=f"The customer did not agree to share with {handoff.recipient.client_id}.",
         redirect_uri=redirect_uri,
+    )
+
+
+def _screen(
+    client: Client, asks: list[consents.Ask], handoff: steps.Handoff | None
+) -> consent_screen.Screen:
+    return consent_screen.build(
+        consent_context().catalogue,
+        client,
+        asks,
+        context.settings().controller_name,
+        recipient=handoff.recipient if handoff is not None else None,
     )
 
 
@@ -389,18 +408,3 @@ def _handoff_view(handoff: steps.Handoff | None, catalogue: Any) -> dict[str, An
         "name": recipient.name if recipient else handoff.recipient.client_name,
         "orders": orders,
     }
-
-
-def _choices(asks: list[consents.Ask]) -> dict[str, set[str] | None]:
-    """Read the form: a consent purpose's own box, then each optional claim's box."""
-    choices: dict[str, set[str] | None] = {}
-    for ask in asks:
-        pid = ask.purpose.id
-        ticked = {c for c in ask.optional if request.form.get(f"claim:{pid}:{c}") == "on"}
-        if pid.startswith(consents.SIGNIN_PREFIX):
-            choices[pid] = set(ask.optional)
-        elif ask.purpose.basis is LegalBasis.CONSENT:
-            choices[pid] = ticked if request.form.get(f"agree:{pid}") == "on" else None
-        else:
-            choices[pid] = ticked
-    return choices

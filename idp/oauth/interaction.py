@@ -19,7 +19,7 @@ from joserfc.errors import JoseError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from consent.model import Agreement
+from consent.model import Agreement, AskAt
 from idp.db import aware, utcnow
 from idp.ledger import consents
 from idp.models import Client, Interaction, Passkey, SsoSession, User
@@ -140,7 +140,9 @@ def pending_consents(session: Session, req: Request, user: User) -> list[consent
     if force and not asks:
         # prompt=consent with nothing to decide still shows the screen for offline access
         asks = [
-            consents.Ask(p, [], []) for p in consents.purposes_for(session, req.consent, req.client)
+            consents.Ask(p, [], [])
+            for p in consents.purposes_for(session, req.consent, req.client)
+            if p.ask is not AskAt.ACCOUNT
         ][:1]
     return asks
 

@@ -39,7 +39,8 @@ ROOT = HERE.parent.parent
 SHOTS = HERE / "screenshots"
 DOCS = ROOT / "docs" / "screenshots"
 SCOPE = "openid profile email phone"
-CONTROLLER = "Avain Demo Oy"
+CONTROLLER = "Avain Demo Oy"  # the deployment's, whose privacy notice the screen links
+GARAGE_CONTROLLER = "Korjaamo Virtanen Oy"  # the catalogue's: an independent controller
 PHONE = "+358 40 123 4567"
 
 
@@ -83,29 +84,30 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     expect(page.get_by_role("heading", level=1)).to_have_text(
         f"{RECIPIENT} wants to use your Avain account"
     )
-    expect(page.get_by_text(f"Controller: {CONTROLLER}.")).to_be_visible()
-    purpose = page.get_by_role("region", name=TITLE["en"])
-    expect(purpose.get_by_role("heading", level=2)).to_have_text(TITLE["en"])
-    expect(purpose).to_contain_text(f"Recipient: {RECIPIENT}.")
-    expect(purpose).to_contain_text("Legal basis: your consent.")
+    expect(
+        page.get_by_text(f"Controller of what {RECIPIENT} receives: {GARAGE_CONTROLLER}.")
+    ).to_be_visible()
+    purpose = page.get_by_role("group", name=TITLE["en"])
+    expect(purpose.get_by_role("heading", level=3)).to_have_text(TITLE["en"])
+    expect(purpose).to_contain_text("On your consent.")
 
     # Necessary items are a plain list, not choices.
-    expect(purpose.get_by_text("Needed for this purpose, so shared if you agree:")).to_be_visible()
+    expect(purpose.get_by_text("Shared when this is on:")).to_be_visible()
     expect(purpose.locator("ul.scopes").get_by_role("listitem")).to_have_text(
-        ["Your car's registration number", "Your name", "Your phone number"]
+        ["Your name", "Your phone number", "Your car's registration number"]
     )
     for necessary in ("Your car's registration number", "Your name", "Your phone number"):
         expect(page.get_by_role("checkbox", name=necessary)).to_have_count(0)
 
-    # Every choice starts unticked: the purpose itself and each optional claim.
-    agree = purpose.get_by_role("checkbox", name="I agree to this purpose")
-    optional = purpose.get_by_role("group", name="You choose what else to share")
-    email_box = optional.get_by_role("checkbox", name="Your email address")
-    expect(page.get_by_role("checkbox")).to_have_count(3)
+    # Every choice starts off: the purpose's switch and each optional claim.
+    agree = purpose.get_by_role("switch", name=TITLE["en"])
+    email_box = purpose.get_by_role("checkbox", name="Your email address")
+    expect(page.get_by_role("checkbox")).to_have_count(2)
+    expect(page.get_by_role("switch")).to_have_count(1)
+    expect(agree).not_to_be_checked()
     for box in page.get_by_role("checkbox").all():
         expect(box).not_to_be_checked()
-    expect(optional.get_by_role("checkbox")).to_have_count(2)
-    expect(optional.get_by_role("checkbox", name="The tires you bought")).to_be_visible()
+    expect(purpose.get_by_role("checkbox", name="The tires you bought")).to_be_visible()
 
     # The privacy notice opens in a new tab and is the controller's notice.
     notice_link = page.get_by_role("link", name="Privacy notice")
@@ -119,7 +121,7 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     expect(notice.locator("main")).to_contain_text(TITLE["en"])
     notice.close()
 
-    # Keyboard: focus the agree box, Space ticks it; email stays unticked.
+    # Keyboard: focus the switch, Space turns it on; email stays unticked.
     agree.focus()
     expect(agree).to_be_focused()
     page.keyboard.press("Space")
@@ -193,7 +195,7 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
 def test_refusing_the_purpose_does_not_block_sign_in(avain, garage, page):
     make_user(avain, "eino@example.com", name="Eino Korhonen", phone_number="+358 50 765 4321")
     _to_consent(page, garage, "eino@example.com")
-    agree = page.get_by_role("checkbox", name="I agree to this purpose")
+    agree = page.get_by_role("switch", name=TITLE["en"])
     expect(agree).not_to_be_checked()
     page.get_by_role("button", name="Continue").click()
 
@@ -216,22 +218,20 @@ def test_consent_screen_in_finnish_and_swedish(avain, garage, page):
     html = page.locator("html")
     _to_consent(page, garage, "aino@example.com", ui_locales="fi")
     expect(html).to_have_attribute("lang", "fi")
-    expect(page.get_by_role("region", name=TITLE["fi"])).to_be_visible()
-    expect(page.get_by_text(f"Rekisterinpitäjä: {CONTROLLER}.")).to_be_visible()
-    expect(
-        page.get_by_role("checkbox", name="Suostun tähän käyttötarkoitukseen")
-    ).not_to_be_checked()
+    expect(page.get_by_role("group", name=TITLE["fi"])).to_be_visible()
+    expect(page.locator("#controller")).to_contain_text(
+        f"Rekisterinpitäjä tiedoille, jotka {RECIPIENT} saa: {GARAGE_CONTROLLER}."
+    )
+    expect(page.get_by_role("switch", name=TITLE["fi"])).not_to_be_checked()
     expect(page.get_by_role("button", name="Jatka")).to_be_visible()
     _shot(page, "consent-garage-fi")
 
     page.get_by_role("button", name="Svenska").click()
     expect(html).to_have_attribute("lang", "sv")
     assert path_of(page.url) == "/consent"
-    expect(page.get_by_role("region", name=TITLE["sv"])).to_be_visible()
-    expect(page.get_by_text(f"Personuppgiftsansvarig: {CONTROLLER}.")).to_be_visible()
-    expect(
-        page.get_by_role("checkbox", name="Jag samtycker till detta ändamål")
-    ).not_to_be_checked()
+    expect(page.get_by_role("group", name=TITLE["sv"])).to_be_visible()
+    expect(page.locator("#controller")).to_contain_text(GARAGE_CONTROLLER)
+    expect(page.get_by_role("switch", name=TITLE["sv"])).not_to_be_checked()
     expect(page.get_by_role("button", name="Fortsätt")).to_be_visible()
     sv = _shot(page, "consent-garage-sv")
     if os.environ.get("AVAIN_DOCS_SCREENSHOTS") == "1":
@@ -240,7 +240,7 @@ def test_consent_screen_in_finnish_and_swedish(avain, garage, page):
 
     # The switch holds for the rest of the sign-in: the ledger records the choice as made
     # in Swedish, the language the screen was shown in.
-    page.get_by_role("checkbox", name="Jag samtycker till detta ändamål").check()
+    page.get_by_role("switch", name=TITLE["sv"]).check()
     page.get_by_role("button", name="Fortsätt").click()
     assert "code" in garage.callback(page)
     assert [(row.type, language) for row, language in _ledger(avain, user.id)] == [("given", "sv")]

@@ -95,7 +95,7 @@ def test_shop_to_garage_and_back_channel_logout(demo: Demo, page: Page) -> None:
     assert page.url.startswith(demo.avain + "/consent"), page.url
     expect(page.locator("#password")).to_have_count(0)
     expect(page.locator("body")).to_contain_text("Korjaamo Virtanen")
-    page.get_by_label("I agree to this purpose").check()
+    page.get_by_role("switch", name="Tire fitting booking").check()
     shot(page, "avain-garage-consent-en")
     page.locator("button[name=decision][value=allow]").click()
     assert page.url.startswith(demo.garage + "/"), page.url

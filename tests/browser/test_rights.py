@@ -74,7 +74,8 @@ def _first_sign_in(page: Page, rp: RelyingParty, email: str) -> dict[str, Any]:
 
 
 def _sharing_item(page: Page, title: str) -> Any:
-    return page.locator("ul.sharing > li").filter(has_text=title)
+    # by its title: an offered purpose's full text (behind Details) may name another's title
+    return page.locator("ul.sharing > li").filter(has=page.locator("strong", has_text=title))
 
 
 def test_objecting_to_legitimate_interest_by_keyboard(avain, shop, page):

@@ -225,10 +225,22 @@ def test_no_consent_to_garage_booking_releases_nothing(client, make_user, make_c
     garage, garage_secret = make_client(
         client_id="garage", name="Korjaamo Virtanen", redirect_uris=["https://g.example.com/cb"]
     )
+    token = _garage_token(client, garage, garage_secret, user.email)  # switch off, none ticked
+    assert "tire_purchase" not in userinfo(client, token).json
+
+
+def test_ticking_the_purchase_alone_agrees_to_garage_booking(client, make_user, make_client, shop):
+    """Issue 13: a ticked claim under a purpose whose switch is off is agreement to that
+    purpose (the screen's script turns the switch on with it), never a silent refusal."""
+    user = make_user()
+    _buy_twice(client, shop, user.email)
+    garage, garage_secret = make_client(
+        client_id="garage", name="Korjaamo Virtanen", redirect_uris=["https://g.example.com/cb"]
+    )
     token = _garage_token(
         client, garage, garage_secret, user.email, **{"claim:garage_booking:tire_purchase": "on"}
-    )  # the purpose itself not agreed to
-    assert "tire_purchase" not in userinfo(client, token).json
+    )
+    assert userinfo(client, token).json["tire_purchase"]["order_number"] == ORDER["order_number"]
 
 
 def test_a_future_purchase_within_clock_skew_is_accepted(client, make_user, shop):
