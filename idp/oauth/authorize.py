@@ -282,6 +282,25 @@ def consent() -> ResponseReturnValue:
                 description="The customer denied access.",
                 redirect_uri=item.params.get("redirect_uri"),
             )
+            theirs = [a for a in asks if a.recipient_id is not None]
+            if req.handoff is not None and theirs:
+                # "Do not share" answers the question the page asked: the partner's purpose
+                # is refused, and the ledger says so, as an unticked switch would
+                err = (
+                    _record_handoff(
+                        db,
+                        ctx,
+                        req.handoff,
+                        client,
+                        {a.purpose.id: None for a in theirs},
+                        theirs,
+                        lang,
+                        sso,
+                        req.redirect_uri,
+                        _screen(client, asks, req.handoff).shown(),
+                    )
+                    or err
+                )
             db.delete(item)
             commit()
             return responses.error(err, item.params.get("state"), item.params.get("response_mode"))

@@ -414,7 +414,11 @@ def test_the_short_lived_handoff_was_real(handoff_run):
             "invalid_authorization_details",
             "authorization_details type payment_initiation is not allowed for client tire-shop",
         ),
-        ("authorize_do_not_share", "access_denied", "The customer denied access."),
+        (
+            "authorize_do_not_share",
+            "access_denied",
+            "The customer did not agree to share with garage.",
+        ),
         ("authorize_consent_refused", "access_denied", None),
     ],
 )

@@ -113,8 +113,10 @@ def test_refusal_returns_access_denied_and_shares_nothing(
     assert callback["error"] == "access_denied"
     assert callback["state"] == params["state"]
     assert "code" not in callback
-    expected = [] if how == "deny" else [("refused", "garage_booking")]
-    assert [e for e in history(app, user) if e[1] == "garage_booking"] == expected
+    # "Do not share" and an unticked switch both answer the page's question: refused
+    assert [e for e in history(app, user) if e[1] == "garage_booking"] == [
+        ("refused", "garage_booking")
+    ]
 
 
 BAD = [
