@@ -156,12 +156,13 @@ def serve(bind: str, workers: int) -> None:
 
 
 def _post_worker_init(worker: Any) -> None:
-    """Each worker retries due back-channel deliveries and sequences consent events in
-    background threads."""
+    """Each worker retries due back-channel deliveries, ends SSO sessions whose time ran out
+    and sequences consent events in background threads."""
     from idp.events.outbox import start_worker
     from idp.ledger import sequencer
+    from idp.sso.logout import sweep_expired_sessions
 
-    start_worker(worker.wsgi, interval=15.0)
+    start_worker(worker.wsgi, interval=15.0, jobs=[(60.0, sweep_expired_sessions)])
     sequencer.start(worker.wsgi)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -199,15 +199,21 @@ def expire_consents(app: Any) -> int:
 
 
 def start_worker(
-    app: Any, interval: float = 10.0, expiry_every: float = 3600.0
+    app: Any,
+    interval: float = 10.0,
+    expiry_every: float = 3600.0,
+    jobs: Sequence[tuple[float, Callable[[Any], object]]] = (),
 ) -> threading.Thread:
-    """A loop that retries due deliveries and, hourly, records expired consents."""
+    """A loop that retries due deliveries and, hourly, records expired consents; ``jobs``
+    are more (every N seconds, a function of the app) from packages above this one, e.g.
+    ending SSO sessions whose time ran out (:func:`idp.sso.logout.sweep_expired_sessions`)."""
     s: Settings = app.config["AVAIN"]
     factory = app.extensions["avain.sessionmaker"]
     stop = threading.Event()
 
     def loop() -> None:
         next_expiry = time.monotonic()
+        next_job = [time.monotonic() for _ in jobs]
         while not stop.wait(interval):
             try:
                 deliver_due(
@@ -221,6 +227,10 @@ def start_worker(
                 if time.monotonic() >= next_expiry:
                     expire_consents(app)
                     next_expiry = time.monotonic() + expiry_every
+                for n, (every, job) in enumerate(jobs):
+                    if time.monotonic() >= next_job[n]:
+                        job(app)
+                        next_job[n] = time.monotonic() + every
             except Exception:
                 log.exception("outbox worker failed")
 

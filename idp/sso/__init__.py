@@ -15,10 +15,14 @@ from idp.sso.browser import (
     load_user,
     signed_in,
 )
-from idp.sso.logout import end_other_sessions, end_session, sign_out_everywhere
+from idp.sso.logout import (
+    end_expired_sessions,
+    end_other_sessions,
+    end_session,
+    sign_out_everywhere,
+)
 from idp.sso.sessions import (
     ACR_PASSWORD,
-    expire_stale,
     list_active,
     load_active,
     revoke,
@@ -36,7 +40,7 @@ __all__ = [
     "end_session",
     "enqueue_client_logout",
     "enqueue_session_logout",
-    "expire_stale",
+    "end_expired_sessions",
     "list_active",
     "load_active",
     "load_user",

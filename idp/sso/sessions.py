@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.db import aware, utcnow
@@ -78,12 +78,3 @@ def list_active(session: Session, user_id: str) -> list[SsoSession]:
         .order_by(SsoSession.auth_time.desc())
     )
     return [s for s in session.scalars(stmt) if s.is_active_at(now)]
-
-
-def expire_stale(session: Session) -> int:
-    result = session.execute(
-        update(SsoSession)
-        .where(SsoSession.revoked_at.is_(None), SsoSession.expires_at <= utcnow())
-        .values(revoked_at=SsoSession.expires_at)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -286,3 +286,49 @@ def test_logout_and_account_deletion_signal_the_clients(app, client, partner, ma
     ).get_json()["sets"]
     kinds = [next(iter(payload(t)["events"])) for t in sets.values()]
     assert kinds == [SESSION_REVOKED, signals.ACCOUNT_PURGED]
+
+
+def test_a_session_whose_time_ran_out_ends_as_a_logout_does(app, client, partner, make_user):
+    """The worker's sweep: revoked as of its expiry, its codes and tokens dead, and the
+    client that took part told (CAEP session-revoked by "policy"), once."""
+    from idp.models import SsoSession
+    from idp.sso.logout import sweep_expired_sessions
+
+    rp, auth = partner
+    stream_id = _stream(client, auth, {"method": POLL}, events=(SESSION_REVOKED,))
+    user = make_user()
+    consent(client, rp, user.email)
+    expired_at = utcnow() - timedelta(minutes=1)
+    with app.app_context(), new_session(app) as s:
+        sso = s.scalars(select(SsoSession).where(SsoSession.user_id == user.id)).one()
+        sso.expires_at = expired_at
+        sid = sso.id
+        s.commit()
+    assert sweep_expired_sessions(app) == 1
+    assert sweep_expired_sessions(app) == 0
+    with app.app_context(), new_session(app) as s:
+        sso = s.get(SsoSession, sid)
+        assert sso is not None and sso.revoked_at is not None
+        assert abs(sso.revoked_at.replace(tzinfo=None) - expired_at.replace(tzinfo=None)) < (
+            timedelta(seconds=1)
+        )
+    sets = client.post(
+        f"/ssf/poll/{stream_id}", json={"returnImmediately": True}, headers=auth
+    ).get_json()["sets"]
+    events = [payload(t)["events"] for t in sets.values()]
+    assert events == [{SESSION_REVOKED: events[0][SESSION_REVOKED]}]
+    assert events[0][SESSION_REVOKED]["initiating_entity"] == "policy"
+
+
+def test_the_worker_runs_the_session_sweep(app):
+    """``idp serve`` hands the sweep to the outbox worker as a job; the loop runs it."""
+    import threading
+
+    from idp.events.outbox import start_worker
+
+    ran = threading.Event()
+    start_worker(app, interval=0.05, jobs=[(60.0, lambda _app: ran.set())])
+    try:
+        assert ran.wait(5)
+    finally:
+        app.extensions["avain.outbox_stop"].set()
