@@ -32,8 +32,9 @@ class SsfStream(Base):
     __tablename__ = "ssf_streams"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: one stream per client (SSF 1.0 §8.1.1.1), held by the database against a race
     client_id: Mapped[str] = mapped_column(
-        ForeignKey("clients.client_id", ondelete="CASCADE"), index=True
+        ForeignKey("clients.client_id", ondelete="CASCADE"), index=True, unique=True
     )
     delivery_method: Mapped[str] = mapped_column(String(40))
     #: push: the receiver's URL; poll: None (Avain's poll endpoint is derived from the id)

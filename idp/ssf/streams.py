@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idp.db import utcnow
@@ -157,8 +158,14 @@ def create(
         created_at=utcnow(),
     )
     _apply(stream, body, issuer, outbound, replace=True)
-    session.add(stream)
-    session.flush()
+    try:
+        with session.begin_nested():  # two creates in flight: the unique index decides
+            session.add(stream)
+            session.flush()
+    except IntegrityError:
+        raise StreamError(
+            409, "conflict", "This client has a stream already; update or delete it first."
+        ) from None
     return stream
 
 

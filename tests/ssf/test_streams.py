@@ -184,3 +184,22 @@ def test_a_customer_token_may_not_manage_streams(client, make_user, make_client)
     ).get_json()["access_token"]
     resp = client.get("/ssf/stream", headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 403 and resp.get_json()["error"] == "forbidden"
+
+
+def test_two_creates_in_flight_make_one_stream(client, partner, monkeypatch):
+    """The look-up for an existing stream cannot see a create not yet committed: the
+    second of two concurrent creates must meet the unique index and be a 409, not a 500 or
+    a second stream (each would get its own copy of every event)."""
+    from idp.ssf import streams
+
+    _, auth = partner()
+    assert (
+        client.post("/ssf/stream", json={"delivery": {"method": POLL}}, headers=auth).status_code
+        == 201
+    )
+    monkeypatch.setattr(streams, "of_client", lambda session, client_id: [])  # as if in flight
+    resp = client.post("/ssf/stream", json={"delivery": {"method": POLL}}, headers=auth)
+    assert resp.status_code == 409, resp.data
+    assert resp.get_json()["error"] == "conflict"
+    monkeypatch.undo()
+    assert len(client.get("/ssf/stream", headers=auth).get_json()) == 1

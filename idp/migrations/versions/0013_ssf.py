@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ssf_streams'))
     )
     with op.batch_alter_table('ssf_streams', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ssf_streams_client_id'), ['client_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ssf_streams_client_id'), ['client_id'], unique=True)
 
     op.create_table('ssf_subjects',
     sa.Column('id', sa.Integer(), nullable=False),
