@@ -194,6 +194,7 @@ def test_garage_has_no_agreement_to_hand_over(client, world, make_client):
             "not granted with the subject token",
         ),
         ("not json", "not valid JSON"),
+        ("[" * 2000 + "]" * 2000, "not valid JSON"),  # deeper than json recurses: no 500
     ],
 )
 def test_details_not_allowed_or_not_granted(client, world, details, problem):
