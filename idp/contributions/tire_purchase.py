@@ -18,7 +18,7 @@ MAX_NAME = 200
 CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
-ORDER_NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+ORDER_NUMBER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")  # fullmatch: `$` let "\n" by
 MEMBERS = frozenset({"order_number", "items", "bought_at"})
 ITEM_MEMBERS = frozenset({"name", "quantity"})
 
@@ -69,7 +69,7 @@ def parse(data: Any, now: datetime) -> TirePurchase:
 
 
 def _order_number(raw: Any) -> str:
-    if not isinstance(raw, str) or not ORDER_NUMBER_RE.match(raw):
+    if not isinstance(raw, str) or not ORDER_NUMBER_RE.fullmatch(raw):
         raise InvalidPurchase(
             "order_number must be a string of 1 to 64 letters, digits and . _ / - "
             "(starting with a letter or digit)."
@@ -86,7 +86,12 @@ def _bought_at(raw: Any, now: datetime) -> datetime:
         raise InvalidPurchase("bought_at must be an RFC 3339 date-time string.") from None
     if when.tzinfo is None:
         raise InvalidPurchase("bought_at must carry a time zone, e.g. 2026-12-02T10:14:00Z.")
-    when = when.astimezone(UTC).replace(microsecond=0)
+    try:
+        when = when.astimezone(UTC).replace(microsecond=0)
+    except OverflowError:  # the year 1 or 9999 moved past datetime's range by the offset
+        raise InvalidPurchase(
+            "bought_at must not be in the future (or before the year 2000)."
+        ) from None
     if when < EARLIEST or when > now + CLOCK_SKEW:
         raise InvalidPurchase("bought_at must not be in the future (or before the year 2000).")
     return when

@@ -36,7 +36,7 @@ def parse(raw: str) -> list[dict[str, Any]]:
         )
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # a 4096-character array can nest past the limit
         raise InvalidAuthorizationDetailsError(
             "authorization_details is not valid JSON; send a URL-encoded JSON array."
         ) from None

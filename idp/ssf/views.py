@@ -241,6 +241,8 @@ def _poll_request() -> tuple[list[str], dict[str, dict[str, Any]], int | None, b
     immediately = body.get("returnImmediately", False)
     if not isinstance(immediately, bool):
         raise streams.bad("returnImmediately must be true or false.")
+    if max_events is not None:  # §2.4: fewer may come back; a huge one overflowed LIMIT (500)
+        max_events = min(max_events, sets.BATCH)
     return acks[:1000], dict(list(errs.items())[:1000]), max_events, immediately
 
 

@@ -133,6 +133,9 @@ BAD = [
         json.dumps([{"type": "tire_fitting", "order": {"number": "R-1", "items": [{"name": 4}]}}]),
         "each order item needs a name",
     ),
+    # nesting deeper than Python's json parser recurses: a refusal, not a 500
+    ("[" * 2000 + "]" * 2000, "not valid JSON"),
+    ('[{"type": "tire_fitting", "x": ' + "[" * 1500 + "]" * 1500 + "}]", "not valid JSON"),
 ]
 
 

@@ -142,6 +142,10 @@ def test_a_revoked_token_is_invalid_token(app, client, make_user, shop):
         ({**ORDER, "bought_at": "yesterday"}, "bought_at"),
         ({**ORDER, "bought_at": "2026-12-01T10:14:00"}, "time zone"),
         ({**ORDER, "bought_at": "2999-01-01T00:00:00Z"}, "future"),
+        # an offset that moves the date past datetime's range (an OverflowError was a 500)
+        ({**ORDER, "bought_at": "0001-01-01T00:00:00+23:59"}, "bought_at"),
+        ({**ORDER, "bought_at": "9999-12-31T23:59:59-23:59"}, "bought_at"),
+        ({**ORDER, "order_number": "R-1042\n"}, "order_number"),  # `$` matched before it
         ({**ORDER, "items": []}, "items must be a list"),
         ({**ORDER, "items": "4 tires"}, "items must be a list"),
         ({**ORDER, "items": [{"name": "x", "quantity": 1}] * 21}, "1 to 20"),

@@ -214,6 +214,10 @@ def test_poll_with_acknowledgements(app, client, partner, make_user):
     assert events[1].failed_at is not None
     for bad in ({"maxEvents": -1}, {"ack": "x"}, {"returnImmediately": "yes"}, [1]):
         assert client.post(url, json=bad, headers=auth).status_code == 400
+    # a maxEvents past any database integer is served as the most one poll hands out
+    for huge in (2**63, 10**30):
+        resp = client.post(url, json={"maxEvents": huge, "returnImmediately": True}, headers=auth)
+        assert resp.status_code == 200 and resp.get_json() == {"sets": {}, "moreAvailable": False}
 
 
 def test_verification_and_removed_subjects(app, client, partner, make_user):
