@@ -103,6 +103,18 @@ def enrolment(session: Session, token: str, now: datetime) -> tuple[AdminEnrolme
     return row, admin
 
 
+def use_enrolment(session: Session, row: AdminEnrolment, now: datetime) -> None:
+    """Spend the link: of two enrolments in flight with one link, the UPDATE that commits
+    first wins and the other is refused (its passkey is not kept)."""
+    result = session.execute(
+        update(AdminEnrolment)
+        .where(AdminEnrolment.token_hash == row.token_hash, AdminEnrolment.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise AdminError("link_invalid")
+
+
 def all_admins(session: Session) -> list[Admin]:
     return list(session.scalars(select(Admin).order_by(Admin.created_at, Admin.email)))
 

@@ -90,10 +90,12 @@ def enrol_verify(token: str) -> ResponseReturnValue:
         passkey = passkeys.finish_registration(
             db, context.settings(), admin, _body().get("credential"), challenge, now
         )
+        accounts.use_enrolment(db, row, now)
     except AdminError as exc:
+        if exc.code == "link_invalid":
+            db.rollback()  # another enrolment spent the link first: keep no passkey of this one
         commit()  # the challenge stays used
         return json_error(exc)
-    row.used_at = now
     audit.record(db, admin, "enrolled", f"passkey:{passkey.id[:16]}")
     resp = _signed_in(admin, "/admin/")
     audit.record(db, admin, "signed_in", None)

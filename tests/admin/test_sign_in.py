@@ -173,3 +173,30 @@ def test_failed_sign_ins_from_one_ip_are_throttled(app, client, monkeypatch):
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
     assert sign_in(other, authenticator).status_code == 200
+
+
+def test_two_enrolments_with_one_link_keep_one_passkey(app, client, monkeypatch):
+    """The second of two enrolments in flight with one link (the other committed between
+    its check and its end) is refused, and its passkey is not kept."""
+    from flask import request
+
+    from idp.admin import accounts
+    from idp.db import utcnow
+    from idp.models import AdminEnrolment, AdminPasskey
+
+    admin_id, token = invite(app, "owner", "race@example.com")
+    checked = accounts.enrolment
+
+    def checked_then_spent_elsewhere(session, token_, now):
+        found = checked(session, token_, now)
+        if request.path.endswith("/verify"):  # checked, then spent by another request
+            with app.app_context(), new_session(app) as other:
+                other.get(AdminEnrolment, found[0].token_hash).used_at = utcnow()
+                other.commit()
+        return found
+
+    monkeypatch.setattr(accounts, "enrolment", checked_then_spent_elsewhere)
+    _, resp = enrol(client, token)
+    assert resp.status_code == 400 and resp.json["error"] == "link_invalid"
+    with app.app_context(), new_session(app) as s:
+        assert list(s.scalars(select(AdminPasskey).where(AdminPasskey.admin_id == admin_id))) == []
