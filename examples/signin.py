@@ -13,7 +13,7 @@
 - A site's own flows that come back to /callback (the shop's consent for a handoff) are
   started with :func:`authorize_flow` and answered by the handler the site registered.
 - :func:`expect_sub` makes the next sign-in refuse any other customer (the garage after a
-  handoff: the ID token's sub must be the handoff's).
+  handoff: the ID token's sub must be the one /userinfo gave for the redeemed handoff).
 """
 
 from __future__ import annotations

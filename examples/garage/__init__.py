@@ -91,7 +91,8 @@ def create_app() -> Flask:
     @app.post("/handoff")
     def receive_handoff() -> ResponseReturnValue:
         """Step C: a customer handed over by the tire shop. Check and redeem the token, keep
-        what it carried, then sign the customer in here and require the same subject."""
+        the order and what /userinfo says, then sign the customer in here and require the
+        subject /userinfo named."""
         try:
             handoff_id, sub = handoff.receive(request.form.get("handoff_token", ""))
         except handoff.InvalidHandoff as exc:

@@ -3,8 +3,11 @@
 The shop's page POSTs a handoff token here. The garage checks it (signed by Avain's key,
 ``typ`` handoff+jwt, ``iss``, ``aud`` = the garage, ``exp``), redeems it at Avain's token
 endpoint with its own client authentication (single use: a second redemption is refused),
-and keeps what it carried in the ``handoffs`` table. When the customer withdraws consent,
-:func:`forget_handoffs` deletes the handed-over data and says when.
+and with the access token that gives asks Avain's ``/userinfo`` who the customer is and what
+they let the garage have. The handoff token itself names no customer: it carries only the
+order, so the shop that held it cannot read what the customer shares with the garage. The
+garage keeps the order and the userinfo claims in the ``handoffs`` table. When the customer
+withdraws consent, :func:`forget_handoffs` deletes the handed-over data and says when.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ class InvalidHandoff(Exception):
 
 
 def verify(token: str) -> dict[str, Any]:
-    """The handoff token's claims after checking it as a JWT from Avain for the garage."""
+    """The handoff token's claims after checking it as a JWT from Avain for the garage.
+    They say which order and which shop; who the customer is comes from :func:`userinfo`."""
     avain = signin.avain()
     metadata = avain.load_server_metadata()
     try:
@@ -64,7 +68,6 @@ def verify(token: str) -> dict[str, Any]:
             leeway=30,
             iss={"essential": True, "value": metadata["issuer"]},
             aud={"essential": True, "value": current_app.config["CLIENT_ID"]},
-            sub={"essential": True},
             exp={"essential": True},
             iat={"essential": True},
             jti={"essential": True},
@@ -97,6 +100,20 @@ def redeem(token: str) -> dict[str, Any]:
     return answer
 
 
+def userinfo(redeemed: dict[str, Any]) -> dict[str, Any]:
+    """Step D: Avain's /userinfo, asked with the redeemed access token: the garage's pairwise
+    ``sub`` for the customer and exactly the claims the customer let the garage have."""
+    try:
+        info = dict(signin.avain().userinfo(token=redeemed))
+    except OAuthError as exc:
+        raise InvalidHandoff("handoff_no_userinfo", f"{exc.error}: {exc.description}") from None
+    except (ValueError, OSError) as exc:  # an HTTP error status, no JSON, no connection
+        raise InvalidHandoff("handoff_no_userinfo", str(exc)) from None
+    if not isinstance(info.get("sub"), str) or not info["sub"]:
+        raise InvalidHandoff("handoff_no_userinfo", "no sub in the userinfo response")
+    return info
+
+
 def order_of(claims: dict[str, Any]) -> dict[str, Any]:
     """The order of the tire_fitting authorization details (RFC 9396) the handoff carries."""
     for entry in claims.get("authorization_details") or []:
@@ -106,12 +123,13 @@ def order_of(claims: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def store(claims: dict[str, Any]) -> int:
-    kept = {name: claims[name] for name in KEPT_CLAIMS if name in claims}
+def store(handoff: dict[str, Any], info: dict[str, Any]) -> int:
+    """Keep the order of the handoff token and the claims of the userinfo response."""
+    kept = {name: info[name] for name in KEPT_CLAIMS if name in info}
     conn = db()
     row_id = conn.execute(
         "INSERT INTO handoffs (sub, order_json, claims_json, received_at) VALUES (?, ?, ?, ?)",
-        (claims["sub"], json.dumps(order_of(claims)), json.dumps(kept), int(time.time())),
+        (info["sub"], json.dumps(order_of(handoff)), json.dumps(kept), int(time.time())),
     ).lastrowid
     conn.commit()
     return int(row_id or 0)
@@ -121,9 +139,9 @@ def receive(token: str) -> tuple[int, str]:
     """Check, redeem and keep a handoff token; its row id and the customer's sub."""
     if not token or len(token) > 16_000:
         raise InvalidHandoff("handoff_invalid", "no token, or too long")
-    claims = verify(token)
-    redeem(token)
-    return store(claims), str(claims["sub"])
+    handoff = verify(token)  # any customer claims in it are ignored: userinfo is the source
+    info = userinfo(redeem(token))
+    return store(handoff, info), info["sub"]
 
 
 def find(handoff_id: int | None) -> dict[str, Any] | None:

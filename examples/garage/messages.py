@@ -51,6 +51,10 @@ MESSAGES = {
             "Avain ei hyväksynyt tunnistetta: se on jo käytetty tai lupasi on peruttu. Mitään "
             "tietoja ei otettu vastaan."
         ),
+        "handoff_no_userinfo": (
+            "Avain ei antanut asiakkaan tietoja korjaamolle. Mitään tietoja ei otettu vastaan. "
+            "Yritä hetken päästä uudelleen kaupan sivulta."
+        ),
         "handoff_other_customer": (
             "Avaimessa on kirjautuneena eri henkilö kuin se, jonka tiedot kauppa välitti. "
             "Korjaamo ei säilyttänyt tietoja eikä kirjannut sinua sisään."
@@ -118,6 +122,10 @@ MESSAGES = {
         "handoff_not_redeemed": (
             "Avain did not accept the token: it was used already or your permission was "
             "withdrawn. No details were received."
+        ),
+        "handoff_no_userinfo": (
+            "Avain did not give the garage the customer's details. No details were received. "
+            "Try again from the shop's page in a moment."
         ),
         "handoff_other_customer": (
             "Someone else is signed in at Avain than the person whose details the shop passed on."

@@ -18,7 +18,6 @@ class DisclosureChannel(StrEnum):
     ID_TOKEN = "id_token"  # noqa: S105  # OIDC Core §2, at the token endpoint
     USERINFO = "userinfo"  # OIDC Core §5.3
     INTROSPECTION = "introspection"  # RFC 7662 §2.2
-    TOKEN_EXCHANGE = "token_exchange"  # noqa: S105  # RFC 8693, a handoff to a partner
 
 
 class Disclosure(Base):

@@ -4,14 +4,16 @@ Two exchanges, told apart by ``subject_token_type`` (RFC 8693 §2.1):
 
 1. The handing-over client (the shop) exchanges its access token for a **handoff token**:
    a JWT for the partner named in ``audience``, allowed by a catalogue agreement, carrying
-   the partner's subject for the customer, the RFC 9396 ``authorization_details`` granted
-   with the access token and exactly the claims ``decide()`` releases to the partner.
+   the RFC 9396 ``authorization_details`` granted with the access token (the order) and
+   nothing about the customer: no claim and no subject. The shop holds the token and the
+   browser carries it, so what the customer shares with the partner only, and the partner's
+   pairwise subject, must not be in it; ``decide()`` must allow the partner's purpose now.
 2. The partner (the garage) exchanges the handoff token, once, for an ordinary access token
-   of a new grant of (customer, partner), which withdrawal of the consent revokes.
+   of a new grant of (customer, partner), which withdrawal of the consent revokes. With it
+   the partner reads its subject and the consented claims at ``/userinfo``, where
+   ``decide()`` runs again and the release is recorded in the disclosure log.
 
 Every refusal is an RFC 6749 §5.2 error whose description says what to do about it.
-Each release of claims by a handoff is recorded in the disclosure log, by
-:func:`idp.oauth.tokens.released_claims` as every other release is.
 """
 
 from __future__ import annotations
@@ -39,9 +41,8 @@ from idp import context, signing
 from idp.db import aware, get_session, utcnow
 from idp.ledger.consents import Context, purposes_for, release
 from idp.ledger.context import consent_context
-from idp.models import Client, DisclosureChannel, Grant, Handoff, Token, User
+from idp.models import Client, Grant, Handoff, Token, User
 from idp.oauth import rar, tokens
-from idp.subjects import subject
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
@@ -153,16 +154,11 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
         now = utcnow()
         purpose = self.purpose(session, ctx, recipient, agreement)
         claims = consented_claims(session, ctx, user, recipient, purpose, now)
-        # decide() again, and the release recorded in the disclosure log (idp.ledger.disclosures)
-        values = tokens.released_claims(
-            session, user, recipient, set(claims), DisclosureChannel.TOKEN_EXCHANGE
-        )
         jti = secrets.token_urlsafe(24)
         iat = int(time.time())
         payload: dict[str, Any] = {
             "iss": context.settings().issuer,
             "aud": recipient.client_id,
-            "sub": subject(session, user, recipient),
             "iat": iat,
             "exp": iat + HANDOFF_LIFETIME,
             "jti": jti,
@@ -170,7 +166,6 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             "purpose": purpose.id,
             "authorization_details": details,
         }
-        payload.update({k: v for k, v in values.items() if k not in payload})
         handoff = signing.sign(session, "RS256", payload, typ=HANDOFF_TYP)
         session.add(
             Handoff(
@@ -182,7 +177,7 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
                 purpose_id=purpose.id,
                 source_grant_id=source.grant_id,
                 authorization_details=details,
-                claims=sorted(values),
+                claims=sorted(claims),
                 issued_at=now,
                 expires_at=now + timedelta(seconds=HANDOFF_LIFETIME),
             )

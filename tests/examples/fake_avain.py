@@ -1,6 +1,7 @@
 """A small stand-in for Avain that the partner sites talk to over HTTP in the example tests:
 discovery, JWKS, /authorize (never visited: the tests read the redirect), /token (code,
-refresh and token exchange), /userinfo and /claims/tire_purchase. Each answer can be set
+refresh and token exchange), /userinfo (for a sign-in's access token, and for the access
+token a redeemed handoff gave the garage) and /claims/tire_purchase. Each answer can be set
 by a test; every request is recorded."""
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ class Script:
     exchange_error: tuple[str, str] | None = None  # (error, description) for token exchange
     handoff_token: str = "handoff-jwt"  # what the shop's exchange returns
     redeemed: set[str] = field(default_factory=set)  # handoff tokens redeemed (single use)
+    # what /userinfo answers for the access token of a redeemed handoff: the garage's sub and
+    # the claims released to the garage (the handoff token itself carries none of them)
+    handoff_userinfo: dict[str, Any] = field(
+        default_factory=lambda: {
+            "sub": "customer-1",
+            "name": "Demo Asiakas",
+            "phone_number": "+358 40 123 4567",
+            "car_registration": "ABC-123",
+        }
+    )
+    handoff_userinfo_status: int = 200
+    handoff_access_tokens: set[str] = field(default_factory=set)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -71,7 +84,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/jwks.json":
             self._send(200, {"keys": [KEY.as_dict(private=False)]})
         elif self.path == "/userinfo":
-            self._send(200, {"sub": self.server.script.sub, **self.server.script.profile})
+            script = self.server.script
+            bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            if bearer not in script.handoff_access_tokens:
+                self._send(200, {"sub": script.sub, **script.profile})
+            elif script.handoff_userinfo_status != 200:
+                self._send(script.handoff_userinfo_status, {"error": "invalid_token"})
+            else:
+                self._send(200, script.handoff_userinfo)
         else:
             self._send(404, {"error": "not_found"})
 
@@ -106,10 +126,12 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 return
             script.redeemed.add(token)
+            access_token = "garage-at-" + secrets.token_urlsafe(8)
+            script.handoff_access_tokens.add(access_token)
             self._send(
                 200,
                 {
-                    "access_token": "garage-at",
+                    "access_token": access_token,
                     "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
                     "token_type": "Bearer",
                     "expires_in": 300,
@@ -189,20 +211,17 @@ def running() -> Iterator[FakeAvain]:
 def handoff_jwt(
     issuer: str, key: RSAKey = KEY, header: dict[str, Any] | None = None, **changes: Any
 ) -> str:
-    """A handoff token as Avain signs it (step B of the handoff)."""
+    """A handoff token as Avain signs it (step B of the handoff): the order and who it is for,
+    but no customer claims and no ``sub`` (the shop holding it must not read them)."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": issuer,
         "aud": "garage",
-        "sub": "customer-1",
         "iat": now,
         "exp": now + 120,
         "jti": secrets.token_urlsafe(12),
         "client_id": "tire-shop",
         "purpose": "garage_booking",
-        "name": "Demo Asiakas",
-        "phone_number": "+358 40 123 4567",
-        "car_registration": "ABC-123",
         "authorization_details": [
             {
                 "type": "tire_fitting",

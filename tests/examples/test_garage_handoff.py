@@ -1,5 +1,6 @@
 """The garage's end of the handoff: POST /handoff checks the handoff token (Avain's key, typ,
-iss, aud, exp), redeems it once at Avain, keeps what it carried, and signs the customer in
+iss, aud, exp), redeems it once at Avain, asks /userinfo with the redeemed access token who
+the customer is and what they share, keeps that with the order, and signs the customer in
 requiring the same subject; the booking form is filled in; a returning customer links their
 garage customer number; a withdrawal deletes the handed-over data."""
 
@@ -61,6 +62,9 @@ def test_a_handoff_fills_in_the_booking_form(garage: Flask, fake: FakeAvain) -> 
         "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
     }
     assert headers["Authorization"].startswith("Basic ")
+    asked = [h for m, p, _, h in fake.requests if m == "GET" and p == "/userinfo"]
+    redeemed_at = "Bearer " + fake.script.handoff_access_tokens.pop()  # step D: userinfo
+    assert asked[0]["Authorization"] == redeemed_at
     (row,) = rows(garage)
     assert row["sub"] == "customer-1" and row["withdrawn_at"] is None
     assert json.loads(row["order_json"])["number"] == "R-1042"
@@ -102,7 +106,7 @@ def test_a_handoff_fills_in_the_booking_form(garage: Flask, fake: FakeAvain) -> 
             lambda url: handoff_jwt(url, iss="https://evil.example"),
             "handoff_invalid",
         ),
-        ("no sub", lambda url: handoff_jwt(url, sub=None), "handoff_invalid"),
+        ("no jti", lambda url: handoff_jwt(url, jti=None), "handoff_invalid"),
         ("no exp", lambda url: handoff_jwt(url, exp=None), "handoff_invalid"),
         (
             "long-lived",
@@ -126,6 +130,60 @@ def test_a_bad_handoff_token_is_refused_and_nothing_kept(
     assert fake.posted("/token") == []  # not even sent to Avain
 
 
+def test_the_customer_and_their_claims_come_from_userinfo_not_the_handoff_token(
+    garage: Flask, fake: FakeAvain
+) -> None:
+    """The handoff token needs no customer claims; any it carries (an older Avain) are
+    ignored: the garage keeps what /userinfo says with the redeemed access token."""
+    fake.script.handoff_userinfo = {
+        "sub": "pairwise-7",
+        "name": "Liisa Korhonen",
+        "phone_number": "+358 50 765 4321",
+        "car_registration": "XYZ-789",
+        "email": "liisa@example.fi",
+    }
+    read_by_the_shop = handoff_jwt(
+        fake.url, sub="shop-sub", name="Shop Guess", car_registration="SHOP-1"
+    )
+    browser, resp = arrive(garage, fake, read_by_the_shop, sub="pairwise-7")
+    assert resp.headers["Location"] == "/fitting"
+    (row,) = rows(garage)
+    assert row["sub"] == "pairwise-7"
+    assert json.loads(row["claims_json"]) == {
+        "name": "Liisa Korhonen",
+        "phone_number": "+358 50 765 4321",
+        "car_registration": "XYZ-789",
+        "email": "liisa@example.fi",
+    }
+    form = text(browser.get("/fitting?lang=en"))
+    assert 'value="XYZ-789"' in form and "SHOP-1" not in form and "Shop Guess" not in form
+
+
+@pytest.mark.parametrize(
+    ("lang", "says"),
+    [
+        ("en", "Avain did not give the garage the customer's details."),
+        ("fi", "Avain ei antanut asiakkaan tietoja korjaamolle."),
+    ],
+)
+def test_a_userinfo_failure_after_redemption_keeps_nothing(
+    garage: Flask, fake: FakeAvain, lang: str, says: str
+) -> None:
+    fake.script.handoff_userinfo_status = 401
+    browser = garage.test_client()
+    resp = browser.post(f"/handoff?lang={lang}", data={"handoff_token": handoff_jwt(fake.url)})
+    assert resp.status_code == 400 and 'data-reason="handoff_no_userinfo"' in text(resp)
+    assert says in text(resp)
+    assert rows(garage) == []
+
+
+def test_a_userinfo_answer_without_sub_is_refused(garage: Flask, fake: FakeAvain) -> None:
+    fake.script.handoff_userinfo = {"name": "Nobody"}
+    _, resp = arrive(garage, fake, handoff_jwt(fake.url))
+    assert resp.status_code == 400 and 'data-reason="handoff_no_userinfo"' in text(resp)
+    assert rows(garage) == []
+
+
 def test_a_reused_handoff_token_is_refused(garage: Flask, fake: FakeAvain) -> None:
     token = handoff_jwt(fake.url)
     arrive(garage, fake, token)
@@ -145,6 +203,7 @@ def test_a_reused_handoff_token_is_refused(garage: Flask, fake: FakeAvain) -> No
 def test_another_customer_signed_in_at_avain_is_refused(
     garage: Flask, fake: FakeAvain, lang: str, says: str
 ) -> None:
+    """The sub /userinfo gave for the handoff is not the sub of the garage's own ID token."""
     browser = garage.test_client()
     resp = browser.post(f"/handoff?lang={lang}", data={"handoff_token": handoff_jwt(fake.url)})
     resp = answer_authorize(fake, browser, resp.headers["Location"], "someone-else")

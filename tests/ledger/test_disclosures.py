@@ -172,9 +172,7 @@ def test_a_consent_still_queued_is_found_in_the_log_later(app, make_user):
         L.submit(s, keys, event, {})
         ground = Ground("garage_booking", 1, LegalBasis.CONSENT, at, None)
         decision = Decision({"name": "garage_booking"}, {}, {"name": ground})
-        disclosures.record(
-            s, user.id, "garage", decision, {"name"}, DisclosureChannel.TOKEN_EXCHANGE, at
-        )
+        disclosures.record(s, user.id, "garage", decision, {"name"}, DisclosureChannel.USERINFO, at)
         s.commit()
         [row] = disclosures.of_customer(s, user.id)
         assert row.grounds[0]["consent_seq"] is None
@@ -183,7 +181,7 @@ def test_a_consent_still_queued_is_found_in_the_log_later(app, make_user):
         [given] = L.customer_rows(s, keys, user.id)
         [exported] = disclosures.export(s, keys, user.id)
     assert exported["grounds"][0]["consent_seq"] == given.seq
-    assert exported["channel"] == "token_exchange" and exported["claims"] == ["name"]
+    assert exported["channel"] == "userinfo" and exported["claims"] == ["name"]
 
 
 def test_releases_alike_on_one_day_are_grouped_newest_first():
