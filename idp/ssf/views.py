@@ -179,29 +179,24 @@ def status() -> ResponseReturnValue:
 @bp.route("/ssf/subjects:add", methods=["POST"])
 def add_subject() -> ResponseReturnValue:
     """§8.1.3.2."""
-    session = get_session()
-    client = _client(session)
-    body = _json_body()
-    stream = streams.find(session, client.client_id, body.get("stream_id"))
-    streams.mark_subject(
-        session, stream, streams.checked_subject(_issuer(), body.get("subject")), True
-    )
-    commit()
-    return Response(status=200)
+    return _mark_subject(True, 200)
 
 
 @bp.route("/ssf/subjects:remove", methods=["POST"])
 def remove_subject() -> ResponseReturnValue:
     """§8.1.3.3: no more SETs about the subject."""
+    return _mark_subject(False, 204)
+
+
+def _mark_subject(wanted: bool, status: int) -> ResponseReturnValue:
     session = get_session()
     client = _client(session)
     body = _json_body()
     stream = streams.find(session, client.client_id, body.get("stream_id"))
-    streams.mark_subject(
-        session, stream, streams.checked_subject(_issuer(), body.get("subject")), False
-    )
+    subject = streams.checked_subject(_issuer(), body.get("subject"))
+    streams.mark_subject(session, stream, subject, wanted)
     commit()
-    return Response(status=204)
+    return Response(status=status)
 
 
 @bp.route("/ssf/verify", methods=["POST"])
