@@ -137,12 +137,16 @@ class Browser:
 
 
 class RelyingParty:
-    """rp.mjs under Node, spoken to in line-delimited JSON."""
+    """A script of this folder (rp.mjs, exchange.mjs) under Node, spoken to in
+    line-delimited JSON."""
 
-    def __init__(self, node: str, settings: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, node: str, settings: dict[str, Any], log: Path, script: str = "rp.mjs"
+    ) -> None:
+        self.script = script
         self._stderr = log.open("w+")
         self.proc = subprocess.Popen(
-            [node, str(HERE / "rp.mjs"), json.dumps(settings)],
+            [node, str(HERE / script), json.dumps(settings)],
             cwd=HERE,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -158,7 +162,8 @@ class RelyingParty:
         if not line:
             self.proc.wait(timeout=10)
             raise AssertionError(
-                f"rp.mjs ended (status {self.proc.returncode}) without answering:\n{self.stderr()}"
+                f"{self.script} ended (status {self.proc.returncode}) without answering:\n"
+                + self.stderr()
             )
         message: dict[str, Any] = json.loads(line)
         if "error" in message:

@@ -13,8 +13,6 @@ tests/oauth/test_token_exchange.py.
 from __future__ import annotations
 
 import json
-import subprocess
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -26,6 +24,7 @@ from joserfc.jwk import KeySet
 
 from tests.conftest import _empty_tables
 from tests.interop.test_openid_client import (
+    RelyingParty,
     _forms,
     node as node,  # the fixture: Node, npm ci
 )
@@ -54,7 +53,6 @@ ORDER = {
     },
 }
 DETAILS = [ORDER]
-NODE_TIMEOUT = 90
 
 
 class Browser:
@@ -120,58 +118,6 @@ class Browser:
         assert resp.is_redirect and "notice=withdrawn" in resp.headers["Location"], resp.text
 
 
-class Partners:
-    """exchange.mjs under Node, spoken to in line-delimited JSON (as rp.mjs)."""
-
-    def __init__(self, node: str, settings: dict[str, Any], log: Path) -> None:
-        self._stderr = log.open("w+")
-        self.proc = subprocess.Popen(
-            [node, str(HERE / "exchange.mjs"), json.dumps(settings)],
-            cwd=HERE,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-        )
-        self._watchdog = threading.Timer(NODE_TIMEOUT, self.proc.kill)
-        self._watchdog.start()
-
-    def read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait(timeout=10)
-            raise AssertionError(
-                f"exchange.mjs ended (status {self.proc.returncode}) without answering:\n"
-                + self.stderr()
-            )
-        message: dict[str, Any] = json.loads(line)
-        if "error" in message:
-            raise AssertionError(
-                "openid-client failed: " + json.dumps(message, indent=2) + "\n" + self.stderr()
-            )
-        return message
-
-    def reply(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-    def stderr(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read()
-
-    def close(self) -> None:
-        self._watchdog.cancel()
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                stream.close()
-        self._stderr.close()
-
-
 def _register(server: Any) -> tuple[dict[str, str], dict[str, str], str]:
     """The shop and the garage under their catalogue ids, and the customer."""
     from idp.auth import accounts
@@ -216,7 +162,7 @@ def _run(node: str, tmp_path: Path, database_url: str) -> tuple[dict[str, Any], 
     with live_avain(tmp_path, database_url) as server:
         shop, garage, user_id = _register(server)
         browser = Browser(server.url)
-        party = Partners(
+        party = RelyingParty(
             node,
             {
                 "issuer": server.url,
@@ -225,6 +171,7 @@ def _run(node: str, tmp_path: Path, database_url: str) -> tuple[dict[str, Any], 
                 "authorization_details": DETAILS,
             },
             tmp_path / "exchange.stderr",
+            script="exchange.mjs",
         )
         shown: dict[str, list[str]] = {}
         try:
