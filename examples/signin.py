@@ -299,6 +299,15 @@ def backchannel_logout() -> ResponseReturnValue:
     return response
 
 
+def avain_keys(kid: str | None) -> KeySet:
+    """Avain's published signing keys, fetched again when ``kid`` is not among them (a key
+    Avain has just rotated in)."""
+    keys = avain().fetch_jwk_set()
+    if kid not in {k.get("kid") for k in keys.get("keys", [])}:
+        keys = avain().fetch_jwk_set(force=True)
+    return KeySet.import_key_set(keys)
+
+
 class InvalidLogoutToken(Exception):
     pass
 
@@ -310,12 +319,9 @@ def check_logout_token(token: str) -> dict[str, Any]:
         header = jws.extract_compact(token.encode()).protected
         if header.get("typ", "logout+jwt") != "logout+jwt":  # §2.4: explicit typing
             raise InvalidLogoutToken("not a logout token (typ)")
-        keys = avain().fetch_jwk_set()
-        if header.get("kid") not in {k.get("kid") for k in keys.get("keys", [])}:
-            keys = avain().fetch_jwk_set(force=True)  # a key Avain has just rotated in
         # 1-3: the signature with Avain's key and an algorithm it publishes
         algorithms = metadata.get("id_token_signing_alg_values_supported", ["RS256"])
-        decoded = jwt.decode(token, KeySet.import_key_set(keys), algorithms=algorithms)
+        decoded = jwt.decode(token, avain_keys(header.get("kid")), algorithms=algorithms)
         # 3: iss, aud (our client id), iat, exp as for an ID token
         jwt.JWTClaimsRegistry(
             leeway=30,

@@ -20,7 +20,6 @@ from authlib.integrations.base_client import OAuthError
 from flask import current_app
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from examples import signin
 from examples.site import db
@@ -59,11 +58,8 @@ def verify(token: str) -> dict[str, Any]:
         header = jws.extract_compact(token.encode()).protected
         if header.get("typ") != HANDOFF_TYP:  # explicit typing (RFC 8725 §3.11)
             raise InvalidHandoff("handoff_invalid", f"typ {header.get('typ')!r}")
-        keys = avain.fetch_jwk_set()
-        if header.get("kid") not in {k.get("kid") for k in keys.get("keys", [])}:
-            keys = avain.fetch_jwk_set(force=True)
         algorithms = metadata.get("id_token_signing_alg_values_supported", ["RS256"])
-        decoded = jwt.decode(token, KeySet.import_key_set(keys), algorithms=algorithms)
+        decoded = jwt.decode(token, signin.avain_keys(header.get("kid")), algorithms=algorithms)
         jwt.JWTClaimsRegistry(
             leeway=30,
             iss={"essential": True, "value": metadata["issuer"]},

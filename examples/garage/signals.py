@@ -38,7 +38,6 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from examples import signin
 from examples.site import db
@@ -186,11 +185,9 @@ def check_set(token: str) -> dict[str, Any]:
         raise BadSet("invalid_request", f"not a JWS: {exc}") from None
     if header.get("typ") != "secevent+jwt":
         raise BadSet("invalid_request", "typ must be secevent+jwt")
-    keys = avain.fetch_jwk_set()
-    if header.get("kid") not in {k.get("kid") for k in keys.get("keys", [])}:
-        keys = avain.fetch_jwk_set(force=True)  # a key Avain has just rotated in
     try:
-        decoded = jwt.decode(token, KeySet.import_key_set(keys), algorithms=["RS256", "ES256"])
+        keys = signin.avain_keys(header.get("kid"))
+        decoded = jwt.decode(token, keys, algorithms=["RS256", "ES256"])
     except (JoseError, ValueError) as exc:
         raise BadSet("invalid_key", f"signature: {exc}") from None
     claims = dict(decoded.claims)
