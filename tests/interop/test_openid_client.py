@@ -9,6 +9,7 @@ it refuses, a real client would refuse too.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -49,17 +50,21 @@ def node() -> str:
     if not node or not npm:
         _unavailable("node and npm are needed for the openid-client interop test")
     assert node and npm
-    if not (HERE / "node_modules" / "openid-client" / "package.json").is_file():
-        proc = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if proc.returncode != 0:
-            _unavailable(f"npm ci failed in {HERE}:\n{proc.stdout}\n{proc.stderr}")
+    # pytest-xdist workers share this folder: one installs while the others wait (npm ci
+    # first deletes node_modules, under the feet of a worker already running a script)
+    with (HERE / ".npm-ci.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (HERE / "node_modules" / "openid-client" / "package.json").is_file():
+            proc = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=HERE,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            if proc.returncode != 0:
+                _unavailable(f"npm ci failed in {HERE}:\n{proc.stdout}\n{proc.stderr}")
     return node
 
 
