@@ -2,6 +2,7 @@
 
 from idp.models.admins import (
     Admin,
+    AdminApiClient,
     AdminAuditCheckpoint,
     AdminAuditEntry,
     AdminAuditHead,
@@ -26,6 +27,7 @@ from idp.models.users import SsoSession, User, new_id
 
 __all__ = [
     "Admin",
+    "AdminApiClient",
     "AdminAuditCheckpoint",
     "AdminAuditEntry",
     "AdminAuditHead",
