@@ -32,6 +32,7 @@ def test_every_kind_is_measured_and_the_database_is_removed(
         assert result["latency_run"]["latency_ms_p99"] > 0, name
     assert case["kinds"]["login"]["cpu_run"]["http_requests"] == 4  # one POST per unit
     assert case["kinds"]["authorize"]["cpu_run"]["http_requests"] == 8  # authorize + token
+    assert case["kinds"]["passkey"]["cpu_run"]["http_requests"] == 8  # options + assertion
     used = sum(r["cpu_run"]["server_cpu_ms_per_unit"] for r in case["kinds"].values())
     assert used > 0  # the server's processes were found and read
     assert case["sql"]["discovery"]["statements"] == 0

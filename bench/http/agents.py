@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,6 +38,7 @@ class Agent(Protocol):
         *,
         query: dict[str, str] | None = None,
         form: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         keep_cookies: bool = True,
     ) -> Reply:
@@ -71,6 +73,7 @@ class HttpAgent:
         *,
         query: dict[str, str] | None = None,
         form: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         keep_cookies: bool = True,
     ) -> Reply:
@@ -79,6 +82,9 @@ class HttpAgent:
         if form is not None:
             body = urlencode(form).encode()
             head["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            body = json.dumps(json_body).encode()
+            head["Content-Type"] = "application/json"
         if self.cookies:
             head["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         target = _target(path, query)
@@ -125,11 +131,14 @@ class TestAgent:
         *,
         query: dict[str, str] | None = None,
         form: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         keep_cookies: bool = True,
     ) -> Reply:
         kwargs: dict[str, Any] = {"headers": headers or {}}
         if form is not None:
             kwargs["data"] = form
+        elif json_body is not None:
+            kwargs["json"] = json_body
         resp = self.client.open(_target(path, query), method=method, **kwargs)
         return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.data)

@@ -45,6 +45,10 @@ class Setup:
     login_emails: list[str] = field(default_factory=list)
     login_password: str = ""
     sso_cookies: dict[str, str] = field(default_factory=dict)
+    #: customers' passkeys: (user id, credential id, the private key as DER), and the
+    #: WebAuthn origin and RP ID (the issuer's)
+    passkeys: list[tuple[str, bytes, bytes]] = field(default_factory=list)
+    origin: str = ""
 
 
 def _query(location: str) -> dict[str, str]:
@@ -240,6 +244,54 @@ def _login(agent: Agent, setup: Setup, form: dict[str, str]) -> int:
     return 1
 
 
+def _meta_csrf(body: bytes) -> str:
+    found = re.search(rb'name="csrf-token" content="([^"]+)"', body)
+    if found is None:
+        raise Failed("no CSRF meta tag on the page")
+    return found.group(1).decode()
+
+
+def _authenticator(setup: Setup, n: int) -> Any:
+    """The software authenticator of the tests (P-256), holding passkey ``n``; it answers
+    with a sign count of 0 as passkeys without a counter do, so connections and processes
+    can use the same passkey."""
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    from tests.auth.soft_authenticator import SoftAuthenticator
+
+    user_id, credential_id, der = setup.passkeys[n % len(setup.passkeys)]
+    host = urlsplit(setup.origin).hostname or ""
+    key = load_der_private_key(der, password=None)
+    return SoftAuthenticator(
+        origin=setup.origin,
+        rp_id=host,
+        key=key,  # type: ignore[arg-type]
+        credential_id=credential_id,
+        user_handle=user_id.encode(),
+    )
+
+
+def _passkey_page(agent: Agent, setup: Setup, n: int) -> tuple[Any, str]:
+    page = _expect(agent.send("GET", "/login"), 200, "login page")
+    return _authenticator(setup, n), _meta_csrf(page.body)
+
+
+def _passkey(agent: Agent, setup: Setup, state: tuple[Any, str]) -> int:
+    """Usernameless passkey login: POST the options (the challenge goes into the cookie),
+    then the assertion; the signed-in cookie of the answer is not kept."""
+    authenticator, csrf = state
+    head = {"X-CSRFToken": csrf}
+    reply = agent.send("POST", "/passkeys/login/options", json_body={}, headers=head)
+    options = json.loads(_expect(reply, 200, "passkey options").body)
+    body = {"credential": authenticator.assert_(options, counter=0)}
+    reply = agent.send(
+        "POST", "/passkeys/login/verify", json_body=body, headers=head, keep_cookies=False
+    )
+    if "redirect" not in json.loads(_expect(reply, 200, "passkey login").body):
+        raise Failed("passkey login: no redirect")
+    return 2
+
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
@@ -257,5 +309,6 @@ KINDS: dict[str, Kind] = {
             needs_sso=True,
         ),
         Kind("login", "password login", _login_form, _login),
+        Kind("passkey", "passkey login", _passkey_page, _passkey),
     )
 }

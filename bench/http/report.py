@@ -61,6 +61,8 @@ def table(case: dict[str, Any], how: dict[str, int]) -> str:
         )
     if "authorize" in case["kinds"]:
         notes.append("Authorize row: one unit is two HTTP requests (GET /authorize, POST /token).")
+    if "passkey" in case["kinds"]:
+        notes.append("Passkey row: one unit is two HTTP requests (the options, the assertion).")
     return head + "\n".join(rows) + "\n\n" + "\n".join(notes)
 
 

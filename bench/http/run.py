@@ -130,6 +130,8 @@ def bench_case(
                 print(f"  seeded: {result['seed']}", flush=True)
                 setup.login_emails = seed.login_emails(customers)
                 setup.login_password = seed.CUSTOMERS_PASSWORD
+                setup.passkeys = seed.passkeys(app, customers)
+                setup.origin = env["IDP_ISSUER"]
                 browser = TestAgent(app.test_client())
                 sign_in(browser, setup)
                 result["sql"] = statements.count(app, setup, browser)

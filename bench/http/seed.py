@@ -113,6 +113,43 @@ def client_and_customer(app: Flask, client_kind: str) -> Setup:
         return Setup(client.client_id, secret, REDIRECT_URI, BENCH_EMAIL, BENCH_PASSWORD)
 
 
+def passkeys(app: Flask, customers: int, n: int = 64) -> list[tuple[str, bytes, bytes]]:
+    """A passkey (P-256, as the tests' software authenticator makes) for each of ``n`` bulk
+    customers spread over the table, stored as a registration would store it; their
+    private keys for the load."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from idp.models import Passkey
+    from tests.auth.soft_authenticator import SoftAuthenticator, b64url
+
+    out = []
+    with app.app_context(), new_session(app) as s:
+        for k in range(min(n, customers)):
+            user_id = customer_id(k * customers // min(n, customers))
+            authenticator = SoftAuthenticator(key=ec.generate_private_key(ec.SECP256R1()))
+            s.add(
+                Passkey(
+                    id=b64url(authenticator.credential_id),
+                    user_id=user_id,
+                    public_key=authenticator._cose_key(),
+                    sign_count=0,
+                    transports=["internal"],
+                    device_type="single_device",
+                    backed_up=False,
+                    name="Bench",
+                )
+            )
+            der = authenticator.key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+            out.append((user_id, authenticator.credential_id, der))
+        s.commit()
+    return out
+
+
 def _users(n: int, password_hash: str) -> Iterator[tuple[Any, ...]]:
     now = utcnow()
     for i in range(n):

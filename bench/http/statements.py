@@ -11,6 +11,7 @@ login's CPU against.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 from flask import Flask
@@ -21,17 +22,20 @@ from bench.http.kinds import KINDS, Setup
 from idp.auth import passwords
 
 
-class Counter:
+class StatementCounter:
     def __init__(self, app: Flask) -> None:
         self.statements = 0
         self.commits = 0
         self.on = False
+        self.seen: list[str] = []  # the statements' text, for the JSON
         engine = app.extensions["avain.engine"]
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", self._commit)
 
-    def _statement(self, *_: Any) -> None:
-        self.statements += self.on
+    def _statement(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if self.on:
+            self.statements += 1
+            self.seen.append(" ".join(statement.split()))
 
     def _commit(self, *_: Any) -> None:
         self.commits += self.on
@@ -42,25 +46,35 @@ def count(app: Flask, setup: Setup, signed_in: TestAgent, repeat: int = 3) -> di
     first unwarmed one: caches the app fills once are not per-request work) and of the
     first one. Kinds without the SSO cookie run as a new visitor each time; the password
     login's answer signs the visitor in, and the next POST must again be a visitor's."""
-    counter = Counter(app)
+    counter = StatementCounter(app)
     out: dict[str, Any] = {}
     for kind in KINDS.values():
         agent = signed_in
         state = kind.prepare(agent, setup, 0) if kind.needs_sso else None
         seen: list[tuple[int, int]] = []
+        texts: list[list[str]] = []
         for _ in range(repeat + 1):
             if not kind.needs_sso:  # a visitor each time (the test client keeps cookies)
                 agent = TestAgent(app.test_client())
                 state = kind.prepare(agent, setup, 0)
             counter.statements = counter.commits = 0
+            counter.seen = []
             counter.on = True
             try:
                 kind.once(agent, setup, state)
             finally:
                 counter.on = False
             seen.append((counter.statements, counter.commits))
-        steady = min(seen[1:])
-        out[kind.name] = {"statements": steady[0], "commits": steady[1], "first": seen[0]}
+            texts.append(counter.seen)
+        steady = min(range(1, len(seen)), key=lambda i: seen[i])
+        out[kind.name] = {
+            "statements": seen[steady][0],
+            "commits": seen[steady][1],
+            "first": seen[0],
+            # the unit's statements, and those sent more than once in it
+            "sql": texts[steady],
+            "repeated": {t: n for t, n in Counter(texts[steady]).most_common() if n > 1},
+        }
     return out
 
 
