@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from babel.lists import format_list
 from flask import (
     Blueprint,
     Response,
@@ -22,12 +21,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, gettext as _
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from consent import ledger
 from idp import context, contributions, sso as sso_service
-from idp.account import sharing
+from idp.account import notices, sharing
 from idp.account.agents import describe
 from idp.auth import accounts, freshness, limits, passkeys
 from idp.auth.messages import message
@@ -40,10 +39,8 @@ from idp.ledger.labels import (
     basis_label,
     claim_label,
     claim_noun,
-    in_reading_order,
     status_label,
 )
-from idp.localtime import local_when
 from idp.models import Client, SsoSession
 from idp.sso import client_ip, current_sso, end_browser_login, end_session
 
@@ -122,10 +119,10 @@ def sharing_page() -> ResponseReturnValue:
             notice=request.args.get("notice"),
             # the item a withdrawal or objection just changed, for the notice to name it
             changed=changed,
-            what_stopped=_what_stopped(changed, _effect()),
+            what_stopped=notices.what_stopped(changed, _effect()),
             cards=sharing.cards(shared, received, ctx),
             disclosure_log=log,
-            told=_told,
+            told=notices.told,
             claim_label=claim_label,
             claim_noun=claim_noun,
             status_label=status_label,
@@ -154,59 +151,6 @@ def _effect() -> dict[str, Any] | None:
     ):
         return None
     return stored
-
-
-def _claims(names: list[str]) -> str:
-    """E.g. "your email address and your first name", in the page's language."""
-    nouns = [claim_noun(c) for c in in_reading_order(names)]
-    return format_list(nouns, locale=str(get_locale() or "en"))
-
-
-def _what_stopped(changed: sharing.Sharing | None, effect: dict[str, Any] | None) -> str | None:
-    """The withdrawal's or objection's notice, e.g. "Offers by email: Rengasverkkokauppa no
-    longer receives your email address; your customer account is unaffected." None when the
-    change is not known (a link alone), and the page falls back to a general notice."""
-    if changed is None or effect is None:
-        return None
-    what = changed.title or _("Sign in to %(client)s", client=changed.recipient_name)
-    who = changed.recipient_name
-    stopped = [str(c) for c in effect.get("stopped") or []]
-    kept = [str(c) for c in effect.get("kept") or []]
-    if stopped and effect.get("ended"):
-        text = _(
-            "%(what)s: %(who)s no longer receives %(claims)s, and its access to your "
-            "details was ended.",
-            what=what,
-            who=who,
-            claims=_claims(stopped),
-        )
-    elif stopped:
-        text = _(
-            "%(what)s: %(who)s no longer receives %(claims)s; your customer account is unaffected.",
-            what=what,
-            who=who,
-            claims=_claims(stopped),
-        )
-    elif effect.get("ended"):
-        text = _(
-            "%(what)s: %(who)s can no longer use your details for this, and its access to "
-            "your details was ended.",
-            what=what,
-            who=who,
-        )
-    else:
-        text = _(
-            "%(what)s: %(who)s can no longer use your details for this; your customer "
-            "account is unaffected.",
-            what=what,
-            who=who,
-        )
-    if kept:
-        text += " " + _(
-            "It still receives %(claims)s for the other purposes shown below.",
-            claims=_claims(kept),
-        )
-    return str(text)
 
 
 @bp.route("/security", methods=["GET", "POST"])
@@ -241,20 +185,6 @@ def privacy() -> ResponseReturnValue:
     """Privacy: consent receipts, the history export, deleting the account."""
     _signed_in()
     return Response(render_template("account/privacy.html", section="privacy"))
-
-
-def _told(item: sharing.Disclosed) -> str:
-    """E.g. "Korjaamo Virtanen received your name and phone number on 2 Dec 2026, 10:14"."""
-    claims = _claims(list(item.claims))
-    text = _(
-        "%(recipient)s received %(claims)s on %(when)s",
-        recipient=item.recipient_name,
-        claims=claims,
-        when=local_when(item.last),
-    )
-    if item.times > 1:
-        text += " " + _("(%(num)s times that day)", num=item.times)
-    return str(text)
 
 
 @bp.route("/contributed/<int:contribution_id>/delete", methods=["POST"])
