@@ -245,6 +245,7 @@ def test_usernameless_sign_in_and_through_a_relying_party(
     assert json.loads(calls[0][1] or "{}") == {"email": ""}
     assert authenticator.only_credential()["signCount"] == 2
     assert stored_passkeys(avain, EMAIL)[0]["sign_count"] == 2
+    page.get_by_role("link", name="Sign-in and security").click()
     expect(page.locator("ul.passkeys li")).to_contain_text("last used ")
 
     # Through a relying party: /authorize -> /login -> passkey -> the RP's callback.
