@@ -8,6 +8,7 @@ import html
 import re
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import authorize_params, csrf_of, exchange, login
 from tests.ledger.flows import userinfo
@@ -173,3 +174,56 @@ def test_withdrawing_the_garage_ends_only_the_garage(app, client, make_user, mak
     change(client, "withdraw", "garage", "garage_booking")
     assert introspect(client, garage, secret, garage_token).json == {"active": False}
     assert introspect(client, shop.rp, shop.secret, shop_token).json["active"] is True
+
+
+def test_only_the_purposes_handoffs_and_their_grants_end(app, db, make_user, make_client):
+    """revoke_purpose_tokens, for a recipient that keeps other purposes: the handoffs of the
+    purpose (unredeemed ones, and the grants redeemed ones opened) end; the recipient's
+    other handoffs and grants, and other customers', stand."""
+    from datetime import timedelta
+
+    from idp.db import utcnow
+    from idp.models import Grant, Handoff
+    from idp.revocation import revoke_purpose_tokens
+
+    me, other = make_user(), make_user()
+    make_client(client_id="tire-shop", name="Shop")
+    make_client(client_id="garage", name="Garage")
+    soon = utcnow() + timedelta(minutes=5)
+
+    def grant(gid, user):
+        db.add(Grant(id=gid, client_id="garage", user_id=user.id, created_at=utcnow()))
+
+    def handoff(jti, user, purpose, redeemed=None):
+        db.add(
+            Handoff(
+                jti=jti,
+                client_id="tire-shop",
+                audience="garage",
+                user_id=user.id,
+                agreement_id="tire_fitting",
+                purpose_id=purpose,
+                source_grant_id="shop-grant",
+                authorization_details=[],
+                claims=["name"],
+                expires_at=soon,
+                used_at=utcnow() if redeemed else None,
+                redeemed_grant_id=redeemed,
+            )
+        )
+
+    for gid, user in [("g-booking", me), ("g-other", me), ("g-signin", me), ("g-theirs", other)]:
+        grant(gid, user)
+    handoff("h-open", me, "garage_booking")
+    handoff("h-used", me, "garage_booking", redeemed="g-booking")
+    handoff("h-other", me, "storage", redeemed="g-other")
+    handoff("h-theirs", other, "garage_booking", redeemed="g-theirs")
+    db.commit()
+
+    revoke_purpose_tokens(db, me.id, "garage", "garage_booking")
+    db.commit()
+    db.expire_all()
+    revoked = {g.id for g in db.scalars(select(Grant)) if g.revoked_at is not None}
+    assert revoked == {"g-booking"}
+    ended = {h.jti for h in db.scalars(select(Handoff)) if h.revoked_at is not None}
+    assert ended == {"h-open"}  # a redeemed handoff is over; its grant is what ended
