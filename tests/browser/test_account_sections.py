@@ -264,6 +264,9 @@ def test_passkeys_only_then_set_a_password(avain, page):
     expect(page.get_by_role("status")).to_have_text("Confirmed with your passkey.")
     assert authenticator.only_credential()["signCount"] == signs + 1
 
+    SHOTS.mkdir(exist_ok=True)  # to look at, not kept
+    page.screenshot(path=str(SHOTS / "account-passkey-only-390-en.png"), full_page=True)
+
     # the explicit confirmation: without the tick the browser sends nothing
     remove = page.get_by_role("button", name="Remove my password")
     confirm = page.get_by_role(
