@@ -63,6 +63,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     login_manager.user_loader(load_user)
     i18n.init_app(app)
+    from idp import localtime
+
+    localtime.init_app(app)
     security.init_app(app)
     intake.init_app(app)
     errors.init_app(app)
