@@ -66,7 +66,11 @@ def terms(
     client gets its role's scope, and ``admin:dangerous`` only when it asks for it and was
     allowed it; its token is for the admin API alone.
     """
-    row = session.get(AdminApiClient, client.client_id)
+    # only a client registered with an admin scope can be an admin API client: the others,
+    # every partner's client_credentials request, are answered without another query
+    registered = scope_to_list(client.scope or "")
+    admin = any(s.startswith(PREFIX) for s in registered)
+    row = session.get(AdminApiClient, client.client_id) if admin else None
     if row is None:
         allowed = scope_to_list(client.get_allowed_scope(requested or client.scope))
         return Terms(" ".join(s for s in allowed if not s.startswith(PREFIX)))
