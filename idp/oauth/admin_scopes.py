@@ -37,6 +37,14 @@ def audience(issuer: str) -> str:
     return issuer.rstrip("/") + API_PATH
 
 
+def token_audience(scope: str, issuer: str) -> str:
+    """The ``aud`` a stored token was issued with: the API's for an admin token (only admin
+    API clients ever hold an admin scope), else the issuer (RFC 7662 §2.2 introspection)."""
+    if any(s.startswith(PREFIX) for s in scope_to_list(scope or "")):
+        return audience(issuer)
+    return issuer
+
+
 def role_scope(role: str) -> str:
     return f"{PREFIX}{role}"
 

@@ -239,3 +239,23 @@ def test_an_api_client_gets_its_own_role_scope_only(client, make_api_client):
     assert resp.status_code == 200
     assert resp.json["scope"] == "admin:auditor"
     assert resp.json["expires_in"] == 600
+
+
+def test_introspection_and_revocation_treat_an_admin_token_as_any_other(client, make_api_client):
+    """RFC 7662: its own client sees the API as the audience; RFC 7009: revoking it ends it."""
+    client_id, secret = make_api_client("auditor")
+    value = token_response(client, client_id, secret).json["access_token"]
+    seen = client.post("/introspect", data={"token": value}, headers=basic(client_id, secret)).json
+    assert seen["active"] is True and seen["scope"] == "admin:auditor"
+    assert seen["aud"] == "http://localhost/admin/api/v1" and seen["sub"] == client_id
+    resp = client.post("/revoke", data={"token": value}, headers=basic(client_id, secret))
+    assert resp.status_code == 200
+    problem(client.get(f"{API}/overview", headers=bearer(value)), 401, "invalid_token")
+
+
+def test_another_client_cannot_introspect_an_admin_token(client, make_api_client, make_client):
+    client_id, secret = make_api_client("owner")
+    value = token_response(client, client_id, secret).json["access_token"]
+    rp, rp_secret = make_client()
+    seen = client.post("/introspect", data={"token": value}, headers=basic(rp.client_id, rp_secret))
+    assert seen.json == {"active": False}

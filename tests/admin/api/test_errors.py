@@ -48,3 +48,18 @@ def test_bodies_need_json_of_the_schema(client, api_token, make_api_client):
 def test_no_csrf_token_is_needed(client, api_token):
     value, _ = api_token("auditor")
     assert client.post(f"{API}/audit/verify", headers=bearer(value)).status_code == 200
+
+
+def test_a_nul_character_is_a_problem_too(client, api_token):
+    """PostgreSQL cannot store NUL in text, and JSON nested past Python's recursion limit
+    cannot be parsed: Avain refuses both before any view, and under the API as problems."""
+    value, _ = api_token("owner", dangerous=True, scope="admin:dangerous")
+    resp = client.get(f"{API}/audit/entries?action=a%00b", headers=bearer(value))
+    problem(resp, 400, "invalid_request")
+    url = f"{API}/admins/x/disable"
+    problem(
+        client.post(url, json={"reason": "a\x00b"}, headers=bearer(value)), 400, "invalid_request"
+    )
+    deep = "[" * 5000 + "]" * 5000
+    resp = client.post(url, data=deep, content_type="application/json", headers=bearer(value))
+    assert problem(resp, 400, "invalid_request")["detail"] == "The JSON body is nested too deeply."
