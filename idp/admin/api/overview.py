@@ -9,6 +9,18 @@ from idp.admin.api.framework import Call, operation
 from idp.admin.api.schemas import COUNT, DATE_TIME, nullable, obj
 from idp.admin.roles import Permission
 from idp.db import aware
+from idp.models import VerifyRun
+
+VERIFIED = obj(
+    {
+        "at": DATE_TIME,
+        "ok": {"type": "boolean"},
+        "entries": COUNT,
+        "first_bad": nullable({"type": "integer", "minimum": 1}),
+        "problem": nullable({"type": "string"}),
+        "by": {"type": "string"},
+    },
+)
 
 RESPONSE = obj(
     {
@@ -35,6 +47,8 @@ RESPONSE = obj(
         "logouts_failed": COUNT,
         "queued_events": COUNT,
         "ledger_checkpoint": nullable(obj({"size": COUNT, "at": DATE_TIME})),
+        "ledger_verified": nullable(VERIFIED),
+        "audit_log_verified": nullable(VERIFIED),
     }
 )
 
@@ -46,7 +60,8 @@ RESPONSE = obj(
     summary="The Overview figures",
     description="Customers, active consents per purpose and recipient, withdrawals and "
     "objections in the last 7 and 30 days, undelivered back-channel logouts, the consent "
-    "ledger's newest signed checkpoint: what the console's Overview shows.",
+    "ledger's newest signed checkpoint, the last verification of the ledger and of the "
+    "audit log: what the console's Overview shows.",
     response=RESPONSE,
     tag="overview",
     audited=True,
@@ -69,4 +84,20 @@ def get_overview(call: Call) -> dict[str, Any]:
             if o.checkpoint_size is not None and o.checkpoint_at is not None
             else None
         ),
+        "ledger_verified": _verified(o.consent_verified),
+        "audit_log_verified": _verified(o.audit_verified),
+    }
+
+
+def _verified(run: VerifyRun | None) -> dict[str, Any] | None:
+    """The last full verification of a log (:mod:`idp.ledger.verify_runs`), if any."""
+    if run is None:
+        return None
+    return {
+        "at": aware(run.finished_at).isoformat(),
+        "ok": run.ok,
+        "entries": run.entries,
+        "first_bad": run.first_bad,
+        "problem": run.problem,
+        "by": run.by,
     }
