@@ -8,14 +8,19 @@ with OAuth-style JSON; the pages' own JSON calls with ``error`` and a readable
 from __future__ import annotations
 
 import logging
+from typing import TypeAlias
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, render_template, request
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
+from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+Message: TypeAlias = str | LazyString  # a text for a person: translated now, or lazily
 
 PROTOCOL_BLUEPRINTS = {"oauth", "ledger", "claims"}
 PROTOCOL_PATHS = {
@@ -34,7 +39,7 @@ class IdpError(Exception):
     status_code = 400
 
     def __init__(
-        self, description: str = "", error: str | None = None, status_code: int | None = None
+        self, description: Message = "", error: str | None = None, status_code: int | None = None
     ) -> None:
         super().__init__(description)
         self.description = description
@@ -75,18 +80,104 @@ def _wants_json() -> bool:
     return request.blueprint in PROTOCOL_BLUEPRINTS or request.path in PROTOCOL_PATHS
 
 
-def _render(status: int, error: str, description: str) -> Response:
+def _plain(description: Message) -> str:
+    """Protocol JSON keeps the English text: RFC 6749 §5.2 allows only ASCII in
+    ``error_description``, and it is read by the client's developer. A lazily translated
+    description (``lazy_gettext``) gives English here and the customer's language on a page."""
+    with force_locale("en"):
+        return str(description)
+
+
+def _render(
+    status: int,
+    error: str,
+    description: Message,
+    *,
+    title: Message | None = None,
+    explanation: Message | None = None,
+    retry: str | None = None,
+    technical: str | None = None,
+) -> Response:
+    """The one error page (or JSON) of the site.
+
+    ``explanation`` says more to the person, ``retry`` is a local page to try again from,
+    ``technical`` is the English detail a site's developer needs (never a stack trace).
+    """
     if _wants_json():
-        resp = jsonify({"error": error, "error_description": description})
+        resp = jsonify({"error": error, "error_description": _plain(description)})
         resp.status_code = status
         resp.headers["Cache-Control"] = "no-store"
         return resp
     if request.is_json:  # the pages' own JSON calls (passkeys.js shows ``message``)
-        resp = jsonify({"error": error, "message": description})
+        resp = jsonify({"error": error, "message": str(description)})
         resp.status_code = status
         return resp
-    html = render_template("errors/error.html", status=status, error=error, description=description)
+    html = render_template(
+        "errors/error.html",
+        status=status,
+        error=error,
+        title=title or _title(status),
+        description=description,
+        explanation=explanation,
+        retry=retry,
+        technical=technical,
+    )
     return Response(html, status=status, mimetype="text/html")
+
+
+def _title(status: int) -> str:
+    titles = {
+        403: _("No access"),
+        404: _("Page not found"),
+        405: _("This page cannot be used that way"),
+        413: _("Too much at once"),
+        429: _("Too many tries"),
+    }
+    if status in titles:
+        return str(titles[status])
+    return str(_("Something went wrong") if status >= 500 else _("Something is not right"))
+
+
+def http_description(code: int) -> str:
+    """A person's words for an HTTP error that carries only Werkzeug's English default."""
+    texts = {
+        401: _("Sign in first, then try again."),
+        403: _("You do not have access to this page."),
+        404: _(
+            "There is no page at this address. Check the address, or start again from the "
+            "front page."
+        ),
+        405: _(
+            "This address cannot be opened like this. Go back to the previous page and use "
+            "its buttons."
+        ),
+        408: _("Sending took too long. Try again."),
+        413: _(
+            "What you sent is larger than we accept. Nothing was saved. Go back and send "
+            "less at a time."
+        ),
+        415: _("The request was sent in a form we do not accept."),
+        429: _("There were too many tries in a short while. Wait a minute and try again."),
+        431: _("Your browser sent more than we accept. Clear this site's cookies and try again."),
+    }
+    if code in texts:
+        return str(texts[code])
+    if code >= 500:
+        return str(_("Something went wrong on our side. Please try again."))
+    return str(_("The request could not be handled. Go back and try again."))
+
+
+def _same_site_referrer() -> str | None:
+    """The page the refused form was on, if it is one of ours: opening it again gives a
+    fresh form (and token) that continues where the customer was."""
+    ref = request.referrer
+    if not ref:
+        return None
+    parts = urlsplit(ref)
+    here = urlsplit(request.host_url)
+    if (parts.scheme, parts.netloc) != (here.scheme, here.netloc) or not parts.path.startswith("/"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _forget_body() -> None:
@@ -118,12 +209,21 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Response:
+        """Flask-WTF's own text is English and technical; this says what happened and how
+        to go on. The JSON form (``error: csrf``) lets passkeys.js fetch a fresh token."""
         return _render(
             400,
             "csrf",
             _(
                 "The form expired or was sent from another site. "
                 "Go back, reload the page and try again."
+            ),
+            title=_("The form has expired"),
+            retry=_same_site_referrer(),
+            explanation=_(
+                "For your safety a form works only for a while and only in the browser it was "
+                "opened in. This happens when the page was open for a long time, or you signed "
+                "in or out in another tab. Nothing was saved."
             ),
         )
 
@@ -135,7 +235,9 @@ def init_app(app: Flask) -> None:
         error = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
             code, "invalid_request" if code < 500 else "server_error"
         )
-        return _render(code, error, exc.description or "")
+        default = type(exc).description
+        own = exc.description if exc.description and exc.description != default else None
+        return _render(code, error, own or http_description(code))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -25,7 +25,7 @@ from idp.auth import accounts, letters, limits, passkeys
 from idp.auth.messages import message
 from idp.db import commit, get_session
 from idp.events import outbox
-from idp.i18n import LANG_COOKIE
+from idp.i18n import remember_choice
 from idp.models import Client, Interaction, User
 from idp.oauth.authorize import flow_target, forget_ui_locales, resume_url
 from idp.oauth.responses import allow_form_target
@@ -329,17 +329,7 @@ def set_language(code: str) -> ResponseReturnValue:
         target = parts._replace(query=urlencode(query)).geturl()
         forget_ui_locales(dict(query).get("interaction"))
         commit()
-    resp = redirect(target)
-    if code in context.settings().languages:
-        resp.set_cookie(
-            LANG_COOKIE,
-            code,
-            max_age=365 * 24 * 3600,
-            httponly=True,
-            samesite="Lax",
-            secure=context.settings().issuer_is_https,
-        )
-    return resp
+    return remember_choice(redirect(target), code)
 
 
 SECOND_FACTOR_LIFETIME = 300
