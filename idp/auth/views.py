@@ -11,6 +11,7 @@ from flask import (
     Response,
     current_app,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -19,6 +20,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 
 from idp import context, sso as sso_service
 from idp.auth import accounts, letters, limits, passkeys
@@ -314,6 +316,16 @@ def reset(token: str) -> ResponseReturnValue:
     return Response(
         render_template("auth/reset.html", error=error, token=token), status=400 if error else 200
     )
+
+
+@bp.route("/csrf-token")
+def csrf_token() -> ResponseReturnValue:
+    """The current CSRF token, for a page whose own went stale when the session changed
+    (signing in or out in another tab rotates it): static/webauthn.js fetches it and retries
+    once. Same-origin only: without CORS headers another site cannot read the answer."""
+    resp = jsonify({"csrf_token": generate_csrf()})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/lang/<code>", methods=["POST"])
