@@ -25,9 +25,20 @@ import werkzeug.exceptions
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.catalogs import LANGS, ROOT, po_file, read_catalog
+from tests.catalogs import LANGS, ROOT, compile_catalogs, po_file, read_catalog
 from tests.conftest import authorize_params, csrf_of, login
-from tests.test_i18n import translated  # noqa: F401 (a fixture, used by name)
+
+
+@pytest.fixture(autouse=True)
+def _compiled_catalogs(app: Flask) -> None:
+    """The .mo files (not in git) are current, and no empty catalog is cached (as in
+    tests/test_i18n.py's ``translated``)."""
+    from idp.extensions import babel
+
+    compile_catalogs()
+    with app.app_context():
+        babel.domain_instance.cache.clear()
+
 
 IDP = ROOT / "idp"
 
@@ -266,7 +277,7 @@ def _customer_pages(
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_customer_pages_have_no_english(
-    translated: Flask,  # noqa: F811
+    app: Flask,
     client: FlaskClient,
     make_user: Any,
     make_client: Any,
@@ -275,7 +286,7 @@ def test_customer_pages_have_no_english(
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
     seen = []
     problems = []
-    for name, resp in _customer_pages(translated, client, make_user, make_client):
+    for name, resp in _customer_pages(app, client, make_user, make_client):
         if resp.mimetype != "text/html":
             continue
         page = resp.get_data(as_text=True)
