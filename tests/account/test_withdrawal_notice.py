@@ -31,13 +31,14 @@ def notice(client, location: str, lang: str) -> str:
         (
             "fi",
             "Peruit suostumuksesi: Renkaanvaihdon ajanvaraus, Korjaamo Virtanen. Korjaamo "
-            "Virtanen ei voi enää käyttää tietojasi siihen, ja sen pääsy päättyi.",
+            "Virtanen ei voi enää käyttää tietojasi tähän tarkoitukseen, ja sen pääsy "
+            "tietoihisi on katkaistu.",
         ),
         (
             "sv",
             "Du återkallade ditt samtycke: Bokning av däckbyte, Korjaamo Virtanen. Korjaamo "
-            "Virtanen kan inte längre använda dina uppgifter för det, och dess åtkomst "
-            "avslutades.",
+            "Virtanen kan inte längre använda dina uppgifter för det, och dess åtkomst har "
+            "stängts av.",
         ),
     ],
 )
