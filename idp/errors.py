@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from typing import TypeAlias
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request, url_for
 from flask_babel import force_locale, gettext as _
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
@@ -167,17 +167,39 @@ def http_description(code: int) -> str:
     return str(_("The request could not be handled. Go back and try again."))
 
 
-def _same_site_referrer() -> str | None:
-    """The page the refused form was on, if it is one of ours: opening it again gives a
-    fresh form (and token) that continues where the customer was."""
-    ref = request.referrer
-    if not ref:
+RETRY_KEYS = ("interaction", "next", "ui_locales", "login_hint")
+
+
+def _local(path: str) -> str | None:
+    """Only a path on this site: never an open redirect."""
+    parts = urlsplit(path)
+    ok = path.startswith("/") and not path.startswith("//") and "\\" not in path
+    return path if ok and not parts.scheme and not parts.netloc else None
+
+
+def _retry_target() -> str | None:
+    """Where to get a fresh form after a refused POST, continuing where the customer was.
+
+    Not the Referer: the site sends ``Referrer-Policy: no-referrer``. The form's own address
+    when it can be opened (the login, consent and profile forms post to the page that
+    shows them), with the sign-in's ``interaction`` and the like that the form carried;
+    otherwise the form's local ``next`` (the language switcher), or the account page.
+    """
+    if request.method != "POST":
         return None
-    parts = urlsplit(ref)
-    here = urlsplit(request.host_url)
-    if (parts.scheme, parts.netloc) != (here.scheme, here.netloc) or not parts.path.startswith("/"):
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(request.path, method="GET")
+    except HTTPException:
+        target = _local(request.form.get("next", "")[:2000])
+        if target:
+            return target
+        return url_for("account.home") if request.blueprint == "account" else None
+    keep = [(k, v) for k, v in request.args.items(multi=True) if k in RETRY_KEYS]
+    keep += [
+        (k, v[:500]) for k in RETRY_KEYS if k not in request.args and (v := request.form.get(k, ""))
+    ]
+    return request.path + (f"?{urlencode(keep)}" if keep else "")
 
 
 def _forget_body() -> None:
@@ -219,7 +241,7 @@ def init_app(app: Flask) -> None:
                 "Go back, reload the page and try again."
             ),
             title=_("The form has expired"),
-            retry=_same_site_referrer(),
+            retry=_retry_target(),
             explanation=_(
                 "For your safety a form works only for a while and only in the browser it was "
                 "opened in. This happens when the page was open for a long time, or you signed "

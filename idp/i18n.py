@@ -45,7 +45,10 @@ def _first_supported(hint: str, supported: list[str]) -> str | None:
 
 
 def _profile_language() -> str | None:
-    """The signed-in customer's saved language; never an error for the page being shown."""
+    """The signed-in customer's saved language; never an error for the page being shown.
+    A stylesheet or script has no language: it does not load the customer."""
+    if request.endpoint == "static":
+        return None
     try:
         if current_user.is_authenticated:
             locale = getattr(current_user, "locale", None)
