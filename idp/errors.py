@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 from typing import TypeAlias
-from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, current_app, jsonify, render_template, request, url_for
+from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import force_locale, gettext as _
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
+
+from idp.error_pages import http_description, retry_target, title_for
 
 log = logging.getLogger(__name__)
 
@@ -116,90 +117,13 @@ def _render(
         "errors/error.html",
         status=status,
         error=error,
-        title=title or _title(status),
+        title=title or title_for(status),
         description=description,
         explanation=explanation,
         retry=retry,
         technical=technical,
     )
     return Response(html, status=status, mimetype="text/html")
-
-
-def _title(status: int) -> str:
-    titles = {
-        403: _("No access"),
-        404: _("Page not found"),
-        405: _("This page cannot be used that way"),
-        413: _("Too much at once"),
-        429: _("Too many tries"),
-    }
-    if status in titles:
-        return str(titles[status])
-    return str(_("Something went wrong") if status >= 500 else _("Something is not right"))
-
-
-def http_description(code: int) -> str:
-    """A person's words for an HTTP error that carries only Werkzeug's English default."""
-    texts = {
-        401: _("Sign in first, then try again."),
-        403: _("You do not have access to this page."),
-        404: _(
-            "There is no page at this address. Check the address, or start again from the "
-            "front page."
-        ),
-        405: _(
-            "This address cannot be opened like this. Go back to the previous page and use "
-            "its buttons."
-        ),
-        408: _("Sending took too long. Try again."),
-        413: _(
-            "What you sent is larger than we accept. Nothing was saved. Go back and send "
-            "less at a time."
-        ),
-        415: _("The request was sent in a form we do not accept."),
-        429: _("There were too many tries in a short while. Wait a minute and try again."),
-        431: _("Your browser sent more than we accept. Clear this site's cookies and try again."),
-    }
-    if code in texts:
-        return str(texts[code])
-    if code >= 500:
-        return str(_("Something went wrong on our side. Please try again."))
-    return str(_("The request could not be handled. Go back and try again."))
-
-
-RETRY_KEYS = ("interaction", "next", "ui_locales", "login_hint")
-
-
-def _local(path: str) -> str | None:
-    """Only a path on this site: never an open redirect."""
-    parts = urlsplit(path)
-    ok = path.startswith("/") and not path.startswith("//") and "\\" not in path
-    return path if ok and not parts.scheme and not parts.netloc else None
-
-
-def _retry_target() -> str | None:
-    """Where to get a fresh form after a refused POST, continuing where the customer was.
-
-    Not the Referer: the site sends ``Referrer-Policy: no-referrer``. The form's own address
-    when it can be opened (the login, consent and profile forms post to the page that
-    shows them), with the sign-in's ``interaction`` and the like that the form carried;
-    otherwise the form's local ``next`` (the language switcher), or the account page.
-    """
-    if request.method != "POST":
-        return None
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    try:
-        adapter.match(request.path, method="GET")
-    except HTTPException:
-        target = _local(request.form.get("next", "")[:2000])
-        if target:
-            return target
-        return url_for("account.home") if request.blueprint == "account" else None
-    keep = [(k, v) for k, v in request.args.items(multi=True) if k in RETRY_KEYS]
-    keep += [
-        (k, v[:500]) for k in RETRY_KEYS if k not in request.args and (v := request.form.get(k, ""))
-    ]
-    return request.path + (f"?{urlencode(keep)}" if keep else "")
 
 
 def _forget_body() -> None:
@@ -241,7 +165,7 @@ def init_app(app: Flask) -> None:
                 "Go back, reload the page and try again."
             ),
             title=_("The form has expired"),
-            retry=_retry_target(),
+            retry=retry_target(),
             explanation=_(
                 "For your safety a form works only for a while and only in the browser it was "
                 "opened in. This happens when the page was open for a long time, or you signed "
