@@ -26,7 +26,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.catalogs import LANGS, ROOT, compile_catalogs, po_file, read_catalog
-from tests.conftest import authorize_params, csrf_of, login
+from tests.conftest import PASSWORD, authorize_params, csrf_of, login
 
 
 @pytest.fixture(autouse=True)
@@ -232,6 +232,18 @@ def _customer_pages(
     yield "413", client.post("/login", data={"email": "x" * (300 * 1024)})
     yield "csrf", client.post("/login", data={"email": "x"})
     yield "nul", client.get("/login?email=%00")
+    page = client.get("/register")
+    registered = client.post(
+        "/register",
+        data={
+            "name": "Uusi Asiakas",
+            "email": "uusi@example.com",
+            "password": "correct horse battery",
+            "password_confirm": "correct horse battery",
+            "csrf_token": csrf_of(page.data),
+        },
+    )
+    yield "registered", client.get(registered.headers.get("Location", "/verify/sent"))
     rp, _ = make_client(name="Kauppa")
     params, _ = authorize_params(rp, client_id="nope")
     yield "unknown client", client.get("/authorize", query_string=params)
@@ -273,6 +285,20 @@ def _customer_pages(
     params, _ = authorize_params(rp, prompt="select_account")
     location = client.get("/authorize", query_string=params).headers.get("Location", "")
     yield "select account", client.get(location)
+    page = client.get("/logout")
+    yield "logout question", page
+    done = client.post("/logout", data={"confirm": "yes", "csrf_token": csrf_of(page.data)})
+    yield "signed out", done if done.status_code == 200 else client.get(done.headers["Location"])
+    login(client, user.email)
+    page = client.get("/account/delete")
+    deleted = client.post(
+        "/account/delete",
+        data={"password": PASSWORD, "confirm": "yes", "csrf_token": csrf_of(page.data)},
+    )
+    yield (
+        "deleted",
+        client.get(deleted.headers["Location"]) if deleted.status_code == 302 else deleted,
+    )
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -293,5 +319,5 @@ def test_customer_pages_have_no_english(
         seen.append(name)
         assert f'<html lang="{lang}">' in page, name
         problems.extend(f"{name} ({resp.status_code}): {e!r}" for e in _english_in(page, lang))
-    assert len(seen) >= 30, seen  # the crawl itself still reaches the pages
+    assert len(seen) >= 35, seen  # the crawl itself still reaches the pages
     assert not problems, "\n".join(problems)
