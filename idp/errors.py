@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeAlias
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
+from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
+from idp.error_pages import http_description, retry_target, title_for
+
 log = logging.getLogger(__name__)
+
+Message: TypeAlias = str | LazyString  # a text for a person: translated now, or lazily
 
 PROTOCOL_BLUEPRINTS = {"oauth", "ledger", "claims"}
 PROTOCOL_PATHS = {
@@ -35,7 +41,7 @@ class IdpError(Exception):
     status_code = 400
 
     def __init__(
-        self, description: str = "", error: str | None = None, status_code: int | None = None
+        self, description: Message = "", error: str | None = None, status_code: int | None = None
     ) -> None:
         super().__init__(description)
         self.description = description
@@ -90,20 +96,51 @@ def _own_renderer() -> Renderer | None:
     return None
 
 
-def _render(status: int, error: str, description: str) -> Response:
+def _plain(description: Message) -> str:
+    """Protocol JSON keeps the English text: RFC 6749 §5.2 allows only ASCII in
+    ``error_description``, and it is read by the client's developer. A lazily translated
+    description (``lazy_gettext``) gives English here and the customer's language on a page."""
+    with force_locale("en"):
+        return str(description)
+
+
+def _render(
+    status: int,
+    error: str,
+    description: Message,
+    *,
+    title: Message | None = None,
+    explanation: Message | None = None,
+    retry: str | None = None,
+    technical: str | None = None,
+) -> Response:
+    """The one error page (or JSON) of the site.
+
+    ``explanation`` says more to the person, ``retry`` is a local page to try again from,
+    ``technical`` is the English detail a site's developer needs (never a stack trace).
+    """
     own = _own_renderer()
     if own is not None:
-        return own(status, error, description)
+        return own(status, error, _plain(description))
     if _wants_json():
-        resp = jsonify({"error": error, "error_description": description})
+        resp = jsonify({"error": error, "error_description": _plain(description)})
         resp.status_code = status
         resp.headers["Cache-Control"] = "no-store"
         return resp
     if request.is_json:  # the pages' own JSON calls (passkeys.js shows ``message``)
-        resp = jsonify({"error": error, "message": description})
+        resp = jsonify({"error": error, "message": str(description)})
         resp.status_code = status
         return resp
-    html = render_template("errors/error.html", status=status, error=error, description=description)
+    html = render_template(
+        "errors/error.html",
+        status=status,
+        error=error,
+        title=title or title_for(status),
+        description=description,
+        explanation=explanation,
+        retry=retry,
+        technical=technical,
+    )
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -137,12 +174,21 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Response:
+        """Flask-WTF's own text is English and technical; this says what happened and how
+        to go on. The JSON form (``error: csrf``) lets passkeys.js fetch a fresh token."""
         return _render(
             400,
             "csrf",
             _(
                 "The form expired or was sent from another site. "
                 "Go back, reload the page and try again."
+            ),
+            title=_("The form has expired"),
+            retry=retry_target(),
+            explanation=_(
+                "For your safety a form works only for a while and only in the browser it was "
+                "opened in. This happens when the page was open for a long time, or you signed "
+                "in or out in another tab. Nothing was saved."
             ),
         )
 
@@ -154,7 +200,9 @@ def init_app(app: Flask) -> None:
         error = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
             code, "invalid_request" if code < 500 else "server_error"
         )
-        resp = _render(code, error, exc.description or "")
+        default = type(exc).description
+        own = exc.description if exc.description and exc.description != default else None
+        resp = _render(code, error, own or http_description(code))
         for name, value in exc.get_headers():
             if name == "Allow":  # RFC 9110 §15.5.6: a 405 names the methods there are
                 resp.headers[name] = value

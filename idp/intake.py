@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import flask
 from flask import Flask, request
+from flask_babel import lazy_gettext
 
 from idp.errors import Invalid
 
@@ -43,7 +44,7 @@ def json_depth(body: bytes) -> int:
 def refuse_deep_json() -> None:
     """A 400 in the route's own format (``idp.errors``), before a view parses the body."""
     if request.is_json and json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
-        raise Invalid("The JSON body is nested too deeply.")
+        raise Invalid(lazy_gettext("The JSON body is nested too deeply."))
 
 
 def refuse_malformed_authorization() -> None:
@@ -51,7 +52,7 @@ def refuse_malformed_authorization() -> None:
     printable ASCII; anything else is a malformed request (RFC 6750 §3.1 invalid_request)."""
     value = request.headers.get("Authorization", "")
     if not (value.isascii() and value.isprintable()):
-        raise Invalid("The Authorization header is malformed.")
+        raise Invalid(lazy_gettext("The Authorization header is malformed."))
 
 
 def init_app(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, abort, request
+from flask_babel import lazy_gettext
 
 from idp.config import Settings
 
@@ -16,13 +17,13 @@ def _refuse_nul() -> None:
     """No legitimate parameter holds a NUL byte, and PostgreSQL text cannot store one."""
     for key, value in request.values.items(multi=True):
         if "\x00" in key or "\x00" in value:
-            abort(400, description="A parameter contains a NUL character.")
+            abort(400, description=lazy_gettext("A parameter contains a NUL character."))
     if "\x00" in request.path:
-        abort(400, description="The path contains a NUL character.")
+        abort(400, description=lazy_gettext("The path contains a NUL character."))
     if request.is_json:
         body = request.get_data(cache=True)
         if b"\x00" in body or b"\\u0000" in body.lower():
-            abort(400, description="The JSON body contains a NUL character.")
+            abort(400, description=lazy_gettext("The JSON body contains a NUL character."))
 
 
 def init_app(app: Flask) -> None:

@@ -33,6 +33,7 @@ from idp.auth.messages import message
 from idp.db import aware, commit, get_session, utcnow
 from idp.events import outbox
 from idp.extensions import login_manager
+from idp.i18n import remember_choice
 from idp.ledger.consents import NotApplicable
 from idp.ledger.context import consent_context
 from idp.ledger.labels import (
@@ -320,7 +321,8 @@ def profile() -> ResponseReturnValue:
             error = message(exc.code)
         else:
             commit()
-            return redirect(url_for("account.home", notice="profile_saved"))
+            done = redirect(url_for("account.home", notice="profile_saved"))
+            return remember_choice(done, user.locale) if user.locale else done
     return Response(
         render_template(
             "account/profile.html",

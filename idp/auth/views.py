@@ -11,6 +11,7 @@ from flask import (
     Response,
     current_app,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -19,13 +20,14 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 
 from idp import context, sso as sso_service
 from idp.auth import accounts, letters, limits, passkeys
 from idp.auth.messages import message
 from idp.db import commit, get_session
 from idp.events import outbox
-from idp.i18n import LANG_COOKIE
+from idp.i18n import remember_choice
 from idp.models import Client, Interaction, User
 from idp.oauth.authorize import flow_target, forget_ui_locales, resume_url
 from idp.oauth.responses import allow_form_target
@@ -316,6 +318,16 @@ def reset(token: str) -> ResponseReturnValue:
     )
 
 
+@bp.route("/csrf-token")
+def csrf_token() -> ResponseReturnValue:
+    """The current CSRF token, for a page whose own went stale when the session changed
+    (signing in or out in another tab rotates it): static/webauthn.js fetches it and retries
+    once. Same-origin only: without CORS headers another site cannot read the answer."""
+    resp = jsonify({"csrf_token": generate_csrf()})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str) -> ResponseReturnValue:
     target = _safe_next(request.form.get("next"))
@@ -329,17 +341,7 @@ def set_language(code: str) -> ResponseReturnValue:
         target = parts._replace(query=urlencode(query)).geturl()
         forget_ui_locales(dict(query).get("interaction"))
         commit()
-    resp = redirect(target)
-    if code in context.settings().languages:
-        resp.set_cookie(
-            LANG_COOKIE,
-            code,
-            max_age=365 * 24 * 3600,
-            httponly=True,
-            samesite="Lax",
-            secure=context.settings().issuer_is_https,
-        )
-    return resp
+    return remember_choice(redirect(target), code)
 
 
 SECOND_FACTOR_LIFETIME = 300

@@ -16,11 +16,13 @@ the event is the partner's, its details name the agreement and the client that a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext
 from sqlalchemy.orm import Session
 
 from consent import ledger
@@ -44,6 +46,8 @@ from idp.errors import IdpError
 from idp.events import signals
 from idp.models import Client, User
 from idp.scopes import SCOPE_CLAIMS
+
+log = logging.getLogger(__name__)
 
 SIGNIN_PREFIX = "signin:"
 PROFILE_CLAIMS = frozenset(c for claims in SCOPE_CLAIMS.values() for c in claims)
@@ -89,9 +93,12 @@ def purposes_for(session: Session, ctx: Context, client: Client) -> list[Purpose
     was numbered at start-up, :func:`idp.ledger.service.sync_purposes`)."""
     listed = ctx.catalogue.purposes_for(client.client_id)
     if any(p.version < 1 for p in listed):
+        log.error(
+            "the consent catalogue's purposes are not in the database yet; "
+            "run `idp db upgrade`, or wait for the database to be reachable"
+        )
         raise NotSynced(
-            "The consent catalogue's purposes are not in the database yet; "
-            "run `idp db upgrade`, or wait for the database to be reachable."
+            lazy_gettext("Your sharing choices cannot be shown just now. Try again in a while.")
         )
     return listed or [signin_purpose(client)]
 

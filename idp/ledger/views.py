@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext
 
 from consent import ledger, receipts
 from idp.db import get_session
@@ -47,7 +47,7 @@ def privacy_notice(version: str) -> ResponseReturnValue:
     catalogue = current_app.extensions["avain.catalogue"]
     files = catalogue.notice_files.get(version[:40])
     if not files:
-        raise NotFound("There is no privacy notice of that version.")
+        raise NotFound(_("There is no privacy notice of that version."))
     lang = g.get("lang") or "en"
     path = files.get(lang) or files.get("en") or next(iter(files.values()))
     blocks = _blocks(path.read_text(encoding="utf-8"))
@@ -85,11 +85,11 @@ def _b64(values: list[bytes]) -> list[str]:
 def _int_arg(name: str) -> int:
     raw = request.args.get(name, "")
     if not raw.isdigit() or len(raw) > 12:
-        raise Invalid(f"{name} must be a positive whole number.")
+        raise Invalid(lazy_gettext("%(name)s must be a positive whole number.", name=name))
     return int(raw)
 
 
-_UNPREPARED = "The consent log is not set up yet; try again shortly."
+_UNPREPARED = lazy_gettext("The consent log is not set up yet; try again shortly.")
 
 
 def _cached(resp: Response) -> Response:
@@ -115,7 +115,7 @@ def _proof(make: Any, db: Any, first: int, second: int) -> list[bytes]:
     except ValueError:
         current_app.logger.exception("consent log proof (%s, %s) could not be built", first, second)
         raise IdpError(
-            "The proof cannot be built now; the operator has been told.",
+            lazy_gettext("The proof cannot be built now; the operator has been told."),
             "temporarily_unavailable",
             503,
         ) from None
@@ -129,7 +129,9 @@ def inclusion() -> ResponseReturnValue:
     db = get_session()
     newest = ledger.latest_checkpoint(db)
     if newest is None or size > newest.size or size < 1 or not 1 <= seq <= size:
-        raise NotFound("No such entry or tree size; the newest checkpoint says what exists.")
+        raise NotFound(
+            lazy_gettext("No such entry or tree size; the newest checkpoint says what exists.")
+        )
     proof = _proof(ledger.inclusion, db, seq, size)
     return _cached(
         jsonify(
@@ -145,7 +147,7 @@ def consistency() -> ResponseReturnValue:
     db = get_session()
     newest = ledger.latest_checkpoint(db)
     if newest is None or not 1 <= old <= new <= newest.size:
-        raise NotFound("No such tree sizes; the newest checkpoint says what exists.")
+        raise NotFound(lazy_gettext("No such tree sizes; the newest checkpoint says what exists."))
     return _cached(
         jsonify(
             {

@@ -59,9 +59,9 @@ def _own(interaction_id: str) -> None:
 def _check_params() -> None:
     for key, value in request.values.items(multi=True):
         if len(value) > MAX_PARAM_LENGTH or len(key) > 100:
-            raise Invalid(f"The parameter {key[:40]} is too long.")
+            raise Invalid(_("The parameter %(name)s is too long.", name=key[:40]))
         if any(ord(ch) < 0x20 for ch in value):
-            raise Invalid(f"The parameter {key[:40]} contains control characters.")
+            raise Invalid(_("The parameter %(name)s contains control characters.", name=key[:40]))
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
@@ -83,9 +83,7 @@ def authorize() -> ResponseReturnValue:
     except OAuth2Error as err:
         return responses.error(err, state, mode)
     except ValueError:
-        raise Invalid(
-            "The authorization request contains characters that are not allowed."
-        ) from None
+        raise Invalid(_("The sign-in request contains characters that are not allowed.")) from None
     redirect_uri = grant.redirect_uri
     try:
         client = grant.request.client
@@ -170,7 +168,7 @@ def _handoff_of(db: Any, client: Client, params: dict[str, Any]) -> steps.Handof
         agreement = rar.agreement_for(consent_context().catalogue, client.client_id, details)
     except rar.InvalidAuthorizationDetailsError:
         raise BadRequest(
-            "This sign-in request is no longer valid. Go back to the site and start again."
+            _("This sign-in request is no longer valid. Go back to the site and start again.")
         ) from None
     return _handoff(db, agreement, details)
 
@@ -216,10 +214,12 @@ def flow_target(item: Any, client: Any) -> str | None:
 def _interaction_or_400() -> Any:
     item = steps.load(get_session(), request.values.get("interaction"), _owned())
     if item is None:
-        raise BadRequest("This sign-in request has expired. Go back to the site and start again.")
+        raise BadRequest(
+            _("This sign-in request has expired. Go back to the site and start again.")
+        )
     client = server().query_client(item.client_id)
     if client is None:
-        raise BadRequest("The application is no longer registered.")
+        raise BadRequest(_("The site you were signing in to is no longer registered with us."))
     return item, client
 
 

@@ -7,8 +7,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
-from flask import Response, redirect, render_template
+from flask import Response, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from idp import context
 
@@ -70,7 +71,46 @@ def error(err: OAuth2Error, state: str | None, response_mode: str | None) -> Res
         params.append(("iss", context.settings().issuer))
         mode = response_mode if response_mode in {"query", "form_post"} else "query"
         return respond(err.redirect_uri, params, mode)
+    title, text = explain(err)
     html = render_template(
-        "errors/error.html", status=400, error=err.error, description=err.description or ""
+        "errors/error.html",
+        status=400,
+        error=err.error,
+        title=title,
+        description=text,
+        technical=err.description or None,
     )
     return Response(html, status=400, mimetype="text/html")
+
+
+def explain(err: OAuth2Error) -> tuple[str, str]:
+    """What a person reads when the request cannot go back to the site (RFC 6749 §4.1.2.1:
+    an unknown client or an unverified redirect URI must not be redirected to).
+
+    Authlib's description is English for the site's developer; it is shown apart, under
+    "Details". The customer gets the reason in their own language and what to do next.
+    """
+    data = request.values
+    client_id = data.get("client_id")
+    client = current_app.extensions["avain.oauth_server"].query_client(client_id or "")
+    if err.error == "invalid_client" or client is None:
+        return _("We do not recognise this site"), _(
+            "The site that sent you here is not registered with us, so you cannot sign in to "
+            "it here. Go back to the site and try again. If this keeps happening, tell the "
+            "site's customer service."
+        )
+    uri = data.get("redirect_uri")
+    if (uri and not client.check_redirect_uri(uri)) or (
+        not uri and not client.get_default_redirect_uri()
+    ):
+        return _("We cannot send you back to the site"), _(
+            "%(client)s asked us to send you back to an address it has not registered with "
+            "us. To protect you we stopped here and sent nothing anywhere. Go back to the "
+            "site and try again. If this keeps happening, tell the site's customer service.",
+            client=client.client_name,
+        )
+    return _("The sign-in request is not valid"), _(
+        "%(client)s sent a sign-in request we cannot accept, so we stopped here. Go back to "
+        "the site and try again. If this keeps happening, tell the site's customer service.",
+        client=client.client_name,
+    )
