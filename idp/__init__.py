@@ -91,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from idp.account.views import bp as account_bp
     from idp.admin.entry import bp as admin_entry_bp
+    from idp.admin.partners_views import bp as admin_partners_bp
     from idp.admin.views import bp as admin_bp
     from idp.auth.passkey_views import bp as passkeys_bp
     from idp.auth.views import bp as auth_bp
@@ -116,6 +117,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         claims_bp,
         admin_entry_bp,
         admin_bp,
+        admin_partners_bp,
     ):
         app.register_blueprint(bp)
 
