@@ -22,6 +22,12 @@ LANGUAGES = {"fi": "suomi", "sv": "svenska", "en": "English"}
 
 PARTS = {"title": lazy_gettext("title"), "description": lazy_gettext("description")}
 
+STREAM_STATUSES = {
+    "enabled": lazy_gettext("enabled"),
+    "paused": lazy_gettext("paused"),
+    "disabled": lazy_gettext("disabled"),
+}
+
 EFFECTS = {
     "consent_outdated": lazy_gettext(
         "Consents given to the previous version no longer release anything: the recipients "
@@ -79,3 +85,7 @@ def effect(code: str) -> str:
 
 def part(name: str) -> str:
     return str(PARTS.get(name, name))
+
+
+def stream_status(name: str) -> str:
+    return str(STREAM_STATUSES.get(name, name))

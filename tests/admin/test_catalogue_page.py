@@ -36,6 +36,9 @@ def _changed_catalogue(tmp_path: Path) -> Path:
         "so that the garage can book a tire fitting or storage time",
         1,
     )
+    tail = tail.replace(
+        "Your consent is \\\nvalid for 90 days", "Your consent is \\\nvalid for 180 days", 1
+    )
     path.write_text(head + tail)
     return path
 
@@ -90,7 +93,11 @@ def test_the_diff_between_versions(app, second_version):
     (text,) = c.texts
     assert (text.language, text.part) == ("en", "description")
     assert ("ins", "or storage") in text.segments
-    assert not [s for s in text.segments if s[0] == "del"]
+    assert [s for s in text.segments if s[0] != "same"] == [
+        ("ins", "or storage"),
+        ("del", "90"),
+        ("ins", "180"),
+    ]
     assert "consent_outdated" in c.effects and "asked_at_sign_in" in c.effects
     assert "validity_from_now" in c.effects
     assert (h.current_consents, h.outdated_consents) == (1, 2)
@@ -140,9 +147,9 @@ def test_the_pages(app, client, second_version):
 
     page = client.get("/admin/catalogue/garage_booking").data.decode()
     assert 'id="version-2"' in page and 'id="version-1"' in page
-    assert "<ins>or storage</ins>" in page
+    assert "<ins>or storage</ins>" in page and "<del>90</del>" in page
     assert "Claim added: address (optional)" in page
-    assert "Consent valid: 90 d → 180 d" in page
+    assert "Consent valid: 90 days → 180 days" in page
     assert "asked again the next time they sign in" in page
     assert 'id="outdated-consents">2' in page
 
