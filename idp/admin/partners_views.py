@@ -36,6 +36,10 @@ MESSAGES = {
     "no_secret": lazy_gettext("This client does not authenticate with a secret."),
     "bad_jwks": lazy_gettext("The public keys must be a JWK Set in JSON."),
     "too_long": lazy_gettext("A field is too long."),
+    "fresh_for_method": lazy_gettext(
+        "Changing how the client authenticates issues or drops its secret: confirm it is you "
+        "with your passkey, then save again."
+    ),
 }
 
 
@@ -141,7 +145,11 @@ def _form_values(form: MultiDict[str, str]) -> dict[str, Any]:
 
 
 def _form(
-    values: dict[str, Any], client: Client | None, error: str | None, status: int = 200
+    values: dict[str, Any],
+    client: Client | None,
+    error: str | None,
+    status: int = 200,
+    reverify: str | None = None,
 ) -> ResponseReturnValue:
     recipient = _catalogue().recipients.get(client.client_id) if client else None
     page = render_template(
@@ -150,6 +158,7 @@ def _form(
         client=client,
         recipient=recipient,
         error=error,
+        reverify=reverify,
         grant_types=GRANT_TYPES,
         auth_methods=AUTH_METHODS,
     )
@@ -212,6 +221,18 @@ def update_client(client_id: str) -> ResponseReturnValue:
     found = _client(client_id)
     try:
         spec = spec_from_form(request.form)
+        method = spec.token_endpoint_auth_method or "client_secret_basic"
+        if method != found.token_endpoint_auth_method and not g.admin_session.fresh(
+            sessions.clock()
+        ):  # a secret issued or dropped: as dangerous as rotating one
+            back = url_for("admin_partners.client", client_id=client_id)
+            return _form(
+                _form_values(request.form),
+                found,
+                str(MESSAGES["fresh_for_method"]),
+                403,
+                url_for("admin_entry.reverify", next=back),
+            )
         updated = partners.update_client(db, found, spec, policy_from(context.settings()))
     except FormError as exc:
         return _form(_form_values(request.form), found, exc.message, 400)

@@ -25,6 +25,7 @@ from consent.model import Agreement, EventType, LegalBasis, Need, Purpose, Recip
 from consent.store import EventRow, IntakeRow
 from idp.admin.overview import WINDOWS
 from idp.events.kinds import BACKCHANNEL_LOGOUT
+from idp.ledger.consents import signin_purpose
 from idp.models import Client, Delivery, Disclosure, SsfEvent, SsfStream
 
 GRANTING = (EventType.GIVEN, EventType.RENEWED, EventType.MODIFIED)
@@ -78,8 +79,10 @@ class Logouts:
 @dataclass(frozen=True)
 class SharingMap:
     recipient_id: str
-    recipient: Recipient | None  # None: a client no purpose names
+    recipient: Recipient | None  # None: a client the catalogue does not name
     client: Client | None  # None: a catalogue recipient with no client registered
+    #: the catalogue's purposes for the partner; for a client it does not name, the sign-in
+    #: purpose its customers are asked (consent, or contract for a first-party client)
     shares: list[Share]
     hands_over: list[Agreement]  # agreements from this partner
     receives: list[Agreement]  # agreements to this partner
@@ -254,10 +257,14 @@ def sharing_map(
         return None
     active = active_by_version(session, recipient_id, now)
     ended = endings(session, recipient_id, now)
+    listed = catalogue.purposes_for(recipient_id)
+    if not listed and client is not None:  # as the sign-in asks it (idp.ledger.consents)
+        listed = [signin_purpose(client)]
     shares = []
-    for purpose in catalogue.purposes_for(recipient_id):
+    for purpose in listed:
         claims = [
-            (name, catalogue.claims[name].category, need) for name, need in purpose.claims.items()
+            (name, info.category if (info := catalogue.claims.get(name)) else "", need)
+            for name, need in purpose.claims.items()
         ]
         claims.sort(key=lambda c: (c[2] is not Need.NECESSARY, c[0]))
         shares.append(Share(purpose, claims, _counts(purpose, active, ended)))

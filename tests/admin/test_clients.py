@@ -291,3 +291,18 @@ def test_an_auditor_sees_clients_read_only(app, client, make_client):
     assert "Test RP" in page
     assert 'id="save-client"' not in page and 'id="rotate-secret"' not in page
     assert "<fieldset disabled" in page
+
+
+def test_changing_the_auth_method_needs_a_fresh_passkey(app, console, make_client, monkeypatch):
+    rp, _ = make_client()
+    client, csrf = console
+    later = utcnow() + timedelta(minutes=6)
+    monkeypatch.setattr(sessions, "clock", lambda: later)
+    url = f"/admin/clients/{rp.client_id}"
+    resp = _post(client, csrf, url, token_endpoint_auth_method="none")
+    assert resp.status_code == 403
+    page = resp.data.decode()
+    assert 'id="reverify-link"' in page and "/admin/reverify?next=" in page
+    assert _get_client(app, rp.client_id).client_secret_hash == rp.client_secret_hash
+    # other edits need no passkey
+    assert _post(client, csrf, url, client_name="Renamed").status_code == 302

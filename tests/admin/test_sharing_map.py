@@ -179,13 +179,26 @@ def test_the_map_of_a_partner(app, client, make_client, make_user):
     )
 
 
-def test_a_partner_without_a_client_and_one_without_purposes(app, client, make_client):
+def test_a_partner_without_a_client_and_a_client_outside_the_catalogue(app, client, make_client):
     rp, _ = make_client(name="Lone RP")
+    purpose = f"signin:{rp.client_id}"
+    with app.app_context():
+        s = new_session(app)
+        keys = app.extensions["avain.ledger_keys"]
+        given = _event("c1", purpose, EventType.GIVEN, utcnow(), recipient=rp.client_id)
+        L.append_many(s, keys, [(given, {})])
+        s.commit()
+        m = sharing.sharing_map(s, app.extensions["avain.catalogue"], rp.client_id, utcnow())
+        s.close()
+    # its customers are asked at sign-in for the profile claims: that purpose is its map
+    (share,) = m.shares
+    assert share.purpose.id == purpose and share.counts.current == 1
+
     session_for(app, client, "partners")
     page = client.get("/admin/sharing/tire-shop").data.decode()
     assert "no client is registered" in page and "marketing_email" in page
     page = client.get(f"/admin/sharing/{rp.client_id}").data.decode()
-    assert "No purpose of the catalogue shares data" in page
+    assert "Signing in (outside the catalogue)" in page and purpose in page
     assert "Nothing has been disclosed" in page
 
 
