@@ -84,7 +84,7 @@ def spec_from_form(form: MultiDict[str, str]) -> ClientSpec:
     if jwks_text:
         try:
             parsed = json.loads(jwks_text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
             raise FormError(str(MESSAGES["bad_jwks"])) from None
         if not isinstance(parsed, dict):
             raise FormError(str(MESSAGES["bad_jwks"]))

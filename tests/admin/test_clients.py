@@ -107,6 +107,7 @@ def test_a_public_client_gets_no_secret(app, console):
         ({"token_endpoint_auth_method": "private_key_jwt"}, "private_key_jwt needs the client"),
         ({"jwks": "{not json"}, "JWK Set in JSON"),
         ({"jwks": "[1, 2]"}, "JWK Set in JSON"),
+        ({"jwks": "[" * 5000 + "]" * 5000}, "JWK Set in JSON"),
         ({"jwks": '{"keys": [{"kty": "oct", "k": "AAAA"}]}'}, "jwks"),
         ({"subject_type": "secret"}, "subject_type must be public or pairwise"),
         (
