@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from consent.catalogue import LANGUAGES, Catalogue
 from consent.model import AskAt, LegalBasis, Purpose
 from consent.store import PurposeVersionRow
-from idp.admin.sharing import active_by_version
+from idp.admin.consent_counts import active_by_version
 from idp.db import aware
 
 Segment = tuple[str, str]  # ("same" | "del" | "ins", words)
@@ -189,3 +189,87 @@ def history(
             else:
                 outdated += n
     return History(purpose, versions(session, purpose_id), current, outdated)
+
+
+def _change_json(c: Change) -> dict[str, Any]:
+    return {
+        "basis": {"was": c.basis[0], "is": c.basis[1]} if c.basis else None,
+        "claims_added": [{"claim": claim, "need": need} for claim, need in c.claims_added],
+        "claims_removed": list(c.claims_removed),
+        "needs_changed": [
+            {"claim": claim, "was": was, "is": now} for claim, was, now in c.needs_changed
+        ],
+        "recipients_added": list(c.recipients_added),
+        "recipients_removed": list(c.recipients_removed),
+        "validity_days": {"was": c.validity[0], "is": c.validity[1]} if c.validity else None,
+        "texts": [
+            {
+                "language": t.language,
+                "part": t.part,
+                "segments": [{"op": op, "text": text} for op, text in t.segments],
+            }
+            for t in c.texts
+        ],
+        "effects": list(c.effects),
+    }
+
+
+def history_json(h: History) -> dict[str, Any]:
+    """A purpose's versions as the admin API gives them, newest first."""
+    return {
+        "purpose_id": h.purpose.id,
+        "version_in_use": h.purpose.version,
+        "basis": str(h.purpose.basis),
+        "consents_to_version_in_use": h.current_consents,
+        "consents_to_older_versions": h.outdated_consents,
+        "versions": [
+            {
+                "version": v.number,
+                "content_hash": v.content_hash,
+                "stored_at": v.created_at.isoformat(),
+                "definition": v.definition,
+                "changes": _change_json(v.change) if v.change else None,
+            }
+            for v in h.versions
+        ],
+    }
+
+
+def catalogue_json(catalogue: Catalogue, agreements: bool) -> dict[str, Any]:
+    """The catalogue in use, as the admin API gives it."""
+    out: dict[str, Any] = {
+        "purposes": [
+            {
+                "purpose_id": p.id,
+                "version": p.version,
+                "basis": str(p.basis),
+                "recipients": sorted(p.recipients),
+                "claims": {claim: str(need) for claim, need in p.claims.items()},
+                "validity_days": p.validity_days,
+                "ask": str(p.ask),
+                "titles": {lang: t.title for lang, t in p.texts.items()},
+            }
+            for p in catalogue.purposes.values()
+        ],
+        "claims": {c.name: c.category for c in catalogue.claims.values()},
+        "recipients": [
+            {"recipient_id": r.id, "name": r.name, "controller": r.controller}
+            for r in catalogue.recipients.values()
+        ],
+        "notices": [
+            {"version": n.version, "url": n.url, "content_hash": n.content_hash}
+            for n in catalogue.notices
+        ],
+    }
+    if agreements:
+        out["agreements"] = [
+            {
+                "agreement_id": a.id,
+                "from": a.from_id,
+                "to": a.to_id,
+                "purpose_id": a.purpose_id,
+                "details_types": sorted(a.details_types),
+            }
+            for a in catalogue.agreements.values()
+        ]
+    return out

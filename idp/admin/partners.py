@@ -233,3 +233,36 @@ def delete_client(session: Session, client: Client) -> Removal:
     session.delete(client)
     session.flush()
     return removal
+
+
+def describe_client(client: Client) -> dict[str, Any]:
+    """The client as the admin API gives it: registration's metadata (RFC 7591 §3.2.1,
+    never a secret or its hash) and what only an operator sets."""
+    return {
+        **describe(client),
+        "first_party": client.first_party,
+        "jwks": client.jwks,
+        "has_secret": client.client_secret_hash is not None,
+    }
+
+
+def spec_from_metadata(meta: dict[str, Any], client_id: str | None = None) -> ClientSpec:
+    """Registration metadata (already of the right JSON types) as a :class:`ClientSpec`,
+    with registration's defaults for what is left out."""
+    return ClientSpec(
+        name=" ".join(str(meta.get("client_name") or "").split()),
+        redirect_uris=list(meta.get("redirect_uris") or []),
+        grant_types=list(meta.get("grant_types") or ["authorization_code"]),
+        token_endpoint_auth_method=meta.get("token_endpoint_auth_method") or "client_secret_basic",
+        post_logout_redirect_uris=list(meta.get("post_logout_redirect_uris") or []),
+        backchannel_logout_uri=meta.get("backchannel_logout_uri") or None,
+        backchannel_logout_session_required=bool(
+            meta.get("backchannel_logout_session_required", True)
+        ),
+        subject_type=meta.get("subject_type") or "public",
+        scope=" ".join(str(meta.get("scope") or "openid").split()),
+        id_token_signed_response_alg=meta.get("id_token_signed_response_alg") or "RS256",
+        jwks=meta.get("jwks"),
+        first_party=bool(meta.get("first_party", False)),
+        client_id=client_id,
+    )

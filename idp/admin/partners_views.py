@@ -5,17 +5,16 @@ form, call :mod:`idp.admin.partners`, :mod:`idp.admin.sharing` or
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _, lazy_gettext
-from werkzeug.datastructures import MultiDict
 
 from consent.catalogue import Catalogue
 from idp import context
 from idp.admin import audit, catalogue_view, overview, partners, sessions, sharing, wording
+from idp.admin.client_form import FormError, form_values, spec_from_form, values_of
 from idp.admin.guards import fresh_passkey_required, load_session, requires
 from idp.admin.partners import PartnerError
 from idp.admin.roles import Permission
@@ -28,14 +27,11 @@ from idp.outbound import policy_from
 bp = Blueprint("admin_partners", __name__, url_prefix="/admin")
 bp.before_request(load_session)
 
-MAX_FIELD = 20_000  # characters in one form field; the request itself is capped too
 MAX_REASON = 500
 
 MESSAGES = {
     "reason_required": lazy_gettext("Give a reason; it goes into the audit log."),
     "no_secret": lazy_gettext("This client does not authenticate with a secret."),
-    "bad_jwks": lazy_gettext("The public keys must be a JWK Set in JSON."),
-    "too_long": lazy_gettext("A field is too long."),
     "fresh_for_method": lazy_gettext(
         "Changing how the client authenticates issues or drops its secret: confirm it is you "
         "with your passkey, then save again."
@@ -63,85 +59,6 @@ def _client(client_id: str) -> Client:
 def _reason() -> str | None:
     reason = " ".join(request.form.get("reason", "").split())[:MAX_REASON]
     return reason or None
-
-
-class FormError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def _lines(form: MultiDict[str, str], key: str) -> list[str]:
-    return [line.strip() for line in form.get(key, "").splitlines() if line.strip()]
-
-
-def spec_from_form(form: MultiDict[str, str]) -> ClientSpec:
-    """The form's fields as registration metadata; the checks are the service's."""
-    if any(len(v) > MAX_FIELD for v in form.values()):
-        raise FormError(str(MESSAGES["too_long"]))
-    jwks_text = form.get("jwks", "").strip()
-    jwks: dict[str, Any] | None = None
-    if jwks_text:
-        try:
-            parsed = json.loads(jwks_text)
-        except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
-            raise FormError(str(MESSAGES["bad_jwks"])) from None
-        if not isinstance(parsed, dict):
-            raise FormError(str(MESSAGES["bad_jwks"]))
-        jwks = parsed
-    return ClientSpec(
-        name=" ".join(form.get("client_name", "").split()),
-        redirect_uris=_lines(form, "redirect_uris"),
-        grant_types=[t for t in form.getlist("grant_types") if t],
-        token_endpoint_auth_method=form.get("token_endpoint_auth_method") or None,
-        post_logout_redirect_uris=_lines(form, "post_logout_redirect_uris"),
-        backchannel_logout_uri=form.get("backchannel_logout_uri", "").strip() or None,
-        backchannel_logout_session_required="backchannel_logout_session_required" in form,
-        subject_type=form.get("subject_type", "public"),
-        scope=" ".join(form.get("scope", "").split()) or "openid",
-        id_token_signed_response_alg=form.get("id_token_signed_response_alg", "RS256"),
-        jwks=jwks,
-        first_party="first_party" in form,
-        client_id=form.get("client_id", "").strip() or None,
-    )
-
-
-def _values(spec: ClientSpec) -> dict[str, Any]:
-    """What the form shows for ``spec``."""
-    return {
-        "client_id": spec.client_id or "",
-        "client_name": spec.name,
-        "redirect_uris": "\n".join(spec.redirect_uris),
-        "post_logout_redirect_uris": "\n".join(spec.post_logout_redirect_uris),
-        "backchannel_logout_uri": spec.backchannel_logout_uri or "",
-        "backchannel_logout_session_required": spec.backchannel_logout_session_required,
-        "grant_types": list(spec.grant_types),
-        "token_endpoint_auth_method": spec.token_endpoint_auth_method or "client_secret_basic",
-        "subject_type": spec.subject_type,
-        "scope": spec.scope,
-        "id_token_signed_response_alg": spec.id_token_signed_response_alg,
-        "jwks": json.dumps(spec.jwks, indent=2) if spec.jwks else "",
-        "first_party": spec.first_party,
-    }
-
-
-def _form_values(form: MultiDict[str, str]) -> dict[str, Any]:
-    """The submitted form, shown again with its error."""
-    return {
-        "client_id": form.get("client_id", "")[:MAX_FIELD],
-        "client_name": form.get("client_name", "")[:MAX_FIELD],
-        "redirect_uris": form.get("redirect_uris", "")[:MAX_FIELD],
-        "post_logout_redirect_uris": form.get("post_logout_redirect_uris", "")[:MAX_FIELD],
-        "backchannel_logout_uri": form.get("backchannel_logout_uri", "")[:MAX_FIELD],
-        "backchannel_logout_session_required": "backchannel_logout_session_required" in form,
-        "grant_types": form.getlist("grant_types"),
-        "token_endpoint_auth_method": form.get("token_endpoint_auth_method", ""),
-        "subject_type": form.get("subject_type", ""),
-        "scope": form.get("scope", "")[:MAX_FIELD],
-        "id_token_signed_response_alg": form.get("id_token_signed_response_alg", ""),
-        "jwks": form.get("jwks", "")[:MAX_FIELD],
-        "first_party": "first_party" in form,
-    }
 
 
 def _form(
@@ -187,7 +104,7 @@ def clients() -> ResponseReturnValue:
 @requires(Permission.CLIENTS_MANAGE)
 def new_client() -> ResponseReturnValue:
     spec = ClientSpec(name="", redirect_uris=[])
-    return _form(_values(spec), None, None)
+    return _form(values_of(spec), None, None)
 
 
 @bp.route("/clients/new", methods=["POST"])
@@ -198,10 +115,10 @@ def create_client() -> ResponseReturnValue:
         spec = spec_from_form(request.form)
         client, secret = partners.create_client(db, spec, policy_from(context.settings()))
     except FormError as exc:
-        return _form(_form_values(request.form), None, exc.message, 400)
+        return _form(form_values(request.form), None, exc.message, 400)
     except ClientError as exc:
         db.rollback()
-        return _form(_form_values(request.form), None, exc.description, 400)
+        return _form(form_values(request.form), None, exc.description, 400)
     audit.record(db, g.admin, "client_created", f"client:{client.client_id}")
     commit()
     return render_template("admin/clients_secret.html", client=client, secret=secret, new=True)
@@ -211,7 +128,7 @@ def create_client() -> ResponseReturnValue:
 @requires(Permission.CLIENTS_VIEW)
 def client(client_id: str) -> ResponseReturnValue:
     found = _client(client_id)
-    return _form(_values(partners.spec_of(found)), found, None)
+    return _form(values_of(partners.spec_of(found)), found, None)
 
 
 @bp.route("/clients/<client_id>", methods=["POST"])
@@ -227,7 +144,7 @@ def update_client(client_id: str) -> ResponseReturnValue:
         ):  # a secret issued or dropped: as dangerous as rotating one
             back = url_for("admin_partners.client", client_id=client_id)
             return _form(
-                _form_values(request.form),
+                form_values(request.form),
                 found,
                 str(MESSAGES["fresh_for_method"]),
                 403,
@@ -235,10 +152,10 @@ def update_client(client_id: str) -> ResponseReturnValue:
             )
         updated = partners.update_client(db, found, spec, policy_from(context.settings()))
     except FormError as exc:
-        return _form(_form_values(request.form), found, exc.message, 400)
+        return _form(form_values(request.form), found, exc.message, 400)
     except ClientError as exc:
         db.rollback()
-        return _form(_form_values(request.form), _client(client_id), exc.description, 400)
+        return _form(form_values(request.form), _client(client_id), exc.description, 400)
     if updated.changed:
         audit.record(
             db, g.admin, "client_updated", f"client:{client_id}", " ".join(updated.changed)
@@ -259,11 +176,13 @@ def rotate(client_id: str) -> ResponseReturnValue:
     found = _client(client_id)
     reason = _reason()
     if reason is None:
-        return _form(_values(partners.spec_of(found)), found, str(MESSAGES["reason_required"]), 400)
+        return _form(
+            values_of(partners.spec_of(found)), found, str(MESSAGES["reason_required"]), 400
+        )
     try:
         secret = partners.rotate_secret(db, found)
     except PartnerError as exc:
-        return _form(_values(partners.spec_of(found)), found, str(MESSAGES[exc.code]), 400)
+        return _form(values_of(partners.spec_of(found)), found, str(MESSAGES[exc.code]), 400)
     audit.record(db, g.admin, "client_secret_rotated", f"client:{client_id}", reason)
     commit()
     return render_template("admin/clients_secret.html", client=found, secret=secret, new=False)

@@ -1,36 +1,24 @@
 """The data-sharing map of a partner: what it may receive, why, how many customers let it,
-what it last received, and how Avain tells it about changes.
-
-The counts are computed in the database, not by reading every event into Python as the
-Overview does: a (customer, purpose) consent to one recipient stands when its newest
-event that gives or ends consent (in ledger order: logged events by position, then queued
-ones by arrival) gives it, no objection was ever recorded (Art. 21) and its newest
-restriction event is not a restriction (Art. 18), exactly as
-:func:`consent.projection.apply` folds them. A consent whose ``expires_at`` has passed
-is not counted, as :func:`consent.decide` would not release on it.
-``tests/admin/test_sharing_map.py`` checks the SQL against the projection.
-"""
+what it last received, and how Avain tells it about changes. The consents are counted in
+the database by :mod:`idp.admin.consent_counts`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Subquery
 
 from consent.catalogue import Catalogue
 from consent.model import Agreement, EventType, LegalBasis, Need, Purpose, Recipient
-from consent.store import EventRow, IntakeRow
+from idp.admin import consent_counts
 from idp.admin.overview import WINDOWS
+from idp.db import aware
 from idp.events.kinds import BACKCHANNEL_LOGOUT
 from idp.ledger.consents import signin_purpose
 from idp.models import Client, Delivery, Disclosure, SsfEvent, SsfStream
-
-GRANTING = (EventType.GIVEN, EventType.RENEWED, EventType.MODIFIED)
-STATUS_TYPES = (*GRANTING, EventType.REFUSED, EventType.WITHDRAWN, EventType.EXPIRED)
-RESTRICTING = (EventType.RESTRICTION, EventType.RESTRICTION_LIFTED)
 
 
 @dataclass(frozen=True)
@@ -99,102 +87,6 @@ def partner_ids(session: Session, catalogue: Catalogue) -> list[str]:
     return ids + [c for c in clients if c not in catalogue.recipients]
 
 
-def _events(recipient_id: str) -> Subquery:
-    """The recipient's events, logged and queued, with their place in ledger order."""
-    columns = ("subject", "purpose_id", "purpose_version", "type", "at", "expires_at")
-    logged = select(
-        *[getattr(EventRow, c) for c in columns],
-        literal(0).label("queued"),
-        EventRow.seq.label("pos"),
-    ).where(EventRow.recipient_id == recipient_id)
-    waiting = select(*[getattr(IntakeRow, c) for c in columns], literal(1), IntakeRow.id).where(
-        IntakeRow.recipient_id == recipient_id
-    )
-    return union_all(logged, waiting).subquery()
-
-
-def _newest(ev: Subquery, types: tuple[EventType, ...]) -> Subquery:
-    """Each (customer, purpose)'s events of ``types``, numbered newest first."""
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=(ev.c.subject, ev.c.purpose_id),
-            order_by=(ev.c.queued.desc(), ev.c.pos.desc()),
-        )
-        .label("rank")
-    )
-    return (
-        select(
-            ev.c.subject, ev.c.purpose_id, ev.c.purpose_version, ev.c.type, ev.c.expires_at, rank
-        )
-        .where(ev.c.type.in_([t.value for t in types]))
-        .subquery()
-    )
-
-
-def active_by_version(
-    session: Session, recipient_id: str, now: datetime
-) -> dict[tuple[str, int], int]:
-    """(purpose, version consented to) -> customers whose consent stands now."""
-    ev = _events(recipient_id)
-    status = _newest(ev, STATUS_TYPES)
-    restrict = _newest(ev, RESTRICTING)
-    restricted = (
-        select(restrict.c.subject, restrict.c.purpose_id)
-        .where(restrict.c.rank == 1, restrict.c.type == EventType.RESTRICTION.value)
-        .subquery()
-    )
-    objected = (
-        select(ev.c.subject, ev.c.purpose_id)
-        .where(ev.c.type == EventType.OBJECTION.value)
-        .distinct()
-        .subquery()
-    )
-    stmt = (
-        select(status.c.purpose_id, status.c.purpose_version, func.count())
-        .outerjoin(
-            restricted,
-            and_(
-                restricted.c.subject == status.c.subject,
-                restricted.c.purpose_id == status.c.purpose_id,
-            ),
-        )
-        .outerjoin(
-            objected,
-            and_(
-                objected.c.subject == status.c.subject,
-                objected.c.purpose_id == status.c.purpose_id,
-            ),
-        )
-        .where(
-            status.c.rank == 1,
-            status.c.type.in_([t.value for t in GRANTING]),
-            restricted.c.subject.is_(None),
-            objected.c.subject.is_(None),
-            or_(status.c.expires_at.is_(None), status.c.expires_at > now),
-        )
-        .group_by(status.c.purpose_id, status.c.purpose_version)
-    )
-    return {(row[0], row[1]): row[2] for row in session.execute(stmt)}
-
-
-def endings(session: Session, recipient_id: str, now: datetime) -> dict[tuple[str, str, int], int]:
-    """(purpose, withdrawn|objection, days) -> events in the last ``days``."""
-    found: dict[tuple[str, str, int], int] = {}
-    kinds = [EventType.WITHDRAWN.value, EventType.OBJECTION.value]
-    for days in WINDOWS:
-        since = now - timedelta(days=days)
-        for table in (EventRow, IntakeRow):
-            rows = session.execute(
-                select(table.purpose_id, table.type, func.count())
-                .where(table.recipient_id == recipient_id, table.type.in_(kinds), table.at >= since)
-                .group_by(table.purpose_id, table.type)
-            )
-            for purpose, kind, n in rows:
-                found[(purpose, kind, days)] = found.get((purpose, kind, days), 0) + n
-    return found
-
-
 def _counts(
     purpose: Purpose,
     active: dict[tuple[str, int], int],
@@ -255,8 +147,8 @@ def sharing_map(
     client = session.get(Client, recipient_id) if len(recipient_id) <= 64 else None
     if recipient is None and client is None:
         return None
-    active = active_by_version(session, recipient_id, now)
-    ended = endings(session, recipient_id, now)
+    active = consent_counts.active_by_version(session, recipient_id, now)
+    ended = consent_counts.endings(session, recipient_id, now)
     listed = catalogue.purposes_for(recipient_id)
     if not listed and client is not None:  # as the sign-in asks it (idp.ledger.consents)
         listed = [signin_purpose(client)]
@@ -292,3 +184,73 @@ def sharing_map(
         stream=_stream(session, recipient_id),
         logouts=_logouts(session, recipient_id),
     )
+
+
+def _at(value: datetime | None) -> str | None:
+    return aware(value).isoformat() if value else None
+
+
+def as_json(m: SharingMap, agreements: bool) -> dict[str, Any]:
+    """The map as the admin API gives it; ``agreements`` only for a role that may see them."""
+    out: dict[str, Any] = {
+        "partner_id": m.recipient_id,
+        "name": m.recipient.name if m.recipient else (m.client.client_name if m.client else None),
+        "controller": m.recipient.controller if m.recipient else None,
+        "client_registered": m.client is not None,
+        "purposes": [
+            {
+                "purpose_id": s.purpose.id,
+                "version": s.purpose.version,
+                "basis": str(s.purpose.basis),
+                "validity_days": s.purpose.validity_days,
+                "claims": [
+                    {"claim": c, "category": category, "need": str(need)}
+                    for c, category, need in s.claims
+                ],
+                "active_consents": s.counts.current,
+                "consents_to_older_versions": s.counts.outdated,
+                "withdrawals": {f"{d}d": n for d, n in s.counts.withdrawals.items()},
+                "objections": {f"{d}d": n for d, n in s.counts.objections.items()},
+            }
+            for s in m.shares
+        ],
+        "last_disclosure": None,
+        "disclosures_30d": m.disclosures_30d,
+        "shared_signals": None,
+        "backchannel_logout": {
+            "uri": m.client.backchannel_logout_uri if m.client else None,
+            "waiting": m.logouts.waiting,
+            "failed": m.logouts.failed,
+            "last_delivered_at": _at(m.logouts.last_delivered),
+        },
+    }
+    if m.last_disclosure is not None:
+        d = m.last_disclosure
+        out["last_disclosure"] = {
+            "at": _at(d.at),
+            "channel": d.channel,
+            "claims": list(d.claims),
+            "purposes": sorted({str(g.get("purpose")) for g in d.grounds}),
+        }
+    if m.stream is not None:
+        out["shared_signals"] = {
+            "status": m.stream.status,
+            "delivery": m.stream.method,
+            "endpoint": m.stream.endpoint,
+            "events": list(m.stream.events),
+            "pending": m.stream.pending,
+            "failed": m.stream.failed,
+            "last_delivered_at": _at(m.stream.last_delivered),
+        }
+    if agreements:
+        out["agreements"] = [
+            {
+                "agreement_id": a.id,
+                "from": a.from_id,
+                "to": a.to_id,
+                "purpose_id": a.purpose_id,
+                "details_types": sorted(a.details_types),
+            }
+            for a in [*m.hands_over, *m.receives]
+        ]
+    return out

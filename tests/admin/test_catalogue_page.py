@@ -5,6 +5,7 @@ consents a new version left behind."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -101,6 +102,13 @@ def test_the_diff_between_versions(app, second_version):
     assert "consent_outdated" in c.effects and "asked_at_sign_in" in c.effects
     assert "validity_from_now" in c.effects
     assert (h.current_consents, h.outdated_consents) == (1, 2)
+    data = json.loads(json.dumps(catalogue_view.history_json(h)))  # what the API sends
+    assert [v["version"] for v in data["versions"]] == [2, 1]
+    assert data["versions"][0]["changes"]["validity_days"] == {"was": 90, "is": 180}
+    assert data["versions"][1]["changes"] is None
+    listed = json.loads(json.dumps(catalogue_view.catalogue_json(second_version, True)))
+    assert {p["purpose_id"] for p in listed["purposes"]} >= {"garage_booking", "account"}
+    assert listed["agreements"][0]["agreement_id"] == "tire_fitting"
 
 
 def test_compare_names_every_kind_of_change():

@@ -307,3 +307,19 @@ def test_changing_the_auth_method_needs_a_fresh_passkey(app, console, make_clien
     assert _get_client(app, rp.client_id).client_secret_hash == rp.client_secret_hash
     # other edits need no passkey
     assert _post(client, csrf, url, client_name="Renamed").status_code == 302
+
+
+def test_the_api_shapes_of_a_client(app, make_client):
+    from idp.admin import partners
+
+    rp, _ = make_client(first_party=True)
+    with app.app_context():
+        s = new_session(app)
+        found = s.get(Client, rp.client_id)
+        described = partners.describe_client(found)
+        s.close()
+    assert described["first_party"] is True and described["has_secret"] is True
+    assert not {"client_secret", "client_secret_hash"} & set(described)
+    spec = partners.spec_from_metadata({"client_name": "  X  ", "redirect_uris": ["https://x/"]})
+    assert spec.name == "X" and spec.grant_types == ["authorization_code"]
+    assert spec.token_endpoint_auth_method == "client_secret_basic" and spec.scope == "openid"

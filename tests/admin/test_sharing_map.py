@@ -5,6 +5,7 @@ the Shared Signals stream, and unknown partners get a readable 404."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 from datetime import timedelta
@@ -16,7 +17,7 @@ from consent import Actor, Channel, ConsentEvent, EventType, ledger as L
 from consent.ledger.columns import as_event
 from consent.model import ConsentStatus
 from consent.projection import project
-from idp.admin import sharing
+from idp.admin import consent_counts, sharing
 from idp.admin.overview import _union
 from idp.db import new_session, utcnow
 from idp.models import Disclosure, SsfEvent, SsfStream
@@ -82,7 +83,7 @@ def test_the_sql_count_agrees_with_the_projection(app):
         for recipient in ("garage", "tire-shop"):
             expected = _by_projection(s, recipient, now)
             assert expected, "the history should leave some consents standing"
-            assert sharing.active_by_version(s, recipient, now) == expected
+            assert consent_counts.active_by_version(s, recipient, now) == expected
         s.close()
 
 
@@ -165,6 +166,12 @@ def test_the_map_of_a_partner(app, client, make_client, make_user):
     ]
     assert [a.id for a in m.receives] == ["tire_fitting"] and not m.hands_over
     assert m.stream is not None and m.stream.pending == 1 and m.stream.method == "push"
+
+    data = json.loads(json.dumps(sharing.as_json(m, agreements=True)))  # what the API sends
+    assert data["purposes"][0]["withdrawals"] == {"7d": 1, "30d": 2}
+    assert data["last_disclosure"]["purposes"] == ["garage_booking"]
+    assert data["shared_signals"]["pending"] == 1 and data["agreements"][0]["from"] == "tire-shop"
+    assert "agreements" not in sharing.as_json(m, agreements=False)
 
     session_for(app, client, "partners")
     page = client.get("/admin/sharing/garage").data.decode()
