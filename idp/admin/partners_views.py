@@ -92,11 +92,11 @@ def clients() -> ResponseReturnValue:
     found = partners.all_clients(db)
     audit.record(db, g.admin, "viewed", "clients")
     commit()
+    deleted = request.args.get("deleted", "")[:64]
+    if any(c.client_id == deleted for c in found):  # a link cannot claim a live one gone
+        deleted = ""
     return render_template(
-        "admin/clients.html",
-        clients=found,
-        recipients=_catalogue().recipients,
-        deleted=request.args.get("deleted", "")[:64],
+        "admin/clients.html", clients=found, recipients=_catalogue().recipients, deleted=deleted
     )
 
 

@@ -267,6 +267,7 @@ def test_delete_revokes_the_tokens(app, console, make_client, make_user):
     assert resp.status_code == 400 and b"Give a reason" in resp.data
     resp = client.post(url, data={"csrf_token": csrf, "reason": "contract ended"})
     assert resp.status_code == 302 and "deleted=" in resp.headers["Location"]
+    assert b"was deleted" in client.get(resp.headers["Location"]).data
 
     assert _get_client(app, rp.client_id) is None
     assert customer.get("/userinfo", headers=bearer).status_code == 401
@@ -288,6 +289,8 @@ def test_delete_revokes_the_tokens(app, console, make_client, make_user):
 def test_an_auditor_sees_clients_read_only(app, client, make_client):
     rp, _ = make_client()
     session_for(app, client, "auditor")
+    # a link cannot make the console say a live client was deleted
+    assert b"was deleted" not in client.get(f"/admin/clients?deleted={rp.client_id}").data
     page = client.get(f"/admin/clients/{rp.client_id}").data.decode()
     assert "Test RP" in page
     assert 'id="save-client"' not in page and 'id="rotate-secret"' not in page
