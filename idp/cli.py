@@ -401,9 +401,17 @@ def ledger() -> None:
 def ledger_verify(c: _Ctx) -> None:
     """Recompute every entry, chain and checkpoint; name the first bad entry."""
     from consent import ledger as L
+    from idp.ledger import verify_runs
 
     keys = c.app.extensions["avain.ledger_keys"]
-    report = L.verify(c.session, keys.origin)
+    report = verify_runs.run(
+        c.session,
+        verify_runs.CONSENT,
+        "cli",
+        lambda: L.verify(c.session, keys.origin),
+        lambda r: (r.entries, [(p.seq, p.what) for p in r.problems]),
+    )
+    c.session.commit()
     if report.ok:
         click.echo(
             f"ok: {report.entries} entries, {report.checkpoints} signed checkpoints, "
@@ -750,8 +758,16 @@ def audit() -> None:
 def audit_verify(c: _Ctx) -> None:
     """Recompute every entry and signed checkpoint; name the first bad entry."""
     from idp.admin import audit as log
+    from idp.ledger import verify_runs
 
-    report = log.verify(c.session, c.app.extensions["avain.ledger_keys"])
+    report = verify_runs.run(
+        c.session,
+        verify_runs.AUDIT,
+        "cli",
+        lambda: log.verify(c.session, c.app.extensions["avain.ledger_keys"]),
+        lambda r: (r.entries, r.problems),
+    )
+    c.session.commit()
     if report.ok:
         click.echo(f"ok: {report.entries} entries, {report.checkpoints} signed checkpoints")
         return

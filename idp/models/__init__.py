@@ -23,6 +23,7 @@ from idp.models.replay import ReplayEntry
 from idp.models.ssf import SsfEvent, SsfStream, SsfSubject
 from idp.models.tokens import AuthorizationCode, Grant, Token, digest
 from idp.models.users import SsoSession, User, new_id
+from idp.models.verify_runs import VerifyRun
 
 __all__ = [
     "Admin",
@@ -48,6 +49,7 @@ __all__ = [
     "Interaction",
     "ReplayEntry",
     "SigningKey",
+    "VerifyRun",
     "SsfEvent",
     "SsfStream",
     "SsfSubject",

@@ -1,7 +1,7 @@
 """indexes for the console's data-sharing map: disclosures and consent events by recipient
 
 Revision ID: 0018_partner_admin
-Revises: 0015_email_lower_index
+Revises: 0021_verify_runs
 Create Date: 2026-12-02 16:00:00
 
 The admin console's data-sharing map (``idp.admin.sharing``) reads one partner's newest
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = '0018_partner_admin'
-down_revision = '0015_email_lower_index'
+down_revision = '0021_verify_runs'
 branch_labels = None
 depends_on = None
 
