@@ -2,6 +2,7 @@
 
 from idp.models.admins import (
     Admin,
+    AdminApiClient,
     AdminAuditCheckpoint,
     AdminAuditEntry,
     AdminAuditHead,
@@ -27,6 +28,7 @@ from idp.models.verify_runs import VerifyRun
 
 __all__ = [
     "Admin",
+    "AdminApiClient",
     "AdminAuditCheckpoint",
     "AdminAuditEntry",
     "AdminAuditHead",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from idp import context, replay, revocation, subjects
 from idp.db import aware, get_session, utcnow
 from idp.models import Client, DisclosureChannel, Grant, Token, User
-from idp.oauth import claims as claims_mod, tokens
+from idp.oauth import admin_scopes, claims as claims_mod, tokens
 from idp.oauth.client_keys import UnusableKeys, signing_keys
 
 ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -82,7 +82,7 @@ class Introspection(IntrospectionEndpoint):
             "token_type": "Bearer" if kind == "access_token" else "refresh_token",
             "iat": int(aware(token.issued_at).timestamp()),
             "iss": s.issuer,
-            "aud": s.issuer,
+            "aud": admin_scopes.token_audience(token.scope, s.issuer),
             "jti": token.jti,
             "exp": int(
                 aware(

@@ -96,3 +96,53 @@ def test_link_replace_removes_a_lost_passkey(app, client, cli_env):
         ]
         s.close()
     assert reasons == ["replacing 1 passkeys"]
+
+
+def test_api_client_create_prints_a_secret_that_gets_a_token(app, client, cli_env):
+    from tests.admin.api.client import API, bearer, token_response
+
+    made = run(
+        cli_env, "admins", "api-client", "create", "--name", "DPO  reports", "--role", "auditor"
+    )
+    assert made.exit_code == 0, made.output
+    assert "created admin API client 'DPO reports' (auditor)" in made.stdout
+    lines = dict(
+        line.split(":", 1) for line in made.stdout.splitlines() if line.startswith("client_")
+    )
+    client_id, secret = lines["client_id"].strip(), lines["client_secret"].strip()
+    token = token_response(client, client_id, secret).json
+    assert token["scope"] == "admin:auditor"
+    assert (
+        client.get(f"{API}/audit/entries", headers=bearer(token["access_token"])).status_code == 200
+    )
+    listed = json.loads(run(cli_env, "admins", "api-client", "list", "--json").stdout)
+    assert [
+        (c["client_id"], c["name"], c["role"], c["dangerous"], c["status"]) for c in listed
+    ] == [(client_id, "DPO reports", "auditor", False, "active")]
+    assert secret not in run(cli_env, "admins", "api-client", "list").stdout
+    done = run(cli_env, "admins", "api-client", "disable", client_id, "--reason", "rotated")
+    assert done.exit_code == 0 and "1 live tokens revoked" in done.stdout
+    assert (
+        client.get(f"{API}/audit/entries", headers=bearer(token["access_token"])).status_code == 401
+    )
+    assert run(cli_env, "admins", "api-client", "disable", client_id).exit_code == 1
+    assert run(cli_env, "admins", "api-client", "disable", "nope").exit_code == 1
+    bad = run(cli_env, "admins", "api-client", "create", "--name", "x", "--role", "root")
+    assert bad.exit_code == 2
+    with app.app_context():
+        s = new_session(app)
+        actions = [(e.action, e.target, e.reason) for e in s.scalars(select(AdminAuditEntry))]
+        s.close()
+    assert ("api_client_created", f"api_client:{client_id}", "role auditor") in actions
+    assert ("api_client_disabled", f"api_client:{client_id}", "rotated") in actions
+    assert run(cli_env, "audit", "verify").exit_code == 0
+
+
+def test_api_client_create_with_dangerous(cli_env):
+    made = run(
+        cli_env, "admins", "api-client", "create", "--name", "ops", "--role", "owner", "--dangerous"
+    )
+    assert made.exit_code == 0 and "(owner, dangerous)" in made.stdout
+    assert "+dangerous" in run(cli_env, "admins", "api-client", "list").stdout
+    blank = run(cli_env, "admins", "api-client", "create", "--name", "  ", "--role", "owner")
+    assert blank.exit_code == 1 and "name_required" in blank.output

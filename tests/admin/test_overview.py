@@ -141,3 +141,15 @@ def test_the_last_verification_of_each_log(app, client, cli_env, make_user):
     consent_bad, audit_ok = _verified(client.get("/admin/").data.decode())
     assert "entry 3 does not match" in consent_bad, consent_bad
     assert audit_ok.endswith("entries match"), audit_ok
+
+
+def test_the_api_gives_the_last_verifications(app, client, cli_env, api_token):
+    _history(app)
+    token, _ = api_token("auditor")
+    bearer = {"Authorization": f"Bearer {token}"}
+    before = client.get("/admin/api/v1/overview", headers=bearer).json
+    assert before["ledger_verified"] is None and before["audit_log_verified"] is None
+    assert run(cli_env, "ledger", "verify").exit_code == 0
+    after = client.get("/admin/api/v1/overview", headers=bearer).json["ledger_verified"]
+    assert after["ok"] is True and after["entries"] == 8 and after["by"] == "cli"
+    assert after["first_bad"] is None and after["problem"] is None

@@ -1,7 +1,7 @@
 """verify_runs: when each Merkle log was last verified, and what was found
 
 Revision ID: 0021_verify_runs
-Revises: 0015_email_lower_index
+Revises: 0019_admin_api
 Create Date: 2026-12-02 16:20:00
 
 Each full verification (``idp ledger verify``, ``idp audit verify``, the console's button)
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0021_verify_runs'
-down_revision = '0015_email_lower_index'
+down_revision = '0019_admin_api'
 branch_labels = None
 depends_on = None
 
