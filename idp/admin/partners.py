@@ -23,7 +23,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from idp.db import utcnow
-from idp.models import Client, Grant, Handoff, Token, hash_secret
+from idp.models import AdminApiClient, Client, Grant, Handoff, Token, hash_secret
 from idp.oauth.clients import ClientError, ClientSpec, create, describe, validate
 from idp.outbound import OutboundPolicy
 
@@ -41,16 +41,30 @@ class PartnerError(Exception):
         self.detail = detail
 
 
+def is_admin_api_client(session: Session, client_id: str) -> bool:
+    """An admin API client is the operator's (``idp admins api-client``), never a partner:
+    whoever could rotate its secret here could act in its role, an owner's included."""
+    return session.get(AdminApiClient, client_id) is not None
+
+
 def find(session: Session, client_id: str) -> Client:
-    """The client, or :class:`PartnerError` ``not_found`` (also for an id no client has)."""
+    """The partner client, or :class:`PartnerError` ``not_found`` (also for an admin API
+    client)."""
     client = session.get(Client, client_id) if 0 < len(client_id) <= 64 else None
-    if client is None:
+    if client is None or is_admin_api_client(session, client_id):
         raise PartnerError("not_found")
     return client
 
 
 def all_clients(session: Session) -> list[Client]:
-    return list(session.scalars(select(Client).order_by(Client.client_name, Client.client_id)))
+    """Every partner client, admin API clients left out."""
+    return list(
+        session.scalars(
+            select(Client)
+            .where(Client.client_id.not_in(select(AdminApiClient.client_id)))
+            .order_by(Client.client_name, Client.client_id)
+        )
+    )
 
 
 def spec_of(client: Client) -> ClientSpec:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from consent.catalogue import Catalogue
 from consent.model import Agreement, EventType, LegalBasis, Need, Purpose, Recipient
-from idp.admin import consent_counts
+from idp.admin import consent_counts, partners
 from idp.admin.overview import WINDOWS
 from idp.db import aware
 from idp.events.kinds import BACKCHANNEL_LOGOUT
@@ -83,8 +83,8 @@ class SharingMap:
 def partner_ids(session: Session, catalogue: Catalogue) -> list[str]:
     """Every partner: catalogue recipients first (in file order), then other clients."""
     ids = list(catalogue.recipients)
-    clients = session.scalars(select(Client.client_id).order_by(Client.client_id))
-    return ids + [c for c in clients if c not in catalogue.recipients]
+    clients = [c.client_id for c in partners.all_clients(session)]
+    return ids + sorted(c for c in clients if c not in catalogue.recipients)
 
 
 def _counts(
@@ -144,7 +144,10 @@ def sharing_map(
 ) -> SharingMap | None:
     """The partner's map, or None when neither the catalogue nor a client knows the id."""
     recipient = catalogue.recipients.get(recipient_id)
-    client = session.get(Client, recipient_id) if len(recipient_id) <= 64 else None
+    try:
+        client: Client | None = partners.find(session, recipient_id)
+    except partners.PartnerError:
+        client = None
     if recipient is None and client is None:
         return None
     active = consent_counts.active_by_version(session, recipient_id, now)

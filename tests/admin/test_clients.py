@@ -326,3 +326,20 @@ def test_the_api_shapes_of_a_client(app, make_client):
     spec = partners.spec_from_metadata({"client_name": "  X  ", "redirect_uris": ["https://x/"]})
     assert spec.name == "X" and spec.grant_types == ["authorization_code"]
     assert spec.token_endpoint_auth_method == "client_secret_basic" and spec.scope == "openid"
+
+
+def test_admin_api_clients_are_not_partners(app, console, make_api_client):
+    """Rotating an owner API client's secret here would hand its role to a partner manager."""
+    api_client_id, secret = make_api_client("owner", dangerous=True)
+    client, csrf = console
+    assert api_client_id.encode() not in client.get("/admin/clients").data
+    assert client.get(f"/admin/clients/{api_client_id}").status_code == 404
+    assert client.get(f"/admin/sharing/{api_client_id}").status_code == 404
+    assert api_client_id.encode() not in client.get("/admin/sharing").data
+    for path in ("", "/rotate", "/delete"):
+        resp = _post(client, csrf, f"/admin/clients/{api_client_id}{path}", reason="x")
+        assert resp.status_code == 404, path
+    resp = _post(client, csrf, "/admin/clients/new", client_id=api_client_id)
+    assert resp.status_code == 400  # the id is taken; the API client is untouched
+    stored = _get_client(app, api_client_id)
+    assert stored is not None and stored.client_secret_hash == hash_secret(secret)
