@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import JSON, DateTime, Index, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -53,6 +53,10 @@ class _Event:
 
 class EventRow(_Event, LedgerBase):
     __tablename__ = "consent_events"
+    # one recipient's events, without reading the others' (the admin's data-sharing map)
+    __table_args__ = (
+        Index("ix_consent_events_recipient_id_purpose_id", "recipient_id", "purpose_id"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     prev_leaf_hash: Mapped[str | None] = mapped_column(String(64))

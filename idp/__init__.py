@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, render_template, url_for
+from flask import Flask, Response, render_template, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp.config import load_settings
@@ -95,6 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from idp.account.views import bp as account_bp
     from idp.admin.api.blueprint import bp as admin_api_bp
     from idp.admin.entry import bp as admin_entry_bp
+    from idp.admin.partners_views import bp as admin_partners_bp
     from idp.admin.views import bp as admin_bp
     from idp.auth.passkey_views import bp as passkeys_bp
     from idp.auth.views import bp as auth_bp
@@ -120,13 +121,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         claims_bp,
         admin_entry_bp,
         admin_bp,
+        admin_partners_bp,
         admin_api_bp,
     ):
         app.register_blueprint(bp)
-
-    @app.before_request
-    def _language() -> None:
-        g.lang = i18n.pick_language()
 
     @app.route("/")
     def index() -> Response:

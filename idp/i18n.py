@@ -110,9 +110,18 @@ def remember_choice(resp: R, code: str) -> R:
     return resp
 
 
+def current_language() -> str:
+    """This request's language, picked when first needed: a protocol request that renders
+    nothing for a person (discovery, the token endpoint) never looks the customer up."""
+    lang = g.get("lang")
+    if lang is None:
+        lang = g.lang = pick_language()
+    return str(lang)
+
+
 def init_app(app: Flask) -> None:
     def _locale() -> str:
-        return str(g.get("lang") or pick_language(look_up=False))
+        return current_language()
 
     babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(app.root_path + "/translations")
@@ -121,5 +130,5 @@ def init_app(app: Flask) -> None:
     def _languages() -> dict[str, object]:
         return {
             "languages": LANGUAGE_NAMES,
-            "current_lang": g.get("lang") or pick_language(look_up=False),
+            "current_lang": current_language(),
         }

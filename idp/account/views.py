@@ -12,7 +12,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -33,7 +32,7 @@ from idp.auth.messages import message
 from idp.db import aware, commit, get_session, utcnow
 from idp.events import outbox
 from idp.extensions import login_manager
-from idp.i18n import remember_choice
+from idp.i18n import current_language, remember_choice
 from idp.ledger.consents import NotApplicable
 from idp.ledger.context import consent_context
 from idp.ledger.labels import (
@@ -109,7 +108,7 @@ def sharing_page() -> ResponseReturnValue:
     sso = _signed_in()
     ctx = consent_context()
     db = get_session()
-    shared = sharing.overview(db, ctx, sso.user, g.get("lang") or "en")
+    shared = sharing.overview(db, ctx, sso.user, current_language())
     changed = _changed(shared)
     log = context.settings().disclosure_log
     received = sharing.disclosed(db, ctx, sso.user) if log else []
@@ -356,7 +355,7 @@ def change_sharing(action: str) -> ResponseReturnValue:
             client,
             purpose_id,
             action,
-            language=g.get("lang") or "en",
+            language=current_language(),
             session_id=sso.id,
             now=utcnow(),
         )
@@ -403,7 +402,7 @@ def turn_on() -> ResponseReturnValue:
             client,
             request.form.get("purpose", "")[:100],
             claims,
-            language=g.get("lang") or "en",
+            language=current_language(),
             session_id=sso.id,
             now=utcnow(),
         )
@@ -424,7 +423,7 @@ def receipts() -> ResponseReturnValue:
     )
     commit()
     ctx = consent_context()
-    lang = g.get("lang") or "en"
+    lang = current_language()
     described = [
         (row, token, *sharing.describe_row(ctx, get_session(), row, lang)) for row, token in items
     ]

@@ -16,4 +16,16 @@ module              holds
 :mod:`.entry`       the way in: enrolment, sign-in, sign-out, re-verification
 :mod:`.views`       the pages: Overview, admins, audit log
 =================== =====================================================================
+
+The partner pages: clients, each partner's data-sharing map, the catalogue.
+
+======================= =================================================================
+:mod:`.partners`        clients: create, edit, rotate a secret, delete (console and API)
+:mod:`.client_form`     the client form read as registration metadata
+:mod:`.sharing`         each partner's data-sharing map
+:mod:`.consent_counts`  one recipient's consents, counted in SQL
+:mod:`.catalogue_view`  the catalogue's purposes, their versions and diffs
+:mod:`.wording`         legal bases, needs and what a new version changes, in fi/sv/en
+:mod:`.partners_views`  the pages
+======================= =================================================================
 """

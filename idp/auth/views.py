@@ -10,7 +10,6 @@ from flask import (
     Blueprint,
     Response,
     current_app,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -27,7 +26,7 @@ from idp.auth import accounts, letters, limits, passkeys
 from idp.auth.messages import message
 from idp.db import commit, get_session
 from idp.events import outbox
-from idp.i18n import remember_choice
+from idp.i18n import current_language, remember_choice
 from idp.models import Client, Interaction, User
 from idp.oauth.authorize import flow_target, forget_ui_locales, resume_url
 from idp.oauth.responses import allow_form_target
@@ -148,7 +147,7 @@ def _queue_mail(letter: letters.Letter, to: str) -> None:
     if not limits.mail_throttle(db).reserve(to, client_ip()):
         commit()  # the attempt counts
         return
-    letters.queue(db, letter, to, g.lang)
+    letters.queue(db, letter, to, current_language())
     commit()
     outbox.kick(current_app._get_current_object())  # type: ignore[attr-defined]
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _, lazy_gettext
 
 from consent import ledger, receipts
 from idp.db import get_session
 from idp.errors import IdpError, Invalid, NotFound
+from idp.i18n import current_language
 
 bp = Blueprint("ledger", __name__, url_prefix="/consent-log")
 pages = Blueprint("privacy", __name__)
@@ -48,7 +49,7 @@ def privacy_notice(version: str) -> ResponseReturnValue:
     files = catalogue.notice_files.get(version[:40])
     if not files:
         raise NotFound(_("There is no privacy notice of that version."))
-    lang = g.get("lang") or "en"
+    lang = current_language()
     path = files.get(lang) or files.get("en") or next(iter(files.values()))
     blocks = _blocks(path.read_text(encoding="utf-8"))
     return render_template("privacy.html", version=version, blocks=blocks)

@@ -33,7 +33,11 @@ class Disclosure(Base):
     """
 
     __tablename__ = "disclosures"
-    __table_args__ = (Index("ix_disclosures_user_id_at", "user_id", "at"),)
+    __table_args__ = (
+        Index("ix_disclosures_user_id_at", "user_id", "at"),
+        # the console's data-sharing map: a partner's newest disclosure
+        Index("ix_disclosures_recipient_id_at", "recipient_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -13,7 +13,10 @@ from tests.admin.console import meta_csrf, session_for
 SAMPLE = {
     "token": "not-a-real-token",
     "admin_id": "00000000-0000-0000-0000-000000000000",
-    "client_id": "not-a-client",
+    "client_id": "no-such-client",
+    "recipient_id": "no-such-partner",
+    "partner_id": "no-such-partner",
+    "purpose_id": "no-such-purpose",
 }
 API = "/admin/api/"  # the admin API: bearer tokens with admin scopes instead of the session
 
