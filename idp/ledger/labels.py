@@ -71,6 +71,7 @@ def status_label(status: str) -> str:
         "expired": _("expired"),
         "objected": _("objected to"),
         "restricted": _("restricted"),
+        "paused": _("paused while your complaint is handled"),
         "none": _("not shared"),
     }
     return str(labels.get(status, status))

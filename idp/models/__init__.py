@@ -12,6 +12,7 @@ from idp.models.admins import (
     Role,
 )
 from idp.models.clients import Client, hash_secret
+from idp.models.complaints import Complaint
 from idp.models.contributions import ContributedClaim
 from idp.models.disclosures import Disclosure, DisclosureChannel
 from idp.models.events import AuditEvent, Delivery, ThrottleCounter
@@ -37,6 +38,7 @@ __all__ = [
     "AuditEvent",
     "AuthorizationCode",
     "Client",
+    "Complaint",
     "ContributedClaim",
     "Delivery",
     "Disclosure",
