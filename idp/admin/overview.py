@@ -24,7 +24,7 @@ from consent.projection import project
 from consent.store import EventRow, IntakeRow
 from idp.db import aware
 from idp.events.kinds import BACKCHANNEL_LOGOUT
-from idp.models import Delivery, User
+from idp.models import Complaint, Delivery, User
 
 ENDINGS = (EventType.WITHDRAWN, EventType.OBJECTION)
 WINDOWS = (7, 30)  # days
@@ -40,6 +40,7 @@ class Overview:
     checkpoint_size: int | None  # the consent ledger's newest signed checkpoint
     checkpoint_at: datetime | None
     queued: int
+    complaints_open: int = 0  # complaints not closed yet (each pauses marketing)
 
 
 def _union() -> Subquery:
@@ -63,7 +64,10 @@ def active_consents(session: Session) -> dict[tuple[str, str], int]:
     for subject, events in groupby(rows, key=lambda r: r.subject):
         for (_, recipient, purpose), state in project(as_event(r, subject) for r in events).items():
             # an objection (Art. 21) or a restriction (Art. 18) stops the use: not active
-            if state.status == ConsentStatus.ACTIVE and not (state.objected or state.restricted):
+            # ...and so does a complaint that pauses marketing (idp.admin.complaints)
+            if state.status == ConsentStatus.ACTIVE and not (
+                state.objected or state.restricted or state.paused
+            ):
                 counts[(purpose, recipient)] += 1
     return dict(sorted(counts.items()))
 
@@ -99,4 +103,8 @@ def build(session: Session, now: datetime) -> Overview:
         checkpoint_size=checkpoint.size if checkpoint else None,
         checkpoint_at=aware(checkpoint.created_at) if checkpoint else None,
         queued=session.scalar(select(func.count()).select_from(IntakeRow)) or 0,
+        complaints_open=session.scalar(
+            select(func.count()).select_from(Complaint).where(Complaint.closed_at.is_(None))
+        )
+        or 0,
     )
