@@ -38,11 +38,16 @@ def post_account(client: FlaskClient, path: str, data: dict[str, str]) -> Any:
 
 
 def marketing_customer(
-    client: FlaskClient, make_user: Any, make_client: Any, **shop: Any
+    client: FlaskClient,
+    make_user: Any,
+    make_client: Any,
+    shop: tuple[Any, str] | None = None,
+    **extra: Any,
 ) -> tuple[User, Any, str]:
-    """Signed in at the shop, reminders objected to, marketing on with the first name."""
+    """Signed in at the shop, reminders objected to, marketing on with the first name
+    (``shop``: the shop's client and secret when it is registered already)."""
     user = make_user(name="Aino Virtanen")
-    rp, secret = shop_client(make_client, **shop)
+    rp, secret = shop or shop_client(make_client, **extra)
     params, _ = authorize_params(rp, scope=SCOPE)
     interaction, page = consent_page(client, params, user.email)
     finish(client, interaction, page)
