@@ -194,30 +194,45 @@ def open_complaint(
         if token is not None
     ]
     by_id = {p.id: p for p in purposes}
-    affected: dict[str, Client] = {}
+    affected: dict[str, list[str]] = {}
     for recipient_id, purpose_id in paused:
-        state = before.get((recipient_id, purpose_id))
+        if _releases_under(by_id[purpose_id], before.get((recipient_id, purpose_id)), now):
+            affected.setdefault(recipient_id, []).append(purpose_id)
+    for recipient_id, purpose_ids in sorted(affected.items()):
         client = session.get(Client, recipient_id)
-        if client is None or not _releases_under(by_id[purpose_id], state, now):
-            continue
-        if recipient_id not in affected:
-            revoke_client_tokens(session, customer.id, recipient_id)
-            affected[recipient_id] = client
-        if ctx.issuer:
-            signals.consent_changed(
-                session,
-                ctx.issuer,
-                customer,
-                client,
-                purpose_id,
-                str(EventType.COMPLAINT_OPENED),
-                now,
-                "admin",
-            )
-    for client in affected.values():
-        if ctx.issuer and not consents.anything_active(session, ctx, customer, client, now):
-            enqueue_client_logout(session, ctx.issuer, customer, client)
+        if client is not None:
+            _end_as_on_withdrawal(session, ctx, customer, client, purpose_ids, now)
     return Opened(complaint, paused, sorted(affected))
+
+
+def _end_as_on_withdrawal(
+    session: Session,
+    ctx: consents.Context,
+    customer: User,
+    client: Client,
+    purpose_ids: list[str],
+    now: datetime,
+) -> None:
+    """What a withdrawal does after its event (:func:`idp.account.sharing.change`), for the
+    purposes the complaint paused: the client's tokens for the customer end, it hears of
+    each purpose through Shared Signals, and a back-channel logout is queued when nothing is
+    left for it. One place, so that it follows the withdrawal path when that changes."""
+    revoke_client_tokens(session, customer.id, client.client_id)
+    if not ctx.issuer:
+        return
+    for purpose_id in purpose_ids:
+        signals.consent_changed(
+            session,
+            ctx.issuer,
+            customer,
+            client,
+            purpose_id,
+            str(EventType.COMPLAINT_OPENED),
+            now,
+            "admin",
+        )
+    if not consents.anything_active(session, ctx, customer, client, now):
+        enqueue_client_logout(session, ctx.issuer, customer, client)
 
 
 def close_complaint(
