@@ -90,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["avain.oauth_server"] = server
 
     from idp.account.views import bp as account_bp
+    from idp.admin.api.blueprint import bp as admin_api_bp
     from idp.admin.complaints_views import bp as admin_complaints_bp
     from idp.admin.entry import bp as admin_entry_bp
     from idp.admin.views import bp as admin_bp
@@ -118,6 +119,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin_entry_bp,
         admin_bp,
         admin_complaints_bp,
+        admin_api_bp,
     ):
         app.register_blueprint(bp)
 

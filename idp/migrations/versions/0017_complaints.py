@@ -1,7 +1,7 @@
 """complaints: customers' complaints, which pause marketing while open
 
 Revision ID: 0017_complaints
-Revises: 0015_email_lower_index
+Revises: 0021_verify_runs
 Create Date: 2026-12-02 16:00:00
 
 One row per complaint a privacy admin opens (issue 12). The pause itself is in the consent
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0017_complaints'
-down_revision = '0015_email_lower_index'
+down_revision = '0021_verify_runs'
 branch_labels = None
 depends_on = None
 
