@@ -17,8 +17,9 @@ paused purpose that received nothing under it keep their tokens: nothing they ho
 it. Closing revokes nothing and revives nothing: revoked tokens stay revoked, new ones release
 the purposes again.
 
-Plain functions taking a ``Session`` first, the acting admin and the time; they flush and
-never commit, so the console and the admin API call the same ones.
+Plain functions taking a ``Session`` first, who acts (an admin in the console, or an admin API
+client) and the time; they flush and never commit, so the console and the admin API call the
+same ones.
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ from idp.auth.accounts import find_by_email
 from idp.db import aware
 from idp.events import signals
 from idp.ledger import consents
-from idp.models import Admin, Client, Complaint, User
+from idp.models import Admin, AdminApiClient, Client, Complaint, User
 from idp.revocation import revoke_client_tokens
 from idp.sso import enqueue_client_logout
+
+#: who opens or closes a complaint: an admin in the console, or an admin API client
+Acting = Admin | AdminApiClient
 
 MAX_REASON = 2000  # characters; a complaint is summarised, the letter itself is kept elsewhere
 PAGE_SIZE = 25
@@ -123,14 +127,21 @@ def _releases_under(purpose: Purpose, state: ConsentState | None, now: datetime)
     return bool(purpose.necessary()) or (state is not None and bool(state.claims))
 
 
-def _details(complaint: Complaint, admin: Admin, reason: str, recipient: str) -> dict[str, Any]:
-    return {
-        "complaint": complaint.id,
-        "admin_id": admin.id,
-        "admin_email": admin.email,
-        "reason": reason,
-        "recipient_name": recipient,
-    }
+def _details(complaint: Complaint, actor: Acting, reason: str, recipient: str) -> dict[str, Any]:
+    """An event's sealed details: the complaint, who acted and why."""
+    who: dict[str, Any] = (
+        {"admin_id": actor.id, "admin_email": actor.email}
+        if isinstance(actor, Admin)
+        else {"api_client_id": actor.client_id}
+    )
+    return {"complaint": complaint.id, **who, "reason": reason, "recipient_name": recipient}
+
+
+def _by(actor: Acting) -> tuple[str | None, str | None]:
+    """(admin id, admin API client id) of who acted; the other is None."""
+    if isinstance(actor, Admin):
+        return actor.id, None
+    return None, actor.client_id
 
 
 def _recipient_name(ctx: consents.Context, session: Session, recipient_id: str) -> str:
@@ -144,7 +155,7 @@ def _recipient_name(ctx: consents.Context, session: Session, recipient_id: str) 
 def open_complaint(
     session: Session,
     ctx: consents.Context,
-    admin: Admin,
+    actor: Acting,
     customer: User,
     reason: str | None,
     now: datetime,
@@ -162,10 +173,12 @@ def open_complaint(
     if open_of(session, customer.id) is not None:
         raise ComplaintError("already_open")
     purposes = marketing_purposes(ctx)
+    admin_id, client_id = _by(actor)
     complaint = Complaint(
         customer_id=customer.id,
         opened_at=now,
-        opened_by=admin.id,
+        opened_by=admin_id,
+        opened_by_client=client_id,
         reason=reason,
         purposes=[p.id for p in purposes],
     )
@@ -186,7 +199,7 @@ def open_complaint(
                 channel=channel,
             )
             name = _recipient_name(ctx, session, recipient_id)
-            items.append((event, _details(complaint, admin, reason, name)))
+            items.append((event, _details(complaint, actor, reason, name)))
     tokens = ledger.submit_changes(session, ctx.keys, items, now=now)
     paused = [
         (event.recipient_id, event.purpose_id)
@@ -238,7 +251,7 @@ def _end_as_on_withdrawal(
 def close_complaint(
     session: Session,
     ctx: consents.Context,
-    admin: Admin,
+    actor: Acting,
     complaint: Complaint,
     reason: str | None,
     now: datetime,
@@ -273,10 +286,10 @@ def close_complaint(
             channel=channel,
         )
         name = _recipient_name(ctx, session, recipient_id)
-        items.append((event, _details(complaint, admin, reason, name)))
+        items.append((event, _details(complaint, actor, reason, name)))
     tokens = ledger.submit_changes(session, ctx.keys, items, now=now)
     complaint.closed_at = now
-    complaint.closed_by = admin.id
+    complaint.closed_by, complaint.closed_by_client = _by(actor)
     complaint.closing_reason = reason
     session.flush()
     return [

@@ -37,12 +37,19 @@ class Complaint(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     customer_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: who opened it: an admin in the console, or an admin API client (the other is None)
     opened_by: Mapped[str | None] = mapped_column(ForeignKey("admins.id", ondelete="SET NULL"))
+    opened_by_client: Mapped[str | None] = mapped_column(
+        ForeignKey("admin_api_clients.client_id", ondelete="SET NULL")
+    )
     reason: Mapped[str] = mapped_column(Text)
     #: the marketing purposes paused when it was opened (the catalogue may change meanwhile)
     purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[str | None] = mapped_column(ForeignKey("admins.id", ondelete="SET NULL"))
+    closed_by_client: Mapped[str | None] = mapped_column(
+        ForeignKey("admin_api_clients.client_id", ondelete="SET NULL")
+    )
     closing_reason: Mapped[str | None] = mapped_column(Text)
 
     @property

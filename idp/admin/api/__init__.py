@@ -15,5 +15,6 @@ module               holds
 :mod:`.overview`     ``GET /overview``
 :mod:`.audit_log`    ``GET /audit/entries``, ``POST /audit/verify``
 :mod:`.admins`       ``GET /admins``, ``POST /admins/{admin_id}/disable``
+:mod:`.complaints`   ``GET``/``POST /complaints``, ``GET /complaints/{id}``, ``.../close``
 ==================== ==================================================================
 """

@@ -34,6 +34,7 @@ RESPONSE = obj(
         "logouts_waiting": COUNT,
         "logouts_failed": COUNT,
         "queued_events": COUNT,
+        "open_complaints": COUNT,
         "ledger_checkpoint": nullable(obj({"size": COUNT, "at": DATE_TIME})),
     }
 )
@@ -64,6 +65,7 @@ def get_overview(call: Call) -> dict[str, Any]:
         "logouts_waiting": o.logouts_waiting,
         "logouts_failed": o.logouts_failed,
         "queued_events": o.queued,
+        "open_complaints": o.complaints_open,
         "ledger_checkpoint": (
             {"size": o.checkpoint_size, "at": aware(o.checkpoint_at).isoformat()}
             if o.checkpoint_size is not None and o.checkpoint_at is not None

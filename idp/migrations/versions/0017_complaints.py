@@ -4,7 +4,7 @@ Revision ID: 0017_complaints
 Revises: 0021_verify_runs
 Create Date: 2026-12-02 16:00:00
 
-One row per complaint a privacy admin opens (issue 12). The pause itself is in the consent
+One row per complaint a privacy admin (or an admin API client) opens (issue 12). The pause itself is in the consent
 ledger (complaint_opened / complaint_closed events); a partial unique index keeps at most one
 complaint per customer open, on SQLite and PostgreSQL alike.
 """
@@ -25,14 +25,18 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.String(length=36), nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('opened_by', sa.String(length=36), nullable=True),
+    sa.Column('opened_by_client', sa.String(length=64), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('purposes', sa.JSON(), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('closed_by', sa.String(length=36), nullable=True),
+    sa.Column('closed_by_client', sa.String(length=64), nullable=True),
     sa.Column('closing_reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['closed_by'], ['admins.id'], name=op.f('fk_complaints_closed_by_admins'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['closed_by_client'], ['admin_api_clients.client_id'], name=op.f('fk_complaints_closed_by_client_admin_api_clients'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['customer_id'], ['users.id'], name=op.f('fk_complaints_customer_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['opened_by'], ['admins.id'], name=op.f('fk_complaints_opened_by_admins'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['opened_by_client'], ['admin_api_clients.client_id'], name=op.f('fk_complaints_opened_by_client_admin_api_clients'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints'))
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
