@@ -28,6 +28,9 @@ File format (``config/purposes.toml`` is the demo)::
     ask = "signin"                            # optional, consent only: "signin" (asked on
                                               #   the sign-in screen, the default) or
                                               #   "account" (offered on the account page)
+    marketing = true                          # optional, default false: direct marketing,
+                                              #   paused while a complaint of the
+                                              #   customer's is open
     [purposes.claims]
     phone_number = "necessary"                # or "optional"
     [purposes.texts.fi]
@@ -58,6 +61,7 @@ a canonical JSON of everything that defines it: id, basis, texts in every langua
 claims with their needs, recipients and validity. It does not depend on the layout or
 order of the TOML. A purpose's ``ask`` (sign-in or account page) is not in the hash: where
 the choice is offered changes nothing the customer agrees to, so moving it asks no one again.
+Nor is ``marketing``: it says what Avain does while a complaint is open, not what is shared.
 Nor are a recipient's ``controller`` and ``logo`` (no recipient field is): the ledger event
 records the controller the screen named, and the privacy notice's hash the notice it pointed
 to. Agreements are not part of any purpose's hash: adding or changing one
@@ -106,7 +110,16 @@ RESERVED_CLAIMS: frozenset[str] = frozenset({"sub"})
 _TOP_KEYS = ("claims", "recipients", "purposes", "agreements", "notices")
 _CLAIM_KEYS = ("category",)
 _RECIPIENT_KEYS = ("id", "name", "texts", "controller", "logo")
-_PURPOSE_KEYS = ("id", "basis", "texts", "claims", "recipients", "validity_days", "ask")
+_PURPOSE_KEYS = (
+    "id",
+    "basis",
+    "texts",
+    "claims",
+    "recipients",
+    "validity_days",
+    "ask",
+    "marketing",
+)
 _NOTICE_KEYS = ("version", "url", "files")
 _AGREEMENT_KEYS = ("id", "from", "to", "purpose", "details_types")
 _TEXT_KEYS = ("title", "description")
@@ -414,6 +427,7 @@ class _Loader:
                 recipients=shared_with,
                 validity_days=validity,
                 ask=self.load_ask(where, entry, basis),
+                marketing=self.load_marketing(where, entry),
             )
             purposes[pid] = dataclasses.replace(purpose, content_hash=purpose_hash(purpose))
         return purposes
@@ -433,6 +447,16 @@ class _Loader:
                 "remove ask (what rests on another basis is shown at sign-in as always shared)",
             )
         return AskAt(value)
+
+    def load_marketing(self, where: str, entry: Mapping[str, object]) -> bool:
+        value = entry.get("marketing", False)
+        if not isinstance(value, bool):
+            self.fail(
+                where,
+                f"marketing must be true or false, not {value!r}",
+                "write marketing = true for direct marketing, or leave it out",
+            )
+        return value
 
     def load_logo(self, where: str, entry: Mapping[str, object]) -> str:
         logo = self.string(where, entry, "logo")

@@ -5,7 +5,8 @@ states and the time: no storage, no clock of its own. GDPR Art. 6(1) and 7: a cl
 released under a purpose only on that purpose's legal basis; a consent-based purpose
 needs a current, unexpired consent to its present version, and an optional claim must
 have been chosen. Restriction (Art. 18) stops release; objection (Art. 21) stops
-release on legitimate interest.
+release on legitimate interest; an open complaint stops release under a marketing purpose
+(the state is ``paused``), whatever its basis, until the complaint is closed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from consent.model import (
 # When no purpose lets a claim out, report the reason that says most to the customer.
 _PRIORITY = (
     Reason.RESTRICTED,
+    Reason.PAUSED,
     Reason.OBJECTED,
     Reason.WITHDRAWN,
     Reason.REFUSED,
@@ -60,6 +62,8 @@ def _verdict(
     """None when ``purpose`` lets ``claim`` out, else the reason it does not."""
     if state is not None and state.restricted:
         return Reason.RESTRICTED
+    if state is not None and state.paused:
+        return Reason.PAUSED
     necessary = claim in purpose.necessary()
     if purpose.basis is not LegalBasis.CONSENT and necessary:
         if (

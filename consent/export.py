@@ -16,7 +16,8 @@ export field                source / TS 27560 element
 ``recordId``                the event's ledger sequence number (27560 record id)
 ``eventTime``               when it happened, ISO 8601 UTC (27560 event: time)
 ``eventType``               given, refused, withdrawn, expired, renewed, modified, objection,
-                            restriction, restriction_lifted (Avain's event type)
+                            restriction, restriction_lifted, complaint_opened,
+                            complaint_closed (Avain's event type)
 ``eventState``              the same in 27560 words ("consent given", …; see
                             :data:`consent.receipts.EVENT_STATES`)
 ``eventBy``                 who acted: customer, admin, system (27560 event: by whom)

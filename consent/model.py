@@ -30,6 +30,10 @@ class EventType(StrEnum):
     OBJECTION = "objection"  # Art. 21
     RESTRICTION = "restriction"  # Art. 18
     RESTRICTION_LIFTED = "restriction_lifted"
+    # a privacy admin opened a complaint of the customer's: marketing purposes pause until
+    # it is closed (the admin and the reason are in the event's sealed details)
+    COMPLAINT_OPENED = "complaint_opened"
+    COMPLAINT_CLOSED = "complaint_closed"
 
 
 class ConsentStatus(StrEnum):
@@ -110,6 +114,9 @@ class Purpose:
     #: asked at sign-in or only offered on the account page; not in the hash (when a purpose
     #: is offered does not change what the customer agrees to)
     ask: AskAt = AskAt.SIGNIN
+    #: direct marketing: paused for a customer while a complaint of theirs is open. Not in
+    #: the hash either: it changes what Avain does on a complaint, not what is agreed to
+    marketing: bool = False
 
     def necessary(self) -> frozenset[str]:
         return frozenset(c for c, need in self.claims.items() if need is Need.NECESSARY)
@@ -184,6 +191,9 @@ class ConsentState:
     expires_at: datetime | None = None
     objected: bool = False
     restricted: bool = False
+    #: a complaint of the customer's is open and the purpose is marketing: nothing leaves
+    #: under it until the complaint is closed; the consent itself stays as chosen
+    paused: bool = False
     # the log position of the event that made the consent stand (given, renewed, modified);
     # None while that event waits in the intake, or when no consent stands
     seq: int | None = None
@@ -240,4 +250,5 @@ class Reason(StrEnum):
     NOT_CHOSEN = "claim_not_chosen"  # consent given, but this optional claim left out
     OUTDATED = "purpose_changed"  # consent was for an older version of the purpose
     RESTRICTED = "processing_restricted"  # Art. 18
+    PAUSED = "paused_for_complaint"  # a complaint of the customer's is open (marketing)
     OBJECTED = "objection"  # Art. 21 against legitimate interest

@@ -27,6 +27,7 @@ NARROWING = frozenset(
         EventType.EXPIRED,
         EventType.OBJECTION,
         EventType.RESTRICTION,
+        EventType.COMPLAINT_OPENED,
     }
 )
 
@@ -69,6 +70,12 @@ def apply(state: ConsentState | None, event: ConsentEvent) -> ConsentState:
         return replace(state, restricted=True)
     if event.type is EventType.RESTRICTION_LIFTED:
         return replace(state, restricted=False)
+    # a pause leaves the consent as the customer chose it (and as they change it meanwhile),
+    # so that closing the complaint restores exactly that
+    if event.type is EventType.COMPLAINT_OPENED:
+        return replace(state, paused=True)
+    if event.type is EventType.COMPLAINT_CLOSED:
+        return replace(state, paused=False)
     raise ValueError(f"unknown event type {event.type!r}")
 
 
@@ -87,6 +94,7 @@ def changes(state: ConsentState | None, event: ConsentEvent) -> bool:
       given, refused, withdrawn or expired changes nothing a recipient may have.
     * ``objection``, ``restriction``: unless already objected to, or restricted;
       ``restriction_lifted``: only while restricted.
+    * ``complaint_opened``: unless already paused; ``complaint_closed``: only while paused.
 
     ``since`` is not a change: it moves with every event. Nor is the privacy notice an
     event was shown with, which the state does not hold (a changed notice that needs new
@@ -114,6 +122,10 @@ def changes(state: ConsentState | None, event: ConsentEvent) -> bool:
         return state is None or not state.restricted
     if event.type is EventType.RESTRICTION_LIFTED:
         return state is not None and state.restricted
+    if event.type is EventType.COMPLAINT_OPENED:
+        return state is None or not state.paused
+    if event.type is EventType.COMPLAINT_CLOSED:
+        return state is not None and state.paused
     raise ValueError(f"unknown event type {event.type!r}")
 
 

@@ -42,7 +42,8 @@ claim                      value
 **ISO/IEC TS 27560**
 ``recordId``               the ledger sequence number of the event (as in the export)
 ``eventType``              the Avain event: given, refused, withdrawn, expired, renewed,
-                           modified, objection, restriction, restriction_lifted
+                           modified, objection, restriction, restriction_lifted,
+                           complaint_opened, complaint_closed
 ``eventState``             the same in 27560 words: "consent given", "consent withdrawn", …
 ``eventTime``              ISO 8601 time of the event, UTC
 ``eventBy``                who acted: customer, admin or system
@@ -105,6 +106,8 @@ EVENT_STATES: dict[str, str] = {
     EventType.OBJECTION: "objection raised",
     EventType.RESTRICTION: "processing restricted",
     EventType.RESTRICTION_LIFTED: "restriction lifted",
+    EventType.COMPLAINT_OPENED: "processing paused for a complaint",
+    EventType.COMPLAINT_CLOSED: "complaint closed, processing resumed",
 }
 """Avain event type -> ISO/IEC TS 27560 event state (in the words of the DPV consent states)."""
 

@@ -32,7 +32,7 @@ class Sharing:
     purpose_id: str
     title: str | None  # None: signing in to the client (the page words it)
     basis: str
-    status: str  # active, refused, withdrawn, expired, objected, restricted
+    status: str  # active, refused, withdrawn, expired, objected, restricted, paused
     since: datetime | None
     claims: list[str]  # what the recipient gets now
     withdrawable: bool  # a consent that stands (Art. 7(3))
@@ -74,8 +74,11 @@ def overview(session: Session, ctx: consents.Context, user: User, lang: str) -> 
         basis = purpose.basis if purpose is not None else LegalBasis.CONSENT
         restricted = state is not None and state.restricted
         objected = state is not None and state.objected
+        paused = state is not None and state.paused
         if restricted:
             status = "restricted"
+        elif paused:  # a complaint is open: nothing leaves under it (idp.admin.complaints)
+            status = "paused"
         elif basis is LegalBasis.LEGITIMATE_INTEREST:
             status = "objected" if objected else "active"
         else:
@@ -108,7 +111,7 @@ def overview(session: Session, ctx: consents.Context, user: User, lang: str) -> 
                 offerable=(
                     purpose is not None
                     and purpose.ask is AskAt.ACCOUNT
-                    and status not in {"active", "restricted"}
+                    and status not in {"active", "restricted", "paused"}
                     and client is not None
                 ),
                 description=description,

@@ -116,6 +116,7 @@ def sharing_page() -> ResponseReturnValue:
         render_template(
             "account/sharing.html",
             section="sharing",
+            user=sso.user,  # for the pause an open complaint holds
             notice=request.args.get("notice"),
             # the item a withdrawal or objection just changed, for the notice to name it
             changed=changed,

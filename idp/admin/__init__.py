@@ -15,6 +15,8 @@ module              holds
 :mod:`.messages`    what the console says: error messages, role names
 :mod:`.entry`       the way in: enrolment, sign-in, sign-out, re-verification
 :mod:`.views`       the pages: Overview, admins, audit log
+:mod:`.complaints`  complaints: opening one pauses the customer's marketing purposes
+:mod:`.complaints_views` the complaint pages under /admin/complaints
 =================== =====================================================================
 
 The partner pages: clients, each partner's data-sharing map, the catalogue.

@@ -26,7 +26,7 @@ from consent.store import EventRow, IntakeRow
 from idp.db import aware
 from idp.events.kinds import BACKCHANNEL_LOGOUT
 from idp.ledger import verify_runs
-from idp.models import Delivery, User, VerifyRun
+from idp.models import Complaint, Delivery, User, VerifyRun
 
 ENDINGS = (EventType.WITHDRAWN, EventType.OBJECTION)
 WINDOWS = (7, 30)  # days
@@ -44,6 +44,7 @@ class Overview:
     queued: int
     consent_verified: VerifyRun | None  # the last full check of the consent ledger
     audit_verified: VerifyRun | None  # and of the audit log
+    complaints_open: int = 0  # complaints not closed yet (each pauses marketing)
 
 
 def _union() -> Subquery:
@@ -67,7 +68,10 @@ def active_consents(session: Session) -> dict[tuple[str, str], int]:
     for subject, events in groupby(rows, key=lambda r: r.subject):
         for (_, recipient, purpose), state in project(as_event(r, subject) for r in events).items():
             # an objection (Art. 21) or a restriction (Art. 18) stops the use: not active
-            if state.status == ConsentStatus.ACTIVE and not (state.objected or state.restricted):
+            # ...and so does a complaint that pauses marketing (idp.admin.complaints)
+            if state.status == ConsentStatus.ACTIVE and not (
+                state.objected or state.restricted or state.paused
+            ):
                 counts[(purpose, recipient)] += 1
     return dict(sorted(counts.items()))
 
@@ -105,4 +109,8 @@ def build(session: Session, now: datetime) -> Overview:
         queued=session.scalar(select(func.count()).select_from(IntakeRow)) or 0,
         consent_verified=verify_runs.latest(session, verify_runs.CONSENT),
         audit_verified=verify_runs.latest(session, verify_runs.AUDIT),
+        complaints_open=session.scalar(
+            select(func.count()).select_from(Complaint).where(Complaint.closed_at.is_(None))
+        )
+        or 0,
     )

@@ -53,6 +53,8 @@ CONSENT_EVENT_OF = {
     "withdrawn": "consent-withdrawn",
     "objection": "consent-objected",
     "restriction": "consent-restricted",
+    # a complaint pauses marketing: processing restricted while it is handled (Art. 18(1))
+    "complaint_opened": "consent-restricted",
 }
 #: the key in a queued SET's claims that asks the signer for the ledger position
 LEDGER_REF = "_ledger"

@@ -431,7 +431,7 @@ def anything_active(
     states = states_for(session, ctx, user, client)
     for purpose in purposes_for(session, ctx, client):
         state = states.get(purpose.id)
-        if state is not None and state.restricted:
+        if state is not None and (state.restricted or state.paused):
             continue
         if purpose.basis is LegalBasis.CONSENT:
             if _is_current(state, purpose, now):

@@ -71,6 +71,10 @@ def status_label(status: str) -> str:
         "expired": _("expired"),
         "objected": _("objected to"),
         "restricted": _("restricted"),
+        "paused": _("paused while your complaint is handled"),
+        # the ledger's complaint events, as the receipts page names them
+        "complaint_opened": _("paused because of your complaint"),
+        "complaint_closed": _("complaint closed, your choice applies again"),
         "none": _("not shared"),
     }
     return str(labels.get(status, status))

@@ -13,6 +13,7 @@ from idp.models.admins import (
     Role,
 )
 from idp.models.clients import Client, hash_secret
+from idp.models.complaints import Complaint
 from idp.models.contributions import ContributedClaim
 from idp.models.disclosures import Disclosure, DisclosureChannel
 from idp.models.events import AuditEvent, Delivery, ThrottleCounter
@@ -40,6 +41,7 @@ __all__ = [
     "AuditEvent",
     "AuthorizationCode",
     "Client",
+    "Complaint",
     "ContributedClaim",
     "Delivery",
     "Disclosure",

@@ -69,6 +69,7 @@ CONSENT_PROBLEMS = {
     Reason.OUTDATED: "Purpose {p} has changed since the customer's consent; ask it again "
     "with an authorization request",
     Reason.RESTRICTED: "The customer has restricted processing under purpose {p} for {r}",
+    Reason.PAUSED: "Purpose {p} is paused for {r} while a complaint of the customer's is open",
     Reason.OBJECTED: "The customer has objected to purpose {p} for {r}",
     Reason.NO_PURPOSE: "Purpose {p} shares nothing with {r}",
 }

@@ -17,6 +17,7 @@ SAMPLE = {
     "recipient_id": "no-such-partner",
     "partner_id": "no-such-partner",
     "purpose_id": "no-such-purpose",
+    "complaint_id": "00000000-0000-0000-0000-000000000000",
 }
 API = "/admin/api/"  # the admin API: bearer tokens with admin scopes instead of the session
 

@@ -16,5 +16,6 @@ module               holds
 :mod:`.audit_log`    ``GET /audit/entries``, ``POST /audit/verify``
 :mod:`.admins`       ``GET /admins``, ``POST /admins/{admin_id}/disable``
 :mod:`.api_clients`  ``GET /api-clients``, ``POST /api-clients/{client_id}/disable``
+:mod:`.complaints`   ``GET``/``POST /complaints``, ``GET /complaints/{id}``, ``.../close``
 ==================== ==================================================================
 """

@@ -46,6 +46,7 @@ RESPONSE = obj(
         "logouts_waiting": COUNT,
         "logouts_failed": COUNT,
         "queued_events": COUNT,
+        "open_complaints": COUNT,
         "ledger_checkpoint": nullable(obj({"size": COUNT, "at": DATE_TIME})),
         "ledger_verified": nullable(VERIFIED),
         "audit_log_verified": nullable(VERIFIED),
@@ -79,6 +80,7 @@ def get_overview(call: Call) -> dict[str, Any]:
         "logouts_waiting": o.logouts_waiting,
         "logouts_failed": o.logouts_failed,
         "queued_events": o.queued,
+        "open_complaints": o.complaints_open,
         "ledger_checkpoint": (
             {"size": o.checkpoint_size, "at": aware(o.checkpoint_at).isoformat()}
             if o.checkpoint_size is not None and o.checkpoint_at is not None
