@@ -90,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["avain.oauth_server"] = server
 
     from idp.account.views import bp as account_bp
+    from idp.admin.customers_views import bp as admin_customers_bp
     from idp.admin.entry import bp as admin_entry_bp
     from idp.admin.views import bp as admin_bp
     from idp.auth.passkey_views import bp as passkeys_bp
@@ -116,6 +117,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         claims_bp,
         admin_entry_bp,
         admin_bp,
+        admin_customers_bp,
     ):
         app.register_blueprint(bp)
 

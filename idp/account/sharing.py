@@ -128,6 +128,7 @@ def change(
     actor: Actor = Actor.CUSTOMER,
     channel: Channel = Channel.ACCOUNT_PAGE,
     reason: str | None = None,
+    admin: str | None = None,
 ) -> int:
     """Withdraw a consent, object, restrict or lift a restriction.
 
@@ -151,6 +152,7 @@ def change(
         actor=actor,
         channel=channel,
         reason=reason,
+        admin=admin,
     )
     if action == "lift_restriction":
         return 0

@@ -10,7 +10,12 @@ from idp.admin.roles import PERMISSIONS, PUBLIC, Permission, allows, declared
 from idp.models import Role
 from tests.admin.console import meta_csrf, session_for
 
-SAMPLE = {"token": "not-a-real-token", "admin_id": "00000000-0000-0000-0000-000000000000"}
+SAMPLE = {
+    "token": "not-a-real-token",
+    "admin_id": "00000000-0000-0000-0000-000000000000",
+    "customer_id": "00000000-0000-0000-0000-000000000000",
+    "handle": "0123456789abcdef01234567",
+}
 
 
 def admin_routes(app: Flask) -> list[tuple[str, str, str | None]]:
