@@ -31,8 +31,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, func, select, tuple_, union_all
+from sqlalchemy.orm import Session, aliased
 
 from consent.model import Actor, Channel
 from idp.account import sharing
@@ -165,37 +165,56 @@ def _after(cursor: str) -> tuple[str, str]:
     return key, user_id[:36]
 
 
+def _branch(session: Session, expr: Any, prefix: str, last: tuple[str, str] | None) -> Select[Any]:
+    """One key's range, in the order of its index, from after the cursor: an index scan
+    that stops after a page whatever the table's size."""
+    key = _key(session, expr)
+    stmt = select(User, key.label("search_key")).where(_prefix(key, prefix))
+    if last is not None:
+        stmt = stmt.where(tuple_(key, User.id) > tuple_(*last))
+    return stmt.order_by(key, User.id).limit(PAGE_SIZE + 1)
+
+
 def statement(session: Session, query: Query, after: str | None = None) -> Select[Any]:
-    """The page's SELECT: a range on one indexed key (two for a name), by (key, id)."""
+    """The page's SELECT: a range on one indexed key, by (key, id).
+
+    A name is looked for in the whole name ("matti vir") and in the family name ("virt"):
+    each range is read in its own index's order and the two merged, each customer sorted
+    by the key it matched on. One OR over both would make the planner either sort every
+    match or walk one index filtering on the other (98 ms for "ve" at 20,000 customers).
+    """
     if query.kind is Kind.ID:
         return select(User).where(User.id == query.text)
+    last = _after(after) if after is not None else None
     if query.kind is Kind.PHONE:
-        key = _key(session, User.phone_digits)
-        where = _prefix(key, query.text)
-    elif query.kind is Kind.EMAIL:
-        key = _key(session, func.lower(User.email))
-        where = _prefix(key, query.text)
-    else:  # the whole name ("matti vir"), or the family name ("virt")
-        key = _key(session, func.lower(User.name))
-        family = _key(session, func.lower(User.family_name))
-        where = or_(_prefix(key, query.text), _prefix(family, query.text))
-    stmt = select(User, key.label("search_key")).where(where)
-    if after is not None:
-        last_key, last_id = _after(after)
-        stmt = stmt.where(tuple_(key, User.id) > tuple_(last_key, last_id))
-    return stmt.order_by(key, User.id).limit(PAGE_SIZE + 1)
+        return _branch(session, User.phone_digits, query.text, last)
+    if query.kind is Kind.EMAIL:
+        return _branch(session, func.lower(User.email), query.text, last)
+    branches = [
+        select(_branch(session, func.lower(column), query.text, last).subquery())
+        for column in (User.name, User.family_name)
+    ]
+    both = union_all(*branches).subquery()
+    key = _key(session, both.c.search_key)
+    found = aliased(User, both)
+    return select(found, key.label("search_key")).order_by(key, both.c.id).limit(PAGE_SIZE + 1)
 
 
 def search(session: Session, query: Query, after: str | None = None) -> Page:
     """One page of customers matching ``query``, keyset-paged (``after`` the cursor the
-    previous page gave): each page costs the same however deep it is."""
+    previous page gave): each page costs the same however deep it is. A customer whose
+    whole name and family name both match shows once on a page (and may again on a later
+    one, under the other key)."""
     rows = session.execute(statement(session, query, after)).all()
     if query.kind is Kind.ID:
         return Page(query, [r[0] for r in rows], None)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     following = _cursor(rows[-1].search_key, rows[-1][0].id) if more else None
-    return Page(query, [r[0] for r in rows], following)
+    shown: dict[str, User] = {}
+    for row in rows:
+        shown.setdefault(row[0].id, row[0])
+    return Page(query, list(shown.values()), following)
 
 
 # -- one customer ------------------------------------------------------------------------
