@@ -20,7 +20,7 @@ from idp.db import commit, get_session
 from idp.errors import IdpError
 from idp.events import outbox
 from idp.ledger.context import consent_context
-from idp.ledger.labels import claim_label, status_label
+from idp.ledger.labels import status_label
 from idp.models import User
 
 bp = Blueprint("admin_customers", __name__, url_prefix="/admin/customers")
@@ -178,7 +178,6 @@ def customer(customer_id: str) -> ResponseReturnValue:
         handle=customers.session_handle,
         describe=describe,
         status_label=status_label,
-        claim_label=claim_label,
         error=MESSAGES.get(request.args.get("error", "")),
         done=DONE.get(request.args.get("done", "")),
     )
