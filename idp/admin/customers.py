@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select, tuple_, union_all
 from sqlalchemy.orm import Session, aliased
 
+from consent import ledger
 from consent.model import Actor, Channel
 from idp.account import sharing
 from idp.auth import accounts, letters
@@ -300,6 +301,12 @@ def unlock(session: Session, user: User) -> None:
     user.locked_at = None
 
 
+@dataclass(frozen=True)
+class Recorded:
+    recorded: bool  # False: the ledger already said so, nothing was added
+    logouts: int  # back-channel logouts queued
+
+
 RIGHTS = tuple(consents.RIGHTS)  # withdraw, object, restrict, lift_restriction
 RECEIVED_BY = {"letter": Channel.LETTER, "phone": Channel.PHONE}
 
@@ -316,10 +323,11 @@ def record_request(
     received_by: str,
     reason: str,
     now: datetime,
-) -> int:
+) -> Recorded:
     """A rights request the customer made by letter or phone, recorded as an admin-acted
-    ledger event with the admin and the reason in its details; returns the logouts queued.
-    The effects are the customer's own request's (tokens end, partners are told)."""
+    ledger event with the admin and the reason in its details. The effects are the
+    customer's own request's (tokens end, partners are told). A request that changes
+    nothing (a withdrawal of a consent that does not stand) records nothing."""
     if action not in RIGHTS:
         raise CustomerError("bad_action")
     channel = RECEIVED_BY.get(received_by)
@@ -328,8 +336,9 @@ def record_request(
     client = session.get(Client, recipient_id[:64])
     if client is None:
         raise CustomerError("no_such_recipient")
+    waiting = ledger.queued(session, ctx.keys, user.id)
     try:
-        return sharing.change(
+        logouts = sharing.change(
             session,
             ctx,
             issuer,
@@ -349,6 +358,8 @@ def record_request(
         raise CustomerError("no_such_purpose") from None
     except consents.NotApplicable:
         raise CustomerError("not_applicable") from None
+    # an event is recorded into the intake first, where the sequencer picks it up later
+    return Recorded(ledger.queued(session, ctx.keys, user.id) > waiting, logouts)
 
 
 def export(session: Session, ctx: consents.Context, user: User) -> dict[str, Any]:

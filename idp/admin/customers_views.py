@@ -294,7 +294,7 @@ def record_request(customer_id: str) -> ResponseReturnValue:
     form = request.form
     recipient, _, purpose = form.get("target", "").rpartition("|")
     try:
-        queued = customers.record_request(
+        result = customers.record_request(
             db,
             consent_context(),
             context.settings().issuer,
@@ -309,17 +309,14 @@ def record_request(customer_id: str) -> ResponseReturnValue:
         )
     except CustomerError as exc:
         return _back(user, error=exc.code)
-    what = f"{form.get('action')} {recipient}/{purpose} "
-    audit.record(
-        db,
-        g.admin,
-        "rights_request",
-        _target(user),
-        what + f"({form.get('received_by')}): " + customers.reason_of(form.get("reason")),
-    )
+    what = f"{form.get('action')} {recipient}/{purpose} ({form.get('received_by')})"
+    if not result.recorded:
+        what += ", no change"
+    reason = customers.reason_of(form.get("reason"))
+    audit.record(db, g.admin, "rights_request", _target(user), f"{what}: {reason}")
     commit()
-    _kick(queued)
-    return _back(user, done="recorded")
+    _kick(result.logouts)
+    return _back(user, done="recorded" if result.recorded else "unchanged")
 
 
 @bp.route("/<customer_id>/export", methods=["POST"])

@@ -237,6 +237,16 @@ def test_a_rights_request_by_letter_is_an_admin_event_with_the_reason(
         reason="Letter of 1 Dec 2026, archived as K-17",
     )
     assert "done=recorded" in resp.headers["Location"]
+    again = _post(
+        admin_client,
+        user,
+        "/rights",
+        target=target,
+        action="withdraw",
+        received_by="phone",
+        reason="asked again",
+    )
+    assert "done=unchanged" in again.headers["Location"]
     sequencer.drain(app)
     keys = app.extensions["avain.ledger_keys"]
     with app.app_context(), new_session(app) as s:
@@ -249,7 +259,9 @@ def test_a_rights_request_by_letter_is_an_admin_event_with_the_reason(
     assert details["admin"] == admin_email
     page = _page(admin_client, user).data.decode()
     assert "withdrawn" in page and "letter" in page and "archived as K-17" in page
-    (entry,) = _audit(app, "rights_request")
+    entry, repeated = _audit(app, "rights_request")
+    rp_purpose = target.replace("|", "/")
+    assert repeated.reason == f"withdraw {rp_purpose} (phone), no change: asked again"
     assert (
         entry.target == f"customer:{user.id}"
         and "K-17" in entry.reason
