@@ -107,7 +107,8 @@ def phone_digits(number: str | None) -> str | None:
 Index("ix_users_email_lower", func.lower(User.email))
 
 # The console's customer search (idp.admin.customers) has an index of (key, id) for each
-# key it searches: lower(email), lower(name), lower(family_name), phone_digits. They are
+# key it searches: lower(email), lower(name), lower(family_name), phone_digits (on SQLite,
+# ix_users_email_lower serves the address). They are
 # made by migration 0016 only, one way per database (PostgreSQL compares the keys with the
 # "C" collation so that a range is exactly a prefix), which the models cannot declare;
 # tests/admin/test_customer_search.py checks that each search uses its index.

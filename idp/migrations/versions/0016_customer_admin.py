@@ -11,7 +11,8 @@ Create Date: 2026-12-02 16:00:00
 The search indexes (idp.admin.customers.search): a prefix search is a range on one key and
 pages by (key, id), so each index is (key, id). On PostgreSQL the key is compared with the
 "C" collation (byte order), so that a range is a prefix whatever the database's locale; on
-SQLite text compares in byte order already. SQLite cannot reflect expression indexes, so a
+SQLite text compares in byte order already, and ix_users_email_lower (0015) serves the
+address there (lower(email) is unique, so no tie needs the id). SQLite cannot reflect expression indexes, so a
 later ``batch_alter_table('users')`` recreates the table without them: such a migration must
 create them again (as 0015 says of ix_users_email_lower).
 """
@@ -64,14 +65,16 @@ def upgrade() -> None:
             op.create_index(
                 f'ix_users_search_{name}', 'users', [sa.text(f'{key} COLLATE "C"'), 'id']
             )
-        else:
+        elif name != 'email':  # ix_users_email_lower serves it (emails are unique)
             op.create_index(f'ix_users_search_{name}_lite', 'users', [sa.text(key), 'id'])
 
 
 def downgrade() -> None:
     postgres = op.get_bind().dialect.name == 'postgresql'
     for name in KEYS:
-        op.drop_index(f'ix_users_search_{name}' if postgres else f'ix_users_search_{name}_lite',
-                      table_name='users')
+        if postgres:
+            op.drop_index(f'ix_users_search_{name}', table_name='users')
+        elif name != 'email':
+            op.drop_index(f'ix_users_search_{name}_lite', table_name='users')
     op.drop_column('users', 'locked_at')
     op.drop_column('users', 'phone_digits')
