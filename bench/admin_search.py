@@ -9,8 +9,8 @@ repeat as real ones do (a few very common, a long tail), addresses
 
 Each query is a random real customer's: the start of their address (``aino.virt``), of their
 family name (``virta``) or whole name (``aino virt``), of their number typed the national
-way (``040 123``), or their id, parsed by :func:`idp.admin.customers.parse` and run by
-:func:`idp.admin.customers.search` (first page, then the next one by its keyset cursor), in
+way (``040 123``), or their id, parsed by :func:`idp.admin.customer_search.parse` and run by
+:func:`idp.admin.customer_search.search` (first page, then the next one by its keyset cursor), in
 a session as the app makes one. The worst case is measured too: a two-letter name prefix,
 the shortest the console takes. Per kind: median, p95 and max wall-clock ms (the client's
 time, round trip included), and ``EXPLAIN (ANALYZE, BUFFERS)`` of one query, which names
@@ -44,7 +44,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.ledger.backends import DEFAULT_PG, Backend
-from idp.admin import customers
+from idp.admin import customer_search
 from idp.db import make_engine
 from idp.migrate import upgrade
 from idp.models.users import phone_digits
@@ -254,10 +254,10 @@ def _kind(label: str) -> str:
     return "email" if "email" in label else "name" if "name" in label else label
 
 
-def _server_ms(session: Session, query: customers.Query, after: str | None) -> float:
+def _server_ms(session: Session, query: customer_search.Query, after: str | None) -> float:
     """What PostgreSQL itself spent on the page (planning and execution), from
     ``EXPLAIN (ANALYZE)``: the figure the machine's other load leaves alone most."""
-    stmt = customers.statement(session, query, after)
+    stmt = customer_search.statement(session, query, after)
     sql = str(
         stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
     )
@@ -276,14 +276,14 @@ def measure(factory: sessionmaker[Session], typed: list[str], kind: str) -> dict
     found = 0
     with factory() as session:
         for q in typed:
-            query = customers.parse(q, wanted)
+            query = customer_search.parse(q, wanted)
             started = time.perf_counter()
-            page = customers.search(session, query)
+            page = customer_search.search(session, query)
             first.append(time.perf_counter() - started)
             found += bool(page.customers)
             if page.next:
                 started = time.perf_counter()
-                customers.search(session, query, page.next)
+                customer_search.search(session, query, page.next)
                 second.append(time.perf_counter() - started)
             server.append(_server_ms(session, query, None))
             session.rollback()
@@ -311,8 +311,8 @@ def _stats(values: list[float]) -> dict[str, float | int]:
 def explain(factory: sessionmaker[Session], typed: str, kind: str) -> str:
     wanted = _kind(kind)
     with factory() as session:
-        query = customers.parse(typed, wanted)
-        stmt = customers.statement(session, query)
+        query = customer_search.parse(typed, wanted)
+        stmt = customer_search.statement(session, query)
         bind = session.get_bind()
         sql = str(stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True}))
         rows = session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")).all()

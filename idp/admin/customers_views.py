@@ -12,7 +12,7 @@ from flask_babel import gettext as _, lazy_gettext
 
 from idp import context
 from idp.account.agents import describe
-from idp.admin import audit, customers, sessions, timeline
+from idp.admin import audit, customer_search, customers, sessions, timeline
 from idp.admin.customers import CustomerError
 from idp.admin.guards import fresh_passkey_required, load_session, requires
 from idp.admin.roles import Permission
@@ -131,8 +131,8 @@ def search() -> ResponseReturnValue:
     page, error = None, None
     if text.strip():
         try:
-            query = customers.parse(text, kind)
-            page = customers.search(db, query, request.args.get("after") or None)
+            query = customer_search.parse(text, kind)
+            page = customer_search.search(db, query, request.args.get("after") or None)
         except CustomerError as exc:
             error = MESSAGES[exc.code]
         else:
@@ -143,8 +143,8 @@ def search() -> ResponseReturnValue:
         render_template(
             "admin/customers.html",
             q=text[:300],
-            kind=kind if kind in customers.Kind.__members__.values() else "auto",
-            kinds=customers.Kind,
+            kind=kind if kind in customer_search.Kind.__members__.values() else "auto",
+            kinds=customer_search.Kind,
             page=page,
             error=error,
             done=DONE.get(request.args.get("done", "")),

@@ -106,7 +106,7 @@ def phone_digits(number: str | None) -> str | None:
 # index on the expression every login scanned the table (migration 0015)
 Index("ix_users_email_lower", func.lower(User.email))
 
-# The console's customer search (idp.admin.customers) has an index of (key, id) for each
+# The console's customer search (idp.admin.customer_search) has an index of (key, id) for each
 # key it searches: lower(email), lower(name), lower(family_name), phone_digits (on SQLite,
 # ix_users_email_lower serves the address). They are
 # made by migration 0016 only, one way per database (PostgreSQL compares the keys with the

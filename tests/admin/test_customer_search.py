@@ -9,8 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import insert, select, text
 
-from idp.admin import customers
-from idp.admin.customers import Kind, Query
+from idp.admin import customer_search
+from idp.admin.customer_search import Kind, Query
 from idp.models import User
 from idp.models.users import phone_digits
 
@@ -43,7 +43,7 @@ def _seed(db) -> str:
 
 
 def _plan(db, query: Query) -> str:
-    stmt = customers.statement(db, query)
+    stmt = customer_search.statement(db, query)
     bind = db.get_bind()
     sql = str(stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True}))
     prefix = "EXPLAIN" if bind.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
@@ -85,16 +85,16 @@ def test_the_indexed_search_finds_what_a_scan_would(db, seeded):
         for key in {u.name.lower(), (u.family_name or "").lower()}:
             if key.startswith("mäk"):
                 expected.append((key, u.id))
-    query = customers.parse("mäk", "name")
+    query = customer_search.parse("mäk", "name")
     found, after = [], None
     while True:
-        page = customers.search(db, query, after)
+        page = customer_search.search(db, query, after)
         found += [u.id for u in page.customers]
         after = page.next
         if after is None:
             break
     assert found == [user_id for _, user_id in sorted(expected)]
-    assert len(found) > 3 * customers.PAGE_SIZE
+    assert len(found) > 3 * customer_search.PAGE_SIZE
 
 
 def test_a_name_matching_twice_is_shown_once_on_a_page(db):
@@ -109,5 +109,5 @@ def test_a_name_matching_twice_is_shown_once_on_a_page(db):
             }
         ],
     )
-    page = customers.search(db, customers.parse("virta", "name"))
+    page = customer_search.search(db, customer_search.parse("virta", "name"))
     assert [u.email for u in page.customers] == ["v@example.com"]

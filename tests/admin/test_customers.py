@@ -12,8 +12,9 @@ from sqlalchemy import select, text
 
 from consent import ledger as L
 from consent.store import append_only_ddl, drop_append_only_ddl
-from idp.admin import customers
-from idp.admin.customers import CustomerError, Kind
+from idp.admin import customer_search
+from idp.admin.customer_search import Kind, Query, parse
+from idp.admin.customers import CustomerError
 from idp.db import new_session
 from idp.ledger import sequencer
 from idp.models import Admin, AdminAuditEntry, Delivery, SsoSession, User
@@ -49,15 +50,13 @@ def _post(client, user, path, **data):
 
 
 def test_parse_guesses_what_was_typed():
-    assert customers.parse("Aino.V@Example.com") == customers.Query(
-        Kind.EMAIL, "aino.v@example.com"
-    )
-    assert customers.parse("040 123 45") == customers.Query(Kind.PHONE, "3584012345")
-    assert customers.parse("+358 (40) 123") == customers.Query(Kind.PHONE, "35840123")
-    assert customers.parse("  Virtanen  Matti ") == customers.Query(Kind.NAME, "virtanen matti")
+    assert parse("Aino.V@Example.com") == Query(Kind.EMAIL, "aino.v@example.com")
+    assert parse("040 123 45") == Query(Kind.PHONE, "3584012345")
+    assert parse("+358 (40) 123") == Query(Kind.PHONE, "35840123")
+    assert parse("  Virtanen  Matti ") == Query(Kind.NAME, "virtanen matti")
     uid = "1B4E28BA-2FA1-11D2-883F-0016D3CCA427"
-    assert customers.parse(uid) == customers.Query(Kind.ID, uid.lower())
-    assert customers.parse("aino", "email").kind is Kind.EMAIL
+    assert parse(uid) == Query(Kind.ID, uid.lower())
+    assert parse("aino", "email").kind is Kind.EMAIL
     for typed, kind, code in [
         ("a", "auto", "query_too_short"),
         ("x" * 201, "auto", "query_too_long"),
@@ -67,7 +66,7 @@ def test_parse_guesses_what_was_typed():
         ("matti", "shoe size", "bad_kind"),
     ]:
         with pytest.raises(CustomerError) as err:
-            customers.parse(typed, kind)
+            parse(typed, kind)
         assert err.value.code == code
 
 
@@ -103,7 +102,7 @@ def test_search_pages_by_keyset(app, client, make_user):
     assert first.status_code == 200  # "sivu@" matches no one: an address prefix, not a word
     page = client.get("/admin/customers?q=sivu&kind=email").data.decode()
     ids = re.findall(r'href="/admin/customers/([0-9a-f-]{36})"', page)
-    assert len(ids) == customers.PAGE_SIZE
+    assert len(ids) == customer_search.PAGE_SIZE
     following = re.search(r'href="([^"]+)" id="next-page"', page).group(1).replace("&amp;", "&")
     assert "offset" not in following
     rest = re.findall(

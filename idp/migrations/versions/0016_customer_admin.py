@@ -8,7 +8,7 @@ Create Date: 2026-12-02 16:00:00
 ``users.phone_digits``: the phone number as international digits, kept by the model
 (``User._keep_phone_digits``); filled here for the customers there are.
 
-The search indexes (idp.admin.customers.search): a prefix search is a range on one key and
+The search indexes (idp.admin.customer_search): a prefix search is a range on one key and
 pages by (key, id), so each index is (key, id). On PostgreSQL the key is compared with the
 "C" collation (byte order), so that a range is a prefix whatever the database's locale; on
 SQLite text compares in byte order already, and ix_users_email_lower (0015) serves the
