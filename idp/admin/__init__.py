@@ -15,9 +15,10 @@ module              holds
 :mod:`.messages`    what the console says: error messages, role names
 :mod:`.entry`       the way in: enrolment, sign-in, sign-out, re-verification
 :mod:`.views`       the pages: Overview, admins, audit log
-:mod:`.customer_search` finding customers: by address, name, number, id; keyset pages
-:mod:`.customers`   what an admin does for a customer: sessions, lock, rights, export, erase
-:mod:`.timeline`    a customer's consents with each ledger event and its proof
-:mod:`.customers_views` the Customers pages
 =================== =====================================================================
+
+The Customers section: :mod:`.customer_search` (finding customers by address, name, number
+or id, keyset pages), :mod:`.customers` (what an admin does for a customer: sessions, lock,
+rights requests, export, erasure), :mod:`.timeline` (a customer's consents, each ledger
+event with its proof) and :mod:`.customers_views` (the pages).
 """
