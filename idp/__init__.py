@@ -63,6 +63,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     login_manager.user_loader(load_user)
     i18n.init_app(app)
+    from idp import localtime
+
+    localtime.init_app(app)
     security.init_app(app)
     intake.init_app(app)
     errors.init_app(app)
@@ -90,6 +93,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["avain.oauth_server"] = server
 
     from idp.account.views import bp as account_bp
+    from idp.admin.api.blueprint import bp as admin_api_bp
     from idp.admin.customers_views import bp as admin_customers_bp
     from idp.admin.entry import bp as admin_entry_bp
     from idp.admin.views import bp as admin_bp
@@ -118,6 +122,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin_entry_bp,
         admin_bp,
         admin_customers_bp,
+        admin_api_bp,
     ):
         app.register_blueprint(bp)
 

@@ -401,9 +401,17 @@ def ledger() -> None:
 def ledger_verify(c: _Ctx) -> None:
     """Recompute every entry, chain and checkpoint; name the first bad entry."""
     from consent import ledger as L
+    from idp.ledger import verify_runs
 
     keys = c.app.extensions["avain.ledger_keys"]
-    report = L.verify(c.session, keys.origin)
+    report = verify_runs.run(
+        c.session,
+        verify_runs.CONSENT,
+        "cli",
+        lambda: L.verify(c.session, keys.origin),
+        lambda r: (r.entries, [(p.seq, p.what) for p in r.problems]),
+    )
+    c.session.commit()
     if report.ok:
         click.echo(
             f"ok: {report.entries} entries, {report.checkpoints} signed checkpoints, "
@@ -740,6 +748,91 @@ def admins_disable(c: _Ctx, email: str, reason: str | None) -> None:
     click.echo(f"disabled {admin.email}")
 
 
+@admins.group("api-client")
+def api_client() -> None:
+    """Clients of the admin API (/admin/api/v1): create, list, disable (docs/admin-api.md)."""
+
+
+@api_client.command("create")
+@click.option("--name", required=True, help="What uses it, e.g. 'DPO reporting'.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["support", "privacy", "partners", "auditor", "owner"]),
+    help="The console role it acts in; its tokens carry the scope admin:<role>.",
+)
+@click.option(
+    "--dangerous",
+    is_flag=True,
+    help="Let it ask for admin:dangerous (erasure, secret rotation, role changes, disabling "
+    "an admin); such tokens live 5 minutes.",
+)
+@_with_session
+def api_client_create(c: _Ctx, name: str, role: str, dangerous: bool) -> None:
+    """Create an admin API client and print its client_id and secret (the secret once)."""
+    from idp.admin import api_clients, audit
+    from idp.db import utcnow
+    from idp.models import Role
+
+    try:
+        row, secret = api_clients.create(c.session, name, Role(role), dangerous, utcnow())
+    except api_clients.ApiClientError as exc:
+        raise click.ClickException(f"{name!r}: {exc.code}") from None
+    audit.record(
+        c.session,
+        None,
+        "api_client_created",
+        f"api_client:{row.client_id}",
+        f"role {role}" + (", dangerous" if dangerous else ""),
+    )
+    c.session.commit()
+    click.echo(
+        f"created admin API client {row.name!r} ({role}{', dangerous' if dangerous else ''})"
+    )
+    click.echo(f"client_id:     {row.client_id}")
+    click.echo(f"client_secret: {secret}")
+    click.echo("The secret is shown this once; only its digest is kept.")
+
+
+@api_client.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@_with_session
+def api_client_list(c: _Ctx, as_json: bool) -> None:
+    """List admin API clients with their role and status (never a secret)."""
+    from idp.admin import api_clients
+
+    found = [api_clients.describe(r) for r in api_clients.all_api_clients(c.session)]
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for r in found:
+        click.echo(
+            f"{r['client_id']}\t{r['role']}{' +dangerous' if r['dangerous'] else ''}\t"
+            f"{r['status']}\t{r['name']}"
+        )
+
+
+@api_client.command("disable")
+@click.argument("client_id")
+@click.option("--reason", default=None, help="Why, for the audit log.")
+@_with_session
+def api_client_disable(c: _Ctx, client_id: str, reason: str | None) -> None:
+    """Disable an admin API client: no new tokens, and the ones it holds are revoked now."""
+    from idp.admin import api_clients, audit
+    from idp.db import utcnow
+
+    row = api_clients.find(c.session, client_id)
+    if row is None:
+        raise click.ClickException(f"no admin API client {client_id}")
+    try:
+        revoked = api_clients.disable(c.session, row, utcnow())
+    except api_clients.ApiClientError:
+        raise click.ClickException(f"{client_id} is already disabled") from None
+    audit.record(c.session, None, "api_client_disabled", f"api_client:{row.client_id}", reason)
+    c.session.commit()
+    click.echo(f"disabled {row.client_id} ({row.name}); {revoked} live tokens revoked")
+
+
 @main.group()
 def audit() -> None:
     """The admins' tamper-evident audit log."""
@@ -750,8 +843,16 @@ def audit() -> None:
 def audit_verify(c: _Ctx) -> None:
     """Recompute every entry and signed checkpoint; name the first bad entry."""
     from idp.admin import audit as log
+    from idp.ledger import verify_runs
 
-    report = log.verify(c.session, c.app.extensions["avain.ledger_keys"])
+    report = verify_runs.run(
+        c.session,
+        verify_runs.AUDIT,
+        "cli",
+        lambda: log.verify(c.session, c.app.extensions["avain.ledger_keys"]),
+        lambda r: (r.entries, r.problems),
+    )
+    c.session.commit()
     if report.ok:
         click.echo(f"ok: {report.entries} entries, {report.checkpoints} signed checkpoints")
         return

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar, get_origin, get_type_hints
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from idp.outbound.policy import AllowEntry
 
@@ -67,6 +68,11 @@ class Settings:
     )
     languages: list[str] = _option(["fi", "sv", "en"], "Languages of the customer pages.")
     default_language: str = _option("en", "Language when the browser states no preference.")
+    time_zone: str = _option(
+        "Europe/Helsinki",
+        "IANA time zone in which the customer pages show dates and times (stored times are "
+        "UTC), e.g. Europe/Stockholm.",
+    )
     session_lifetime: int = _option(14 * 24 * 3600, "SSO session lifetime in seconds.")
     code_lifetime: int = _option(60, "Authorization code lifetime in seconds.")
     access_token_lifetime: int = _option(600, "Access token lifetime in seconds.")
@@ -312,6 +318,12 @@ def _finish(values: dict[str, Any]) -> None:
             raise ConfigError(f"languages: {lang!r} has no translation (use fi, sv, en)")
     if values["default_language"] not in values["languages"]:
         raise ConfigError("default_language must be one of languages")
+    try:
+        ZoneInfo(values["time_zone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"time_zone: {values['time_zone']!r} is not an IANA time zone (e.g. Europe/Helsinki)"
+        ) from None
     for name in (
         "session_lifetime",
         "code_lifetime",

@@ -8,8 +8,9 @@ with OAuth-style JSON; the pages' own JSON calls with ``error`` and a readable
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
@@ -75,7 +76,24 @@ def _wants_json() -> bool:
     return request.blueprint in PROTOCOL_BLUEPRINTS or request.path in PROTOCOL_PATHS
 
 
+Renderer = Callable[[int, str, str], Response]
+# app.extensions[RENDERERS]: path prefix -> the renderer of every error under it (the admin
+# API answers in RFC 9457 problem details, idp.admin.api.problems)
+RENDERERS = "avain.error_renderers"
+
+
+def _own_renderer() -> Renderer | None:
+    found: dict[str, Renderer] = current_app.extensions.get(RENDERERS, {})
+    for prefix, render in found.items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return render
+    return None
+
+
 def _render(status: int, error: str, description: str) -> Response:
+    own = _own_renderer()
+    if own is not None:
+        return own(status, error, description)
     if _wants_json():
         resp = jsonify({"error": error, "error_description": description})
         resp.status_code = status
@@ -107,7 +125,8 @@ def init_app(app: Flask) -> None:
     def _unavailable(exc: Unavailable) -> Response:
         log.warning("%s unavailable on %s %s", exc.description, request.method, request.path)
         text = _("The service is temporarily unavailable. Please try again in a minute.")
-        if request.is_json and not _wants_json():  # the passkey script shows ``message``
+        # the passkey script shows ``message``
+        if request.is_json and not _wants_json() and _own_renderer() is None:
             resp = jsonify({"error": exc.error, "message": text})
             resp.status_code = exc.status_code
         else:
@@ -135,7 +154,11 @@ def init_app(app: Flask) -> None:
         error = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
             code, "invalid_request" if code < 500 else "server_error"
         )
-        return _render(code, error, exc.description or "")
+        resp = _render(code, error, exc.description or "")
+        for name, value in exc.get_headers():
+            if name == "Allow":  # RFC 9110 §15.5.6: a 405 names the methods there are
+                resp.headers[name] = value
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

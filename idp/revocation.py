@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from idp.db import utcnow
@@ -78,6 +78,28 @@ def revoke_client_tokens(session: Session, user_id: str, client_id: str) -> int:
         .values(revoked_at=utcnow())
     )
     return _revoke_grants(session, Grant.user_id == user_id, Grant.client_id == client_id)
+
+
+def revoke_purpose_tokens(session: Session, user_id: str, client_id: str, purpose_id: str) -> int:
+    """What rested on one purpose of a client that keeps others: the handoff tokens (RFC
+    8693) issued for it and not redeemed yet, and the grants their redemptions opened.
+
+    The client's other grants stand: the claims they release are decided again at every
+    release, so the purpose's claims stop there without ending the customer's sign-in.
+    Handoffs go first, as in :func:`revoke_client_tokens`.
+    """
+    mine = (
+        Handoff.user_id == user_id,
+        Handoff.audience == client_id,
+        Handoff.purpose_id == purpose_id,
+    )
+    session.execute(
+        update(Handoff)
+        .where(*mine, Handoff.used_at.is_(None), Handoff.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    opened = select(Handoff.redeemed_grant_id).where(*mine, Handoff.redeemed_grant_id.is_not(None))
+    return _revoke_grants(session, Grant.id.in_(opened), Grant.user_id == user_id)
 
 
 def revoke_user_grants(session: Session, user_id: str) -> int:

@@ -15,7 +15,22 @@
         const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
         const name = document.getElementById("passkey-name")?.value || "";
         await post("/passkeys/register/verify", { credential: registrationJSON(cred), name });
-        window.location.assign(addButton.dataset.done || "/account/?notice=passkey_added");
+        window.location.assign(addButton.dataset.done || "/account/security?notice=passkey_added");
+      } catch (err) { showError(errorEl, err); }
+    });
+  }
+
+  // -- confirming with a passkey before a sensitive change (account page) --------------------
+  const confirmButton = document.getElementById("passkey-confirm");
+  if (confirmButton) {
+    confirmButton.addEventListener("click", async () => {
+      const errorEl = document.getElementById("passkey-error");
+      try {
+        const options = await post("/passkeys/confirm/options");
+        const cred = await navigator.credentials.get({ publicKey: requestOptions(options) });
+        const result = await post("/passkeys/confirm/verify",
+          { credential: assertionJSON(cred), next: confirmButton.dataset.next });
+        window.location.assign(result.redirect);
       } catch (err) { showError(errorEl, err); }
     });
   }

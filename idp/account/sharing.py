@@ -1,4 +1,5 @@
-"""What the customer shares with whom, as the account page shows it, and withdrawal."""
+"""What the customer shares with whom, as the account page shows it; withdrawal and the
+other rights live in :mod:`idp.account.changes` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ from sqlalchemy.orm import Session
 
 from consent import ledger, receipts
 from consent.export import export_history
-from consent.model import Actor, AskAt, Channel, LegalBasis
+from consent.model import AskAt, LegalBasis
 from consent.store import EventRow
 from idp import contributions
+
+# re-exported: the command line, the admin console and tests call sharing.change
+from idp.account.changes import (
+    Effect as Effect,
+    change as change,
+    change_with_effect as change_with_effect,
+)
 from idp.ledger import consents, disclosures
 from idp.models import Client, User
-from idp.revocation import revoke_client_tokens
-from idp.sso import enqueue_client_logout
 
 
 @dataclass(frozen=True)
@@ -113,55 +119,6 @@ def overview(session: Session, ctx: consents.Context, user: User, lang: str) -> 
     return out
 
 
-def change(
-    session: Session,
-    ctx: consents.Context,
-    issuer: str,
-    user: User,
-    client: Client,
-    purpose_id: str,
-    action: str,
-    *,
-    language: str | None,
-    session_id: str | None,
-    now: datetime,
-    actor: Actor = Actor.CUSTOMER,
-    channel: Channel = Channel.ACCOUNT_PAGE,
-    reason: str | None = None,
-    admin: str | None = None,
-) -> int:
-    """Withdraw a consent, object, restrict or lift a restriction.
-
-    Whatever narrows what a recipient may get also ends its tokens in the same transaction,
-    so nothing issued under the old terms stays usable; when nothing is left for the client,
-    a back-channel logout is queued (once: not for a repeated request that changed nothing).
-    Returns the deliveries queued.
-    """
-    if action not in consents.RIGHTS:
-        raise LookupError(f"no such action {action}")
-    recorded = consents.exercise(
-        session,
-        ctx,
-        user,
-        client,
-        purpose_id,
-        consents.RIGHTS[action],
-        language=language,
-        session_id=session_id,
-        now=now,
-        actor=actor,
-        channel=channel,
-        reason=reason,
-        admin=admin,
-    )
-    if action == "lift_restriction":
-        return 0
-    revoke_client_tokens(session, user.id, client.client_id)
-    if not recorded or consents.anything_active(session, ctx, user, client, now):
-        return 0
-    return len(enqueue_client_logout(session, issuer, user, client))
-
-
 def turn_on(
     session: Session,
     ctx: consents.Context,
@@ -248,6 +205,7 @@ def export(session: Session, ctx: consents.Context, user: User) -> dict[str, Any
 class Disclosed:
     """Releases alike to one recipient on one day, for the account page."""
 
+    recipient_id: str
     recipient_name: str
     claims: tuple[str, ...]
     last: datetime
@@ -269,7 +227,7 @@ def disclosed(session: Session, ctx: consents.Context, user: User) -> list[Discl
     for s in summaries[:PAGE_DISCLOSURES]:
         if s.recipient_id not in names:
             names[s.recipient_id] = _recipient_name(ctx, session, s.recipient_id)
-        out.append(Disclosed(names[s.recipient_id], s.claims, s.last, s.times))
+        out.append(Disclosed(s.recipient_id, names[s.recipient_id], s.claims, s.last, s.times))
     return out
 
 
@@ -291,3 +249,38 @@ def describe_row(
         text = purpose.texts.get(lang) or purpose.texts.get("en")
         title = text.title if text else row.purpose_id
     return title, _recipient_name(ctx, session, row.recipient_id)
+
+
+@dataclass(frozen=True)
+class Card:
+    """One recipient on the account page's Sharing section: what it gets and why, and what
+    it has received (the disclosure log, when the deployment keeps one)."""
+
+    recipient_id: str
+    recipient_name: str
+    controller: str | None  # an independent controller named by the catalogue
+    items: list[Sharing]
+    received: list[Disclosed]
+
+
+def cards(items: list[Sharing], received: list[Disclosed], ctx: consents.Context) -> list[Card]:
+    """:func:`overview` and :func:`disclosed` per recipient, in the overview's order; a
+    recipient that only received something still gets its card."""
+    order: dict[str, str] = {}
+    for item in items:
+        order.setdefault(item.recipient_id, item.recipient_name)
+    for got in received:
+        order.setdefault(got.recipient_id, got.recipient_name)
+    out = []
+    for recipient_id, name in order.items():
+        recipient = ctx.catalogue.recipients.get(recipient_id)
+        out.append(
+            Card(
+                recipient_id=recipient_id,
+                recipient_name=name,
+                controller=recipient.controller if recipient else None,
+                items=[i for i in items if i.recipient_id == recipient_id],
+                received=[r for r in received if r.recipient_id == recipient_id],
+            )
+        )
+    return out

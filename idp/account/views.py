@@ -1,10 +1,12 @@
-"""The customer's own account page: profile, sessions, password."""
+"""The customer's own account pages, in four sections: Profile (``/account/``), Sign-in and
+security (``/account/security``), Sharing (``/account/sharing``) and Privacy
+(``/account/privacy``), each with the forms it posts."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from babel.lists import format_list
 from flask import (
     Blueprint,
     Response,
@@ -15,17 +17,18 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_time, get_locale, gettext as _
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from consent import ledger
 from idp import context, contributions, sso as sso_service
-from idp.account import sharing
+from idp.account import notices, sharing
 from idp.account.agents import describe
-from idp.auth import accounts, limits, passkeys
+from idp.auth import accounts, freshness, limits, passkeys
 from idp.auth.messages import message
 from idp.db import aware, commit, get_session, utcnow
 from idp.events import outbox
@@ -36,7 +39,6 @@ from idp.ledger.labels import (
     basis_label,
     claim_label,
     claim_noun,
-    in_reading_order,
     status_label,
 )
 from idp.models import Client, SsoSession
@@ -55,30 +57,121 @@ def _signed_in() -> SsoSession:
     return sso
 
 
+#: notices of a section that moved off /account/ (before the page had sections): an old
+#: link or a redirect built by an older instance lands on the section that shows it
+_NOTICE_SECTIONS = {
+    "given": "account.sharing_page",
+    "withdrawn": "account.sharing_page",
+    "objected": "account.sharing_page",
+    "restricted": "account.sharing_page",
+    "passkey_added": "account.security",
+    "passkey_removed": "account.security",
+    "passkey_renamed": "account.security",
+    "password_changed": "account.security",
+    "password_set": "account.security",
+}
+
+
+def _moved(notice: str | None) -> str | None:
+    if request.args.get("passkey_error") or (notice or "").startswith("security_"):
+        return "account.security"
+    return _NOTICE_SECTIONS.get(notice or "")
+
+
 @bp.route("/")
 @login_required
 def home() -> ResponseReturnValue:
+    """Profile: the details Avain keeps and what partners added."""
     sso = _signed_in()
-    shared = sharing.overview(get_session(), consent_context(), sso.user, g.get("lang") or "en")
-    key = (request.args.get("recipient"), request.args.get("purpose"))
+    notice = request.args.get("notice")
+    moved = _moved(notice)
+    if moved is not None:
+        query: dict[str, Any] = request.args.to_dict()
+        return redirect(url_for(moved, **query))
     return Response(
         render_template(
             "account/home.html",
+            section="profile",
             user=sso.user,
-            current_sid=sso.id,
-            sessions=sso_service.list_active(get_session(), sso.user_id),
+            notice=notice,
+            claim_label=claim_label,
+            contributed=contributions.of_user(get_session(), sso.user_id),
+        )
+    )
+
+
+@bp.route("/sharing")
+@login_required
+def sharing_page() -> ResponseReturnValue:
+    """Sharing: one card per recipient, with what it gets, why, since when, what it has
+    received, and the rights to withdraw, object and restrict."""
+    sso = _signed_in()
+    ctx = consent_context()
+    db = get_session()
+    shared = sharing.overview(db, ctx, sso.user, g.get("lang") or "en")
+    changed = _changed(shared)
+    log = context.settings().disclosure_log
+    received = sharing.disclosed(db, ctx, sso.user) if log else []
+    return Response(
+        render_template(
+            "account/sharing.html",
+            section="sharing",
             notice=request.args.get("notice"),
             # the item a withdrawal or objection just changed, for the notice to name it
-            changed=next((i for i in shared if (i.recipient_id, i.purpose_id) == key), None),
-            describe=describe,
-            sharing=shared,
-            disclosed=sharing.disclosed(get_session(), consent_context(), sso.user),
-            told=_told,
+            changed=changed,
+            what_stopped=notices.what_stopped(changed, _effect()),
+            cards=sharing.cards(shared, received, ctx),
+            disclosure_log=log,
+            told=notices.told,
             claim_label=claim_label,
+            claim_noun=claim_noun,
             status_label=status_label,
             basis_label=basis_label,
-            passkeys=passkeys.of_user(get_session(), sso.user),
-            contributed=contributions.of_user(get_session(), sso.user_id),
+        )
+    )
+
+
+def _changed(shared: list[sharing.Sharing]) -> sharing.Sharing | None:
+    key = (request.args.get("recipient"), request.args.get("purpose"))
+    return next((i for i in shared if (i.recipient_id, i.purpose_id) == key), None)
+
+
+EFFECT_KEY = "account_effect"
+
+
+def _effect() -> dict[str, Any] | None:
+    """What the change named in the URL stopped, as :func:`change_sharing` left it for this
+    browser (a link alone cannot make the page claim anything)."""
+    stored = session.get(EFFECT_KEY)
+    if not isinstance(stored, dict):
+        return None
+    if (stored.get("recipient"), stored.get("purpose")) != (
+        request.args.get("recipient"),
+        request.args.get("purpose"),
+    ):
+        return None
+    return stored
+
+
+@bp.route("/security", methods=["GET", "POST"])
+@login_required
+def security() -> ResponseReturnValue:
+    """Sign-in and security: password, passkeys, second factor, sessions. A POST is the
+    customer's choice of a passkey after the password, or passkeys only."""
+    sso = _signed_in()
+    if request.method == "POST":
+        return _security_choice(sso)
+    db = get_session()
+    return Response(
+        render_template(
+            "account/security.html",
+            section="security",
+            user=sso.user,
+            current_sid=sso.id,
+            sessions=sso_service.list_active(db, sso.user_id),
+            notice=request.args.get("notice"),
+            describe=describe,
+            passkeys=passkeys.of_user(db, sso.user),
             passkey_error=message(f"passkey_{request.args['passkey_error']}")
             if request.args.get("passkey_error")
             else None,
@@ -86,20 +179,12 @@ def home() -> ResponseReturnValue:
     )
 
 
-def _told(item: sharing.Disclosed) -> str:
-    """E.g. "Korjaamo Virtanen received your name and phone number on Dec 2, 2026 10:14 UTC"."""
-    names = [claim_noun(c) for c in in_reading_order(item.claims)]
-    claims = format_list(names, locale=str(get_locale() or "en"))
-    when = f"{format_date(item.last, 'medium')} {format_time(item.last, 'short')} UTC"
-    text = _(
-        "%(recipient)s received %(claims)s on %(when)s",
-        recipient=item.recipient_name,
-        claims=claims,
-        when=when,
-    )
-    if item.times > 1:
-        text += " " + _("(%(num)s times that day)", num=item.times)
-    return str(text)
+@bp.route("/privacy")
+@login_required
+def privacy() -> ResponseReturnValue:
+    """Privacy: consent receipts, the history export, deleting the account."""
+    _signed_in()
+    return Response(render_template("account/privacy.html", section="privacy"))
 
 
 @bp.route("/contributed/<int:contribution_id>/delete", methods=["POST"])
@@ -119,14 +204,14 @@ def revoke_session(sid: str) -> ResponseReturnValue:
     db = get_session()
     target = db.get(SsoSession, sid[:64])
     if target is None or target.user_id != sso.user_id:
-        return redirect(url_for("account.home"))
+        return redirect(url_for("account.security"))
     queued = end_session(db, target)
     if target.id == sso.id:
         end_browser_login(db, sso)
     commit()
     if queued:
         outbox.kick(current_app._get_current_object())  # type: ignore[attr-defined]
-    return redirect(url_for("account.home") if target.id != sso.id else url_for("auth.login"))
+    return redirect(url_for("account.security") if target.id != sso.id else url_for("auth.login"))
 
 
 FRESH_SIGN_IN = timedelta(minutes=10)
@@ -166,6 +251,7 @@ def delete() -> ResponseReturnValue:
     return Response(
         render_template(
             "account/delete.html",
+            section="privacy",
             error=error,
             needs_password=needs_password,
             fresh=fresh,
@@ -177,15 +263,21 @@ def delete() -> ResponseReturnValue:
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def password() -> ResponseReturnValue:
+    """Change the password, or, on a passkey-only account, set one: there is no old password
+    to ask for, so a passkey proven minutes ago stands in for it."""
     sso = _signed_in()
+    setting = sso.user.password_hash is None
+    fresh = freshness.fresh(session, sso, utcnow())
     error = None
     if request.method == "POST":
         new = request.form.get("new_password", "")
-        if new != request.form.get("new_password_confirm", ""):
-            error = message("password_mismatch")
-        else:
-            db = get_session()
-            try:
+        db = get_session()
+        try:
+            if new != request.form.get("new_password_confirm", ""):
+                raise accounts.AccountError("password_mismatch")
+            if setting:
+                accounts.set_first_password(sso.user, new, fresh=fresh)
+            else:
                 accounts.change_password(
                     limits.login_throttle(db),
                     sso.user,
@@ -193,15 +285,23 @@ def password() -> ResponseReturnValue:
                     new,
                     client_ip(),
                 )
-            except accounts.AccountError as exc:
-                error = message(exc.code)
-                commit()  # a wrong current password counts toward the sign-in limit
-            else:
-                sso_service.end_other_sessions(get_session(), sso.user, keep=sso.id)
-                commit()
-                return redirect(url_for("account.home", notice="password_changed"))
+        except accounts.AccountError as exc:
+            error = message(exc.code)
+            commit()  # a wrong current password counts toward the sign-in limit
+        else:
+            sso_service.end_other_sessions(db, sso.user, keep=sso.id)
+            commit()
+            notice = "password_set" if setting else "password_changed"
+            return redirect(url_for("account.security", notice=notice))
     return Response(
-        render_template("account/password.html", error=error, title=_("Change password")),
+        render_template(
+            "account/password.html",
+            section="security",
+            error=error,
+            setting=setting,
+            fresh=fresh,
+            title=_("Set a password") if setting else _("Change password"),
+        ),
         status=400 if error else 200,
     )
 
@@ -224,6 +324,7 @@ def profile() -> ResponseReturnValue:
     return Response(
         render_template(
             "account/profile.html",
+            section="profile",
             user=user,
             error=error,
             form=request.form if error else None,
@@ -242,33 +343,38 @@ def change_sharing(action: str) -> ResponseReturnValue:
     db = get_session()
     client = db.get(Client, request.form.get("recipient", "")[:64])
     if client is None:
-        return redirect(url_for("account.home"))
+        return redirect(url_for("account.sharing_page"))
     try:
-        queued = sharing.change(
+        purpose_id = request.form.get("purpose", "")[:100]
+        effect = sharing.change_with_effect(
             db,
             consent_context(),
             context.settings().issuer,
             sso.user,
             client,
-            request.form.get("purpose", "")[:100],
+            purpose_id,
             action,
             language=g.get("lang") or "en",
             session_id=sso.id,
             now=utcnow(),
         )
     except (LookupError, NotApplicable):  # a stale page or a crafted form: nothing to do
-        return redirect(url_for("account.home"))
+        return redirect(url_for("account.sharing_page"))
     commit()
-    if queued:
+    if effect.queued:
         outbox.kick(current_app._get_current_object())  # type: ignore[attr-defined]
+    session[EFFECT_KEY] = {
+        "recipient": client.client_id,
+        "purpose": purpose_id,
+        "stopped": list(effect.stopped),
+        "kept": list(effect.kept),
+        "ended": effect.ended,
+    }
     notice = {"withdraw": "withdrawn", "object": "objected", "restrict": "restricted"}[action]
     # the page names what stopped: the purpose and the recipient of the form
     return redirect(
         url_for(
-            "account.home",
-            notice=notice,
-            recipient=client.client_id,
-            purpose=request.form.get("purpose", "")[:100],
+            "account.sharing_page", notice=notice, recipient=client.client_id, purpose=purpose_id
         )
     )
 
@@ -281,7 +387,7 @@ def turn_on() -> ResponseReturnValue:
     db = get_session()
     client = db.get(Client, request.form.get("recipient", "")[:64])
     if client is None:
-        return redirect(url_for("account.home"))
+        return redirect(url_for("account.sharing_page"))
     claims = {
         k.removeprefix("claim:")
         for k, v in request.form.items()
@@ -300,9 +406,9 @@ def turn_on() -> ResponseReturnValue:
             now=utcnow(),
         )
     except (LookupError, NotApplicable):  # a stale page or a crafted form: nothing to do
-        return redirect(url_for("account.home"))
+        return redirect(url_for("account.sharing_page"))
     commit()
-    return redirect(url_for("account.home", notice="given"))
+    return redirect(url_for("account.sharing_page", notice="given"))
 
 
 @bp.route("/sharing/receipts")
@@ -323,6 +429,7 @@ def receipts() -> ResponseReturnValue:
     return Response(
         render_template(
             "account/receipts.html",
+            section="privacy",
             queued=ledger.queued(get_session(), ctx.keys, sso.user.id),
             items=described,
             status_label=status_label,
@@ -361,25 +468,56 @@ def export() -> ResponseReturnValue:
     return resp
 
 
-@bp.route("/security", methods=["POST"])
-@login_required
-def security() -> ResponseReturnValue:
-    """The customer's choice: a passkey after the password, or passkeys only."""
-    sso = _signed_in()
+PASSKEY_ONLY_STEPS = ("unconfirmed_email", "not_confirmed", "not_fresh")
+
+
+def _security_choice(sso: SsoSession) -> ResponseReturnValue:
+    """A passkey after the password, or passkeys only. Dropping the password needs a
+    confirmed email (the way back in when the passkeys are lost), the customer's explicit
+    confirmation and a passkey proven minutes ago (:mod:`idp.auth.freshness`)."""
     user = sso.user
     db = get_session()
     usable = [p for p in passkeys.of_user(db, user) if p.blocked_at is None]
     action = request.form.get("action")
     if action in {"second_factor_on", "passkey_only"} and not usable:
-        return redirect(url_for("account.home", passkey_error="last_way_in"))
+        return redirect(url_for("account.security", passkey_error="last_way_in"))
     if action == "second_factor_on":
         user.passkey_second_factor = True
     elif action == "second_factor_off":
         user.passkey_second_factor = False
     elif action == "passkey_only":
-        user.password_hash = None
-        user.passkey_second_factor = False
+        step = accounts.passkey_only_blocker(
+            user,
+            confirmed=request.form.get("confirm") == "yes",
+            fresh=freshness.fresh(session, sso, utcnow()),
+        )
+        if step is not None:
+            return redirect(url_for("account.passkey_only", step=step))
+        accounts.drop_password(user)
     else:
-        return redirect(url_for("account.home"))
+        return redirect(url_for("account.security"))
     commit()
-    return redirect(url_for("account.home", notice=f"security_{action}"))
+    return redirect(url_for("account.security", notice=f"security_{action}"))
+
+
+@bp.route("/security/passkey-only")
+@login_required
+def passkey_only() -> ResponseReturnValue:
+    """The confirmation step before the password goes: what changes, and the checks."""
+    sso = _signed_in()
+    user = sso.user
+    if user.password_hash is None:
+        return redirect(url_for("account.security"))
+    usable = [p for p in passkeys.of_user(get_session(), user) if p.blocked_at is None]
+    if not usable:
+        return redirect(url_for("account.security", passkey_error="last_way_in"))
+    step = request.args.get("step")
+    return Response(
+        render_template(
+            "account/passkey_only.html",
+            section="security",
+            user=user,
+            fresh=freshness.fresh(session, sso, utcnow()),
+            step=step if step in PASSKEY_ONLY_STEPS else None,
+        )
+    )

@@ -28,10 +28,20 @@ from consent.keys import LedgerKeys
 from consent.sealing import unwrap, wrap
 from consent.store import LogKeyRow
 from idp.db import aware, utcnow
-from idp.models.admins import Admin, AdminAuditCheckpoint, AdminAuditEntry, AdminAuditHead
+from idp.models.admins import (
+    Admin,
+    AdminApiClient,
+    AdminAuditCheckpoint,
+    AdminAuditEntry,
+    AdminAuditHead,
+)
 
 KEY_NAME = "avain-admin-audit"
 LEAF_VERSION = "avain-admin-audit-v1"
+# an entry whose actor is an admin API client: the v1 columns and the client's id
+LEAF_VERSION_API = "avain-admin-audit-v2"
+
+Actor = Admin | AdminApiClient | None  # an admin, an admin API client, or the operator (CLI)
 
 
 def origin(keys: LedgerKeys) -> str:
@@ -41,22 +51,26 @@ def origin(keys: LedgerKeys) -> str:
 
 
 def leaf_data(entry: AdminAuditEntry) -> bytes:
-    """What a leaf commits to: every column but the leaf hash, as canonical JSON."""
-    return json.dumps(
-        [
-            LEAF_VERSION,
-            entry.seq,
-            aware(entry.at).isoformat(),
-            entry.admin_id,
-            entry.admin_email,
-            entry.role,
-            entry.action,
-            entry.target,
-            entry.reason,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+    """What a leaf commits to: every column but the leaf hash, as canonical JSON.
+
+    Entries of admins and of the operator keep the v1 form they were written in; an entry
+    of an admin API client commits to its client id as well (v2), so setting or clearing
+    that column changes the leaf either way.
+    """
+    columns: list[object] = [
+        LEAF_VERSION if entry.api_client_id is None else LEAF_VERSION_API,
+        entry.seq,
+        aware(entry.at).isoformat(),
+        entry.admin_id,
+        entry.admin_email,
+        entry.role,
+        entry.action,
+        entry.target,
+        entry.reason,
+    ]
+    if entry.api_client_id is not None:
+        columns.append(entry.api_client_id)
+    return json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _signing_key(session: Session, keys: LedgerKeys) -> Ed25519PrivateKey:
@@ -118,26 +132,34 @@ def _locked_head(session: Session) -> AdminAuditHead:
 def append(
     session: Session,
     keys: LedgerKeys,
-    admin: Admin | None,
+    admin: Actor,
     action: str,
     target: str | None,
     reason: str | None = None,
     *,
     at: datetime | None = None,
 ) -> AdminAuditEntry:
-    """Append one entry and sign a checkpoint of the log's new size."""
+    """Append one entry and sign a checkpoint of the log's new size.
+
+    ``admin`` is who acted: an admin, an admin API client (its role and client id are
+    recorded, and its name in ``admin_email``'s place is left empty), or None for the
+    operator at the command line.
+    """
     head = _locked_head(session)
     tree = merkle.CompactTree.restore(head.size, [bytes.fromhex(h) for h in head.frontier or []])
+    person = admin if isinstance(admin, Admin) else None
+    client = admin if isinstance(admin, AdminApiClient) else None
     entry = AdminAuditEntry(
         seq=head.size + 1,
         at=at or utcnow(),
-        admin_id=admin.id if admin else None,
-        admin_email=admin.email if admin else None,
+        admin_id=person.id if person else None,
+        admin_email=person.email if person else None,
         role=admin.role if admin else None,
         action=action[:64],
         target=target[:400] if target else None,
         reason=reason,
         leaf_hash="",
+        api_client_id=client.client_id if client else None,
     )
     leaf = merkle.leaf_hash(leaf_data(entry))
     entry.leaf_hash = leaf.hex()
@@ -156,12 +178,13 @@ def append(
 
 def record(
     session: Session,
-    admin: Admin | None,
+    admin: Actor,
     action: str,
     target: str | None,
     reason: str | None = None,
 ) -> AdminAuditEntry:
-    """What the console's pages call: append with the running app's ledger keys."""
+    """What the console's pages and the admin API call: append with the running app's
+    ledger keys."""
     keys: LedgerKeys = current_app.extensions["avain.ledger_keys"]
     return append(session, keys, admin, action, target, reason)
 
@@ -251,12 +274,16 @@ def entries(
     action: str | None = None,
     before: int | None = None,
     limit: int | None = 50,
+    *,
+    api_client_id: str | None = None,
 ) -> list[AdminAuditEntry]:
-    """Entries newest first, filtered by admin and action; ``before`` a sequence number
-    (keyset paging on the primary key)."""
+    """Entries newest first, filtered by admin (or admin API client) and action; ``before``
+    a sequence number (keyset paging on the primary key)."""
     stmt = select(AdminAuditEntry).order_by(AdminAuditEntry.seq.desc())
     if admin_email:
         stmt = stmt.where(AdminAuditEntry.admin_email == admin_email.strip().lower())
+    if api_client_id:
+        stmt = stmt.where(AdminAuditEntry.api_client_id == api_client_id)
     if action:
         stmt = stmt.where(AdminAuditEntry.action == action)
     if before is not None:
@@ -277,5 +304,6 @@ def as_json(entry: AdminAuditEntry) -> dict[str, object]:
         "action": entry.action,
         "target": entry.target,
         "reason": entry.reason,
+        "api_client_id": entry.api_client_id,
         "leaf_hash": entry.leaf_hash,
     }

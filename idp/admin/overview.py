@@ -3,7 +3,8 @@
 Active consents come from the ledger's own projection (:func:`consent.projection.project`)
 over every customer's events, logged and queued, read in one statement as
 :func:`consent.ledger.reading.events` reads one customer's; withdrawals and objections are
-counted from the events' own times; undelivered logouts from the outbox.
+counted from the events' own times; undelivered logouts from the outbox; the last
+verification of each log from its record (:mod:`idp.ledger.verify_runs`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from consent.projection import project
 from consent.store import EventRow, IntakeRow
 from idp.db import aware
 from idp.events.kinds import BACKCHANNEL_LOGOUT
-from idp.models import Delivery, User
+from idp.ledger import verify_runs
+from idp.models import Delivery, User, VerifyRun
 
 ENDINGS = (EventType.WITHDRAWN, EventType.OBJECTION)
 WINDOWS = (7, 30)  # days
@@ -40,6 +42,8 @@ class Overview:
     checkpoint_size: int | None  # the consent ledger's newest signed checkpoint
     checkpoint_at: datetime | None
     queued: int
+    consent_verified: VerifyRun | None  # the last full check of the consent ledger
+    audit_verified: VerifyRun | None  # and of the audit log
 
 
 def _union() -> Subquery:
@@ -99,4 +103,6 @@ def build(session: Session, now: datetime) -> Overview:
         checkpoint_size=checkpoint.size if checkpoint else None,
         checkpoint_at=aware(checkpoint.created_at) if checkpoint else None,
         queued=session.scalar(select(func.count()).select_from(IntakeRow)) or 0,
+        consent_verified=verify_runs.latest(session, verify_runs.CONSENT),
+        audit_verified=verify_runs.latest(session, verify_runs.AUDIT),
     )

@@ -17,6 +17,7 @@ from idp.admin.messages import MESSAGES, ROLE_NAMES
 from idp.admin.roles import Permission, allows
 from idp.db import commit, get_session
 from idp.errors import IdpError
+from idp.ledger import verify_runs
 from idp.models.admins import Admin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -141,7 +142,14 @@ def audit_export() -> ResponseReturnValue:
 def audit_verify() -> ResponseReturnValue:
     """Recompute the whole log now, as ``idp audit verify`` does."""
     db = get_session()
-    report = audit.verify(db, current_app.extensions["avain.ledger_keys"])
+    report = verify_runs.run(
+        db,
+        verify_runs.AUDIT,
+        f"admin:{g.admin.email}",
+        lambda: audit.verify(db, current_app.extensions["avain.ledger_keys"]),
+        lambda r: (r.entries, r.problems),
+        sessions.clock,
+    )
     audit.record(db, g.admin, "verified", "audit_log", "ok" if report.ok else "problems")
     commit()
     return render_template(

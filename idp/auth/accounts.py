@@ -203,6 +203,37 @@ def change_password(throttle: LoginThrottle, user: User, current: str, new: str,
     set_password(user, new)
 
 
+def passkey_only_blocker(user: User, *, confirmed: bool, fresh: bool) -> str | None:
+    """Why the password cannot be dropped yet, or None. Without a password the email is the
+    only way back in when the passkeys are lost, so it must be confirmed; the customer must
+    say so explicitly; and a passkey must have been proven minutes ago, so that a session
+    left open on someone else's computer cannot lock the owner out."""
+    if not user.email_verified:
+        return "unconfirmed_email"
+    if not confirmed:
+        return "not_confirmed"
+    if not fresh:
+        return "not_fresh"
+    return None
+
+
+def drop_password(user: User) -> None:
+    """Passkeys only: no password, and so no passkey asked after it."""
+    user.password_hash = None
+    user.passkey_second_factor = False
+    user.password_changed_at = utcnow()
+
+
+def set_first_password(user: User, new: str, *, fresh: bool) -> None:
+    """A passkey-only customer sets a password again: no old one to ask for, so a passkey
+    proven minutes ago stands in for it (``fresh``)."""
+    if user.password_hash is not None:
+        raise AccountError("has_password")
+    if not fresh:
+        raise AccountError("passkey_not_fresh")
+    set_password(user, new)
+
+
 def delete_account(session: Session, user: User) -> int:
     """GDPR Art. 17: end every session (queueing back-channel logouts to the services the
     customer used; a RISC account-purged event to every client that had them), destroy the

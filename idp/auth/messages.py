@@ -25,6 +25,11 @@ def message(code: str) -> str:
         "password_too_common": _("This password is too easy to guess. Choose another."),
         "password_mismatch": _("The passwords do not match."),
         "wrong_password": _("The current password is not correct."),
+        "has_password": _("Your account already has a password. Change it instead."),
+        "passkey_not_fresh": _(
+            "For your safety, confirm with your passkey first. The confirmation is valid "
+            "for 5 minutes."
+        ),
         "link_expired": _("The link has expired. Ask for a new one."),
         "link_invalid": _("The link is not valid or was used already."),
         "passkey_no_challenge": _("The passkey request expired. Try again."),

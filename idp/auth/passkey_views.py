@@ -13,7 +13,7 @@ from webauthn import base64url_to_bytes
 from webauthn.helpers import bytes_to_base64url
 
 from idp import context, replay, sso as sso_service
-from idp.auth import passkeys
+from idp.auth import freshness, passkeys
 from idp.auth.accounts import find_by_email
 from idp.auth.messages import message
 from idp.auth.views import after_login, pending_second_factor
@@ -147,6 +147,43 @@ def login_verify() -> ResponseReturnValue:
     return jsonify({"redirect": after_login(body.get("interaction"), body.get("next"))})
 
 
+@bp.route("/confirm/options", methods=["POST"])
+@login_required
+def confirm_options() -> ResponseReturnValue:
+    """A passkey of the signed-in account, asked for again before a change that weakens
+    how it signs in (:mod:`idp.account.freshness`)."""
+    sso = signed_in()
+    options, challenge = passkeys.authentication_options(
+        get_session(), context.settings(), sso.user
+    )
+    _remember("confirm", challenge)
+    return _options(options)
+
+
+@bp.route("/confirm/verify", methods=["POST"])
+@login_required
+def confirm_verify() -> ResponseReturnValue:
+    sso = signed_in()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(passkeys.PasskeyError("invalid_response"))
+    try:
+        challenge = _take("confirm")
+        result = passkeys.finish_authentication(
+            get_session(), context.settings(), body.get("credential") or {}, challenge, utcnow()
+        )
+    except passkeys.PasskeyError as exc:
+        return _error(exc, 401 if exc.code in {"unknown_passkey", "verification_failed"} else 400)
+    if result.user.id != sso.user_id:  # someone else's passkey proves nothing here
+        return _error(passkeys.PasskeyError("verification_failed"), 401)
+    freshness.mark(session, sso, utcnow())
+    commit()
+    target = body.get("next")
+    if not isinstance(target, str) or not target.startswith("/account/") or "//" in target:
+        target = url_for("account.security")
+    return jsonify({"redirect": target})
+
+
 @bp.route("/<path:passkey_id>/rename", methods=["POST"])
 @login_required
 def rename(passkey_id: str) -> ResponseReturnValue:
@@ -154,9 +191,9 @@ def rename(passkey_id: str) -> ResponseReturnValue:
     try:
         passkeys.rename(get_session(), sso.user, passkey_id[:1400], request.form.get("name", ""))
     except passkeys.PasskeyError as exc:
-        return redirect(url_for("account.home", passkey_error=exc.code))
+        return redirect(url_for("account.security", passkey_error=exc.code))
     commit()
-    return redirect(url_for("account.home", notice="passkey_renamed"))
+    return redirect(url_for("account.security", notice="passkey_renamed"))
 
 
 @bp.route("/<path:passkey_id>/remove", methods=["POST"])
@@ -166,6 +203,6 @@ def remove(passkey_id: str) -> ResponseReturnValue:
     try:
         passkeys.remove(get_session(), sso.user, passkey_id[:1400])
     except passkeys.PasskeyError as exc:
-        return redirect(url_for("account.home", passkey_error=exc.code))
+        return redirect(url_for("account.security", passkey_error=exc.code))
     commit()
-    return redirect(url_for("account.home", notice="passkey_removed"))
+    return redirect(url_for("account.security", notice="passkey_removed"))

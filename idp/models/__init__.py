@@ -2,6 +2,7 @@
 
 from idp.models.admins import (
     Admin,
+    AdminApiClient,
     AdminAuditCheckpoint,
     AdminAuditEntry,
     AdminAuditHead,
@@ -23,9 +24,11 @@ from idp.models.replay import ReplayEntry
 from idp.models.ssf import SsfEvent, SsfStream, SsfSubject
 from idp.models.tokens import AuthorizationCode, Grant, Token, digest
 from idp.models.users import SsoSession, User, new_id
+from idp.models.verify_runs import VerifyRun
 
 __all__ = [
     "Admin",
+    "AdminApiClient",
     "AdminAuditCheckpoint",
     "AdminAuditEntry",
     "AdminAuditHead",
@@ -48,6 +51,7 @@ __all__ = [
     "Interaction",
     "ReplayEntry",
     "SigningKey",
+    "VerifyRun",
     "SsfEvent",
     "SsfStream",
     "SsfSubject",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import Base, utcnow
@@ -85,6 +85,31 @@ class AdminSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class AdminApiClient(Base):
+    """An OAuth client of the admin API (client credentials): what role it acts in.
+
+    Its ``clients`` row holds the secret's digest and the scopes (``admin:<role>``, and
+    ``admin:dangerous`` when the operator allowed it); this row says it is an admin API
+    client at all, and a disabled one gets no token and is refused with any token it holds.
+    """
+
+    __tablename__ = "admin_api_clients"
+
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.client_id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    dangerous: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=AdminStatus.ACTIVE.value)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def active(self) -> bool:
+        return self.status == AdminStatus.ACTIVE
+
+
 class AdminAuditEntry(Base):
     """An entry of the admins' audit log: a leaf of its own Merkle tree (idp.admin.audit)."""
 
@@ -99,6 +124,8 @@ class AdminAuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(400))
     reason: Mapped[str | None] = mapped_column(Text)
     leaf_hash: Mapped[str] = mapped_column(String(64))
+    # the actor when an admin API client acted (its client_id; admin_id is then empty)
+    api_client_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class AdminAuditHead(Base):

@@ -23,6 +23,7 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
+    UnauthorizedClientError,
 )
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc9207 import IssuerParameter
@@ -35,7 +36,7 @@ from idp import context, revocation, signing
 from idp.db import aware, get_session, utcnow
 from idp.ledger.context import consent_context
 from idp.models import AuthorizationCode, Client, Grant, Token, User, digest
-from idp.oauth import rar, tokens
+from idp.oauth import admin_scopes, rar, tokens
 from idp.oauth.claims import parse_claims_request
 from idp.oauth.interaction import hint_subject
 
@@ -296,7 +297,27 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
 
 
 class ClientCredentialsGrant(TokenIssuingMixin, grants.ClientCredentialsGrant):
+    """RFC 6749 §4.4, with the admin API's scopes (:mod:`idp.oauth.admin_scopes`): only an
+    active admin API client is issued one, with the API as the token's audience."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        try:
+            self._terms()
+        except admin_scopes.Refused:
+            raise UnauthorizedClientError("This admin API client is disabled.") from None
+
+    def _terms(self) -> admin_scopes.Terms:
+        s = context.settings()
+        return admin_scopes.terms(
+            get_session(),
+            self.request.client,
+            self.request.payload.scope,
+            s.issuer,
+            s.access_token_lifetime,
+        )
 
     def generate_token(
         self,
@@ -306,12 +327,19 @@ class ClientCredentialsGrant(TokenIssuingMixin, grants.ClientCredentialsGrant):
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        allowed = self.request.client.get_allowed_scope(scope or self.request.client.scope)
+        terms = self._terms()
         allowed = " ".join(
-            s for s in scope_to_list(allowed) if s not in {"openid", "offline_access"}
+            s for s in scope_to_list(terms.scope) if s not in {"openid", "offline_access"}
         )
         return tokens.issue(
-            get_session(), self.request.client, None, allowed, self.grant_context(), False
+            get_session(),
+            self.request.client,
+            None,
+            allowed,
+            self.grant_context(),
+            False,
+            audience=terms.audience,
+            lifetime=terms.lifetime,
         )
 
     def grant_context(self) -> tokens.GrantContext:

@@ -72,19 +72,27 @@ def issue(
     scope: str,
     ctx: GrantContext,
     include_refresh_token: bool,
+    *,
+    audience: str | None = None,
+    lifetime: int | None = None,
 ) -> dict[str, Any]:
-    """Create and store an access token (and maybe a refresh token); return the response dict."""
+    """Create and store an access token (and maybe a refresh token); return the response dict.
+
+    ``audience`` and ``lifetime`` default to the issuer and ``access_token_lifetime``; an
+    admin API token (:mod:`idp.oauth.admin_scopes`) has the API as its audience.
+    """
     s = context.settings()
     now = int(time.time())
     jti = secrets.token_urlsafe(24)
     sub = subject(session, user, client) if user else client.client_id
+    lifetime = lifetime or s.access_token_lifetime
     at_claims: dict[str, Any] = {
         "iss": s.issuer,
         "sub": sub,
-        "aud": s.issuer,
+        "aud": audience or s.issuer,
         "client_id": client.client_id,
         "iat": now,
-        "exp": now + s.access_token_lifetime,
+        "exp": now + lifetime,
         "jti": jti,
         "scope": scope,
     }
@@ -100,7 +108,7 @@ def issue(
     token: dict[str, Any] = {
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": s.access_token_lifetime,
+        "expires_in": lifetime,
         "scope": scope,
     }
     if ctx.authorization_details:
@@ -122,7 +130,7 @@ def issue(
         acr=ctx.acr,
         amr=ctx.amr,
         issued_at=issued,
-        access_expires_at=issued + timedelta(seconds=s.access_token_lifetime),
+        access_expires_at=issued + timedelta(seconds=lifetime),
         refresh_expires_at=(
             issued + timedelta(seconds=s.refresh_token_lifetime) if refresh_token else None
         ),

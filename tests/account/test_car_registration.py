@@ -111,7 +111,7 @@ def test_the_garage_receives_the_plate_under_garage_booking(client, make_user, m
     garage, secret = _garage(make_client)
     token = _token(client, garage, secret, user.email, **{"agree:garage_booking": "on"})
     assert userinfo(client, token).json["car_registration"] == "ZX-12"
-    assert "Your car&#39;s registration number" in client.get("/account/").data.decode()
+    assert "Your car&#39;s registration number" in client.get("/account/sharing").data.decode()
 
 
 def test_no_consent_no_plate(client, make_user, make_client):

@@ -6,12 +6,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sqlalchemy import text
+
 from consent import Actor, Channel, ConsentEvent, EventType, ledger as L
+from consent.store import append_only_ddl, drop_append_only_ddl
 from idp.admin import overview
 from idp.db import new_session, utcnow
 from idp.events.kinds import BACKCHANNEL_LOGOUT
 from idp.models import Delivery
-from tests.admin.console import session_for
+from tests.admin.conftest import run
+from tests.admin.console import meta_csrf, session_for
 
 
 def _event(customer, purpose, kind, at, recipient="garage"):
@@ -100,3 +104,40 @@ def test_the_page_shows_them(app, client, make_user):
     assert re.search(r"<td>garage_booking</td><td>garage</td><td>2</td>", page)
     assert "8" in re.search(r'id="checkpoint">([^<]*)<', page).group(1)
     assert "1" in re.search(r'id="logouts">([^<]*)<', page).group(1)
+
+
+def _verified(page: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", m) for m in re.findall(r'class="verified">(.*?)</dd>', page)]
+
+
+def test_the_last_verification_of_each_log(app, client, cli_env, make_user):
+    """Each full check leaves its result for the overview: never, all match, the first bad
+    entry; the newest run is the one shown, whoever ran it (the CLI or the console)."""
+    make_user()
+    _history(app)
+    session_for(app, client, "owner")
+    never = _verified(client.get("/admin/").data.decode())
+    assert never == [
+        "Never. Run idp ledger verify on a schedule.",
+        "Never. Run idp audit verify on a schedule.",
+    ]
+
+    assert run(cli_env, "ledger", "verify").exit_code == 0
+    consent_ok = _verified(client.get("/admin/").data.decode())[0]
+    assert consent_ok.endswith(": all 8 entries match"), consent_ok
+
+    with app.app_context():  # what only a database superuser could do
+        s = new_session(app)
+        dialect = s.get_bind().dialect.name
+        for ddl in drop_append_only_ddl(dialect):
+            s.execute(text(ddl))
+        s.execute(text("UPDATE consent_events SET claims = '[]' WHERE seq = 3"))
+        for ddl in append_only_ddl(dialect):
+            s.execute(text(ddl))
+        s.commit()
+        s.close()
+    assert run(cli_env, "ledger", "verify").exit_code == 1
+    client.post("/admin/audit/verify", data={"csrf_token": meta_csrf(client, "/admin/audit")})
+    consent_bad, audit_ok = _verified(client.get("/admin/").data.decode())
+    assert "entry 3 does not match" in consent_bad, consent_bad
+    assert audit_ok.endswith("entries match"), audit_ok

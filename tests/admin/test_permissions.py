@@ -16,13 +16,15 @@ SAMPLE = {
     "customer_id": "00000000-0000-0000-0000-000000000000",
     "handle": "0123456789abcdef01234567",
 }
+API = "/admin/api/"  # the admin API: bearer tokens with admin scopes instead of the session
 
 
-def admin_routes(app: Flask) -> list[tuple[str, str, str | None]]:
-    """(method, path, declared permission) of every rule under /admin."""
+def admin_routes(app: Flask, api: bool = False) -> list[tuple[str, str, str | None]]:
+    """(method, path, declared permission) of every rule under /admin: the console's, or
+    with ``api`` the admin API's."""
     found = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/admin"):
+        if not rule.rule.startswith("/admin") or rule.rule.startswith(API) != api:
             continue
         path = rule.build({k: SAMPLE[k] for k in rule.arguments}, append_unknown=False)[1]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
@@ -37,12 +39,13 @@ def call(client, method, path, csrf):
 
 
 def test_every_admin_route_declares_a_permission(app):
-    routes = admin_routes(app)
-    assert len(routes) >= 10
+    routes = admin_routes(app) + admin_routes(app, api=True)
+    assert len(routes) >= 15
     undeclared = [(m, p) for m, p, d in routes if d is None]
     assert not undeclared, f"routes without a declared permission: {undeclared}"
     public = sorted(p for _, p, d in routes if d == PUBLIC)
-    assert all(p.startswith(("/admin/sign-in", "/admin/enrol/")) for p in public), public
+    allowed = ("/admin/sign-in", "/admin/enrol/", "/admin/api/v1/openapi.json")
+    assert all(p.startswith(allowed) for p in public), public
 
 
 def test_a_visitor_is_refused_everywhere_but_sign_in(app, client):
@@ -56,6 +59,41 @@ def test_a_visitor_is_refused_everywhere_but_sign_in(app, client):
             assert resp.headers["Location"].startswith("/admin/sign-in"), (method, path)
         else:
             assert resp.status_code == 401, (method, path, resp.status_code)
+
+
+def call_api(client, method, path, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if method == "GET":
+        return client.get(path, headers=headers)
+    return client.open(path, method=method, json={"reason": "test"}, headers=headers)
+
+
+def test_the_api_refuses_a_call_without_a_token_everywhere(app, client):
+    routes = [r for r in admin_routes(app, api=True) if r[2] != PUBLIC]
+    assert len(routes) >= 4
+    for method, path, _ in routes:
+        resp = call_api(client, method, path)
+        assert resp.status_code == 401, (method, path, resp.status_code)
+        assert resp.mimetype == "application/problem+json", (method, path)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_api_scope_gets_exactly_its_permissions(app, client, role, api_token):
+    """A token of each role (with admin:dangerous, so that only the role decides) is refused
+    exactly the routes whose permission its role lacks."""
+    token, _ = api_token(role.value, dangerous=True, scope=f"admin:{role.value} admin:dangerous")
+    checked = 0
+    for method, path, permission in admin_routes(app, api=True):
+        if permission == PUBLIC:
+            continue
+        resp = call_api(client, method, path, token)
+        if allows(role, Permission(permission)):
+            assert resp.status_code not in (401, 403), (role, method, path, resp.json)
+        else:
+            assert resp.status_code == 403, (role, method, path, resp.status_code)
+            assert resp.json["code"] == "insufficient_scope"
+            checked += 1
+    assert role == Role.OWNER or checked, f"{role} was refused nothing"
 
 
 @pytest.mark.parametrize("role", list(Role))

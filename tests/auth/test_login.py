@@ -80,7 +80,7 @@ def test_session_id_rotates_at_login_and_is_listed(client, db, make_user):
     assert before != after
     sessions = db.scalars(select(SsoSession).where(SsoSession.user_id == user.id)).all()
     assert len(sessions) == 1
-    page = client.get("/account/")
+    page = client.get("/account/security")
     assert b"this browser" in page.data
 
 

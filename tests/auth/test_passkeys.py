@@ -120,7 +120,7 @@ def test_a_rolled_back_counter_blocks_the_passkey_and_says_so(client, db, make_u
     row = db.scalar(select(Passkey).where(Passkey.user_id == user.id))
     assert row.blocked_at is not None and row.blocked_reason == "sign_count_rollback"
     login(client, user.email)
-    assert b"Blocked" in client.get("/account/").data
+    assert b"Blocked" in client.get("/account/security").data
 
 
 @pytest.mark.parametrize(("synced", "amr", "acr"), [(False, "hwk", "phrh"), (True, "swk", "phr")])
@@ -146,12 +146,12 @@ def test_rename_and_remove_and_the_last_way_in(client, db, make_user):
     register_passkey(client, user)
     second = register_passkey(client, user, name="Kannettava")
     login(client, user.email)
-    page = client.get("/account/")
+    page = client.get("/account/security")
     assert b"Puhelin" in page.data and b"Kannettava" in page.data
     csrf = meta_csrf(client, "/account/")
     first_id = db.scalars(select(Passkey.id).order_by(Passkey.created_at)).first()
     client.post(f"/passkeys/{first_id}/rename", data={"name": "Työpuhelin", "csrf_token": csrf})
-    assert "Työpuhelin" in client.get("/account/").data.decode()
+    assert "Työpuhelin" in client.get("/account/security").data.decode()
     # a customer with no password must keep one way in
     db.get(User, user.id).password_hash = None
     db.commit()
@@ -257,10 +257,10 @@ def test_max_age_with_passkeys_behaves_as_with_passwords(client, make_user, make
     assert "code" in query_of(client.get("/authorize", query_string=params).headers["Location"])
 
 
-def _security(client, action):
-    page = client.get("/account/")
+def _security(client, action, **extra):
+    page = client.get("/account/security")
     return client.post(
-        "/account/security", data={"action": action, "csrf_token": csrf_of(page.data)}
+        "/account/security", data={"action": action, "csrf_token": csrf_of(page.data), **extra}
     )
 
 
@@ -295,9 +295,10 @@ def test_second_factor_needs_a_passkey_and_passkey_only_drops_the_password(clien
     resp = _security(client, "second_factor_on")
     assert "passkey_error=last_way_in" in resp.headers["Location"]
     client.post("/logout", data={"confirm": "yes", "csrf_token": meta_csrf(client, "/account/")})
-    register_passkey(client, user)
-    login(client, user.email)
-    assert "security_passkey_only" in _security(client, "passkey_only").headers["Location"]
+    authenticator = register_passkey(client, user)
+    assert passkey_sign_in(client, authenticator)[0].status_code == 200  # a fresh passkey
+    resp = _security(client, "passkey_only", confirm="yes")
+    assert "security_passkey_only" in resp.headers["Location"]
     db.expire_all()
     assert db.get(User, user.id).password_hash is None
     client.post("/logout", data={"confirm": "yes", "csrf_token": meta_csrf(client, "/account/")})
@@ -309,8 +310,8 @@ def test_recovery_by_email_when_every_passkey_is_lost(app, client, db, make_user
 
     user = make_user()
     authenticator = register_passkey(client, user)
-    login(client, user.email)
-    _security(client, "passkey_only")
+    assert passkey_sign_in(client, authenticator)[0].status_code == 200
+    assert "security_passkey_only" in _security(client, "passkey_only", confirm="yes").location
     other = app.test_client()  # another browser signed in with the passkey
     assert passkey_sign_in(other, authenticator)[0].status_code == 200
     assert other.get("/account/").status_code == 200

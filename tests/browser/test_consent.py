@@ -140,9 +140,9 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     assert garage.introspect(tokens["access_token"])["active"] is True
 
     # -- withdrawal on the account page ---------------------------------------------------
-    page.goto(f"{avain.url}/account/")
-    expect(page.get_by_role("heading", name="What you share")).to_be_visible()
-    item = page.locator("ul.sharing > li").filter(has_text=TITLE["en"])
+    page.goto(f"{avain.url}/account/sharing")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sharing")
+    item = page.locator(".purpose-row").filter(has_text=TITLE["en"])
     expect(item).to_contain_text(RECIPIENT)
     expect(item).to_contain_text("shared")
     # The page lists every necessary claim of the purpose, as the consent screen did.
@@ -154,8 +154,9 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     withdraw.click()
 
     expect(page.get_by_role("status")).to_have_text(
-        f"You withdrew your consent: {TITLE['en']}, {RECIPIENT}. {RECIPIENT} can no longer "
-        "use your details for it, and its access was ended."
+        f"You withdrew your consent. {TITLE['en']}: {RECIPIENT} no longer receives your name, "
+        "your phone number, and your car's registration number, and its access to your details "
+        "was ended."
     )
     expect(item).to_contain_text("withdrawn")
     expect(item.get_by_role("button")).to_have_count(0)
@@ -166,6 +167,7 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     assert garage.userinfo(tokens["access_token"]).status_code == 401
 
     # -- receipts: one for giving, one for withdrawing; a download verifies ---------------
+    page.get_by_role("link", name="Privacy").click()
     page.get_by_role("link", name="Your consent receipts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your consent receipts")
     receipts = page.locator("ul.sharing > li")
@@ -206,8 +208,8 @@ def test_refusing_the_purpose_does_not_block_sign_in(avain, garage, page):
     assert info.status_code == 200, info.text
     assert set(info.json()) == {"sub"}
 
-    page.goto(f"{avain.url}/account/")
-    item = page.locator("ul.sharing > li").filter(has_text=TITLE["en"])
+    page.goto(f"{avain.url}/account/sharing")
+    item = page.locator(".purpose-row").filter(has_text=TITLE["en"])
     expect(item).to_contain_text("refused")
     expect(item.get_by_role("button")).to_have_count(0)
 

@@ -247,10 +247,8 @@ def test_marketing_is_offered_on_the_account_page_with_its_text(avain, rps, page
     page.locator("button[name=decision][value=allow]").click()
     shop.callback(page)
 
-    page.goto(f"{avain.url}/account/")
-    item = page.locator("ul.sharing > li").filter(
-        has=page.locator("strong", has_text="Offers by email")
-    )
+    page.goto(f"{avain.url}/account/sharing")
+    item = page.locator(".purpose-row").filter(has=page.locator("h3", has_text="Offers by email"))
     expect(item).to_contain_text("not shared")
     item.locator("summary").click()
     expect(item.locator("details p")).to_contain_text("tire offers")

@@ -31,7 +31,7 @@ TEXTS = {
         "link": "Oletko asiakkaamme KV-1001?",
         "returning": "Asiakasnumerosi on KV-1001",
         "booked": "Aika on varattu. Tervetuloa!",
-        "withdrawn": "Peruit suostumuksesi: Renkaanvaihdon ajanvaraus, Korjaamo Virtanen.",
+        "withdrawn": "Peruit suostumuksesi. Renkaanvaihdon ajanvaraus – Korjaamo Virtanen ei enää",
         "forgotten": "poistettu, koska peruit suostumuksesi",
         "customer": "Asiakas",
     },
@@ -40,7 +40,7 @@ TEXTS = {
         "link": "Are you our customer KV-1001?",
         "returning": "Your customer number is KV-1001",
         "booked": "Your time is booked. Welcome!",
-        "withdrawn": "You withdrew your consent: Tire fitting booking, Korjaamo Virtanen.",
+        "withdrawn": "You withdrew your consent. Tire fitting booking: Korjaamo Virtanen no longer",
         "forgotten": "deleted because you withdrew your consent",
         "customer": "Customer",
     },
@@ -157,9 +157,9 @@ def test_from_the_shop_to_the_garage(demo: Demo, page: Page, lang: str) -> None:
     assert requests.get(userinfo, headers=auth, timeout=10).status_code == 200
 
     # Withdraw at Avain: the garage's purpose, on the account page, with one button.
-    page.goto(f"{demo.avain}/account/?ui_locales={lang}")
+    page.goto(f"{demo.avain}/account/sharing?ui_locales={lang}")
     withdraw = page.locator(
-        "ul.sharing li:has(input[name=purpose][value=garage_booking])"
+        ".purpose-row:has(input[name=purpose][value=garage_booking])"
         ":has(input[name=recipient][value=garage])"
         " form[action$='/sharing/withdraw'] button[type=submit]"
     )

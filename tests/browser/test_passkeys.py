@@ -161,23 +161,23 @@ def passkey_calls(page: Page) -> list[tuple[str, str | None]]:
 
 def enrol(page: Page, server: LiveServer, email_address: str = EMAIL, name: str = DEVICE) -> None:
     """Password sign-in, then add a passkey on the account page; stays signed in."""
-    page.goto(f"{server.url}/account/")
+    page.goto(f"{server.url}/account/security")
     sign_in(page, email_address)
-    page.wait_for_url(lambda url: path_of(url) == "/account/")
+    page.wait_for_url(lambda url: path_of(url) == "/account/security")
     page.locator("#passkey-name").fill(name)
     page.locator("#passkey-add").click()
     page.wait_for_url(lambda url: "notice=passkey_added" in url)
 
 
 def sign_out(page: Page, server: LiveServer) -> None:
-    page.goto(f"{server.url}/account/")
+    page.goto(f"{server.url}/account/security")
     page.locator("#logout").click()
     expect(page.locator("h1")).to_have_text("You are signed out")
 
 
 def expect_signed_in(page: Page, server: LiveServer, email_address: str = EMAIL) -> None:
     page.wait_for_url(lambda url: path_of(url) == "/account/")
-    expect(page.locator("h1")).to_have_text("Your account")
+    expect(page.locator("h1")).to_have_text("Profile")
     expect(page.locator("dl.profile")).to_contain_text(email_address)
 
 
@@ -245,6 +245,7 @@ def test_usernameless_sign_in_and_through_a_relying_party(
     assert json.loads(calls[0][1] or "{}") == {"email": ""}
     assert authenticator.only_credential()["signCount"] == 2
     assert stored_passkeys(avain, EMAIL)[0]["sign_count"] == 2
+    page.get_by_role("link", name="Sign-in and security").click()
     expect(page.locator("ul.passkeys li")).to_contain_text("last used ")
 
     # Through a relying party: /authorize -> /login -> passkey -> the RP's callback.
@@ -407,6 +408,7 @@ def test_cloned_passkey_with_an_old_counter_is_blocked(avain, page, authenticato
     # The password still works, and the account page says what happened.
     sign_in(page, EMAIL)
     expect_signed_in(page, avain)
+    page.get_by_role("link", name="Sign-in and security").click()
     item = page.locator("ul.passkeys li")
     expect(item.locator("strong")).to_have_text(DEVICE)
     expect(item.locator(".error")).to_have_text(
@@ -461,7 +463,7 @@ def test_account_passkeys_in_swedish(avain, page, authenticator):
     expect(page.locator("#passkey-add")).to_have_text("Lägg till en nyckel")
 
     # The passkey section: from its heading to the add button.
-    top = page.locator("main h2").first.bounding_box()
+    top = page.locator("#h-passkeys").bounding_box()
     bottom = page.locator("#passkey-add").bounding_box()
     main = page.locator("main").bounding_box()
     assert top and bottom and main

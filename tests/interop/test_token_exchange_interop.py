@@ -101,8 +101,8 @@ class Browser:
         raise AssertionError(f"no redirect to {stop_at}: {shown}")
 
     def withdraw(self, recipient: str, purpose: str) -> None:
-        """Press "Withdraw consent" for the recipient's purpose on the account page."""
-        page = self.http.get(f"{self.issuer}/account/", timeout=30)
+        """Press "Withdraw consent" for the recipient's purpose on the account page (Sharing)."""
+        page = self.http.get(f"{self.issuer}/account/sharing", timeout=30)
         assert page.status_code == 200, page.text[:2000]
         for action, fields in _forms(page.text):
             if action.endswith("/sharing/withdraw") and (

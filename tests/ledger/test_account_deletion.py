@@ -31,7 +31,7 @@ def test_the_customer_deletes_their_account(app, client, make_user, make_client,
     interaction, page = consent_page(client, params, user.email)
     q = finish(client, interaction, page)
     token = exchange(client, rp, secret, q["code"], verifier).json
-    assert "Delete your account" in client.get("/account/").data.decode()
+    assert "Delete your account" in client.get("/account/privacy").data.decode()
 
     page = client.get("/account/delete")
     assert page.status_code == 200 and b"cannot be undone" in page.data

@@ -71,7 +71,7 @@ def test_agreeing_without_an_optional_claim_releases_only_the_rest(client, make_
     info = userinfo(client, token).json
     assert info["name"] == "Aino Virtanen"
     assert "email" not in info  # optional, left unticked
-    page = client.get("/account/").data.decode()
+    page = client.get("/account/sharing").data.decode()
     assert "Korjaamo Virtanen" in page and "Your name" in page
     assert "Your email address" not in page
 
@@ -85,7 +85,7 @@ def test_withdrawal_revokes_tokens_at_once_and_logs_the_client_out(
     interaction, page = consent_page(client, params, user.email)
     q = finish(client, interaction, page)
     token = exchange(client, rp, secret, q["code"], verifier).json
-    account = client.get("/account/")
+    account = client.get("/account/sharing")
     assert b"Withdraw consent" in account.data
     resp = client.post(
         "/account/sharing/withdraw",
@@ -104,7 +104,7 @@ def test_withdrawal_revokes_tokens_at_once_and_logs_the_client_out(
     for thread in app.extensions.get("avain.outbox_threads", []):
         thread.join(timeout=10)
     assert len(receiver.tokens) == 1
-    assert b"withdrawn" in client.get("/account/").data
+    assert b"withdrawn" in client.get("/account/sharing").data
     # the customer still gets in, and is asked again
     params, _ = authorize_params(rp, scope="openid email")
     assert client.get("/authorize", query_string=params).headers["Location"].startswith("/consent")

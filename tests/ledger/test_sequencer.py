@@ -61,7 +61,7 @@ def test_queued_events_decide_at_once_and_wait_safely_for_the_sequencer(
     assert userinfo(client, token).json["email"] == user.email
     assert _counts(app) == (0, 1)
 
-    account = client.get("/account/")
+    account = client.get("/account/sharing")
     assert b"Withdraw consent" in account.data
     client.post(
         "/account/sharing/withdraw",
@@ -72,7 +72,7 @@ def test_queued_events_decide_at_once_and_wait_safely_for_the_sequencer(
         },
     )
     assert _counts(app) == (0, 2)
-    assert b"withdrawn" in client.get("/account/").data
+    assert b"withdrawn" in client.get("/account/sharing").data
     listing = client.get("/account/sharing/receipts")
     assert listing.status_code == 200 and b"2 events are being recorded" in listing.data
     params, _ = authorize_params(rp, scope="openid email", prompt="none")

@@ -172,7 +172,7 @@ def test_marketing_is_turned_on_on_the_account_page(app, client, make_user, make
     params, _ = authorize_params(shop, scope="openid profile email")
     interaction, page = consent_page(client, params, user.email)
     finish(client, interaction, page)
-    account = client.get("/account/")
+    account = client.get("/account/sharing")
     text = _text(account)
     assert "Offers by email" in text and "Turn on" in text
     resp = client.post(
@@ -193,7 +193,7 @@ def test_marketing_is_turned_on_on_the_account_page(app, client, make_user, make
         {"claim": "email", "default": False},
         {"claim": "given_name", "default": False},
     ]
-    assert "Withdraw consent" in _text(client.get("/account/"))
+    assert "Withdraw consent" in _text(client.get("/account/sharing"))
 
 
 def test_turning_on_a_purpose_that_is_not_a_consent_changes_nothing(

@@ -1,7 +1,7 @@
 """the console's customers: sign-in lock, phone digits, search indexes
 
 Revision ID: 0016_customer_admin
-Revises: 0015_email_lower_index
+Revises: 0021_verify_runs
 Create Date: 2026-12-02 16:00:00
 
 ``users.locked_at``: an admin locked the customer's sign-in (idp.admin.customers.lock).
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 
 revision = '0016_customer_admin'
-down_revision = '0015_email_lower_index'
+down_revision = '0021_verify_runs'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,45 @@
+"""The HTTP benchmark (``python -m bench.http``) end to end, small, so it cannot rot: a real
+``idp serve`` on SQLite with 100 customers, a few units of every request kind at one and at
+two connections, the SQL counted in-process, the JSON written and the database removed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.http import run
+from bench.http.kinds import KINDS
+
+
+def test_every_kind_is_measured_and_the_database_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # the SQLite file is made in there
+    out = tmp_path / "http.json"
+    argv = ["--backend", "sqlite", "--customers", "100", "--requests", "4", "--duration", "0.3"]
+    argv += ["--concurrency", "2", "--warmup", "1", "--workers", "1", "--idle", "0.5"]
+    argv += ["--out", str(out)]
+    assert run.main(argv) == 0
+
+    case = json.loads(out.read_text())["cases"][0]
+    assert case["customers"] == 100 and case["tokens"] == 100
+    assert set(case["kinds"]) == set(KINDS)
+    for name, result in case["kinds"].items():
+        assert result["cpu_run"]["units"] == 4, name
+        assert result["latency_run"]["units"] >= 1, name
+        assert result["latency_run"]["latency_ms_p99"] > 0, name
+    assert case["kinds"]["login"]["cpu_run"]["http_requests"] == 4  # one POST per unit
+    assert case["kinds"]["authorize"]["cpu_run"]["http_requests"] == 8  # authorize + token
+    assert case["kinds"]["passkey"]["cpu_run"]["http_requests"] == 8  # options + assertion
+    used = sum(r["cpu_run"]["server_cpu_ms_per_unit"] for r in case["kinds"].values())
+    assert used > 0  # the server's processes were found and read
+    assert case["sql"]["discovery"]["statements"] == 0
+    assert case["sql"]["authorize"]["statements"] > case["sql"]["client_credentials"]["statements"]
+    assert case["argon2id_verification"]["best_ms"] > 0
+
+    printed = capsys.readouterr().out
+    for kind in KINDS.values():
+        assert f"| {kind.label} |" in printed
+    assert not list(tmp_path.rglob("*.db"))  # the run's SQLite file is gone

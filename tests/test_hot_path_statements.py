@@ -1,0 +1,152 @@
+"""The SQL statements each hot path sends, counted per request and held to a budget
+(issue 14): a change that adds a round trip to the token endpoint, userinfo or the sign-in
+fails here and has to say so, on SQLite and on PostgreSQL.
+
+The budget is exact, not a ceiling: a change that saves a statement lowers it, so the table
+below stays the true cost of each path and the next saving shows too. The figures are the
+statements the database sees (``before_cursor_execute``), transactions' BEGIN and COMMIT
+not included; ``commits`` counts the transactions a request commits.
+
+The customer has given a partner (the garage) consent, so the ledger decides every claim
+released, and the disclosure log is on (its default), as a partner's requests meet it in
+production.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from idp.ledger import sequencer
+from tests.conftest import authorize_params, exchange, query_of
+from tests.ledger.flows import consent_page, finish, userinfo
+from tests.ledger.test_read_only import Statements, recorded
+
+# (statements, commits) per request
+BUDGET: dict[str, tuple[int, int]] = {
+    "discovery": (0, 0),
+    "jwks": (1, 0),  # the public keys, read on each request
+    "client_credentials": (3, 1),
+    "refresh": (10, 1),
+    "userinfo": (9, 1),  # the client and the customer are each read twice
+    "introspection": (8, 1),
+    "authorize": (9, 1),  # signed in, consent already given: straight to the code
+    "authorization_code": (10, 1),  # the instance secret and signing key are read twice
+}
+
+
+class Paths:
+    """A customer signed in, who gave the garage consent, and the garage's tokens."""
+
+    SCOPE = "openid profile email phone offline_access"
+
+    def __init__(self, app: Flask, client: FlaskClient, make_user: Any, make_client: Any):
+        self.app, self.client = app, client
+        self.user = make_user()
+        self.rp, self.secret = make_client(
+            client_id="garage",
+            name="Korjaamo Virtanen",
+            redirect_uris=["https://garage.example/cb"],
+            grant_types=["authorization_code", "refresh_token", "client_credentials"],
+        )
+        # the customer agrees to the garage's booking purpose, email included, and releases
+        # the purpose's necessary claims too: every claim below is decided by the ledger
+        params, verifier = authorize_params(self.rp, scope=self.SCOPE)
+        interaction, page = consent_page(client, params, self.user.email)
+        callback = finish(
+            client,
+            interaction,
+            page,
+            **{"agree:garage_booking": "on", "claim:garage_booking:email": "on"},
+            scope_offline_access="on",
+        )
+        sequencer.drain(app)  # the consent is in the log, as it is a moment later in production
+        self.tokens = exchange(client, self.rp, self.secret, callback["code"], verifier).json
+        assert "refresh_token" in self.tokens, self.tokens
+        info = userinfo(client, self.tokens).json
+        assert info["email"] == self.user.email and info["name"] == self.user.name, info
+
+    def count(self, call: Any) -> tuple[Statements, Any]:
+        with recorded(self.app) as seen:
+            resp = call()
+        assert resp.status_code in (200, 302), resp.data[:300]
+        return seen, resp
+
+
+@pytest.fixture
+def paths(app, client, make_user, make_client) -> Paths:  # type: ignore[no-untyped-def]
+    return Paths(app, client, make_user, make_client)
+
+
+def _discovery(p: Paths) -> Any:
+    return p.client.get("/.well-known/openid-configuration")
+
+
+def _jwks(p: Paths) -> Any:
+    return p.client.get("/jwks.json")
+
+
+def _client_credentials(p: Paths) -> Any:
+    return p.client.post(
+        "/token", data={"grant_type": "client_credentials"}, auth=(p.rp.client_id, p.secret)
+    )
+
+
+def _refresh(p: Paths) -> Any:
+    return p.client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": p.tokens["refresh_token"]},
+        auth=(p.rp.client_id, p.secret),
+    )
+
+
+def _userinfo(p: Paths) -> Any:
+    bearer = {"Authorization": f"Bearer {p.tokens['access_token']}"}
+    return p.client.get("/userinfo", headers=bearer)
+
+
+def _introspection(p: Paths) -> Any:
+    return p.client.post(
+        "/introspect", data={"token": p.tokens["access_token"]}, auth=(p.rp.client_id, p.secret)
+    )
+
+
+PATHS = {
+    "discovery": _discovery,
+    "jwks": _jwks,
+    "client_credentials": _client_credentials,
+    "refresh": _refresh,
+    "userinfo": _userinfo,
+    "introspection": _introspection,
+}
+
+
+def _within_budget(name: str, seen: Statements) -> None:
+    spent = (len(seen.sql), seen.commits)
+    listing = "\n".join(f"  {s.split(chr(10))[0][:160]}" for s in seen.sql)
+    assert spent == BUDGET[name], (
+        f"{name}: {spent[0]} statements and {spent[1]} commits, budget {BUDGET[name]}. "
+        f"If the change is meant, set the budget in {__name__} and say why in the commit.\n"
+        + listing
+    )
+
+
+@pytest.mark.parametrize("name", list(PATHS))
+def test_each_hot_path_keeps_its_statement_budget(paths: Paths, name: str) -> None:
+    seen, _ = paths.count(lambda: PATHS[name](paths))
+    _within_budget(name, seen)
+
+
+def test_authorize_and_token_for_a_signed_in_customer(paths: Paths) -> None:
+    """The customer is signed in and has given the consent: /authorize answers with the
+    code at once; then the code is redeemed."""
+    params, verifier = authorize_params(paths.rp, scope=Paths.SCOPE)
+    seen, resp = paths.count(lambda: paths.client.get("/authorize", query_string=params))
+    assert resp.status_code == 302
+    code = query_of(resp.headers["Location"])["code"]
+    _within_budget("authorize", seen)
+    seen, _ = paths.count(lambda: exchange(paths.client, paths.rp, paths.secret, code, verifier))
+    _within_budget("authorization_code", seen)
