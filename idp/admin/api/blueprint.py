@@ -15,7 +15,7 @@ from flask import Blueprint, Response, json
 from flask.blueprints import BlueprintSetupState
 
 from idp import context
-from idp.admin.api import admins, audit_log, openapi, overview, problems
+from idp.admin.api import admins, audit_log, customers, openapi, overview, problems
 from idp.admin.api.framework import OPERATIONS, current_operations, view_of
 from idp.admin.guards import public
 from idp.errors import RENDERERS
@@ -23,7 +23,7 @@ from idp.extensions import csrf
 from idp.oauth.admin_scopes import API_PATH
 
 # the modules whose operations the API serves (importing one declares its operations)
-AREAS = (overview, audit_log, admins)
+AREAS = (overview, audit_log, admins, customers)
 
 bp = Blueprint("admin_api", __name__, url_prefix=API_PATH)
 csrf.exempt(bp)
