@@ -134,7 +134,7 @@ def search() -> ResponseReturnValue:
             query = customer_search.parse(text, kind)
             page = customer_search.search(db, query, request.args.get("after") or None)
         except CustomerError as exc:
-            error = MESSAGES[exc.code]
+            error = MESSAGES[exc.code]  # every code parse and search raise is worded
         else:
             audit.record(db, g.admin, "searched", "customers", f"{query.kind}:{query.text}")
             commit()

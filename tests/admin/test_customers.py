@@ -34,7 +34,13 @@ def _set(app, user_id, **fields):
 
 def _audit(app, action):
     with app.app_context(), new_session(app) as s:
-        return list(s.scalars(select(AdminAuditEntry).where(AdminAuditEntry.action == action)))
+        return list(
+            s.scalars(
+                select(AdminAuditEntry)
+                .where(AdminAuditEntry.action == action)
+                .order_by(AdminAuditEntry.seq)
+            )
+        )
 
 
 def _page(client, user):

@@ -16,7 +16,13 @@ from tests.ledger.flows import consent
 
 def _entries(app, action):
     with app.app_context(), new_session(app) as s:
-        return list(s.scalars(select(AdminAuditEntry).where(AdminAuditEntry.action == action)))
+        return list(
+            s.scalars(
+                select(AdminAuditEntry)
+                .where(AdminAuditEntry.action == action)
+                .order_by(AdminAuditEntry.seq)
+            )
+        )
 
 
 def test_search_and_a_customer_with_the_proven_timeline(
