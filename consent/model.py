@@ -57,6 +57,8 @@ class Channel(StrEnum):
     ACCOUNT_PAGE = "account_page"
     ADMIN_CONSOLE = "admin_console"
     ADMIN_CLI = "admin_cli"  # the operator command, e.g. a request received by letter
+    LETTER = "letter"  # a request the customer sent by letter, recorded by an admin
+    PHONE = "phone"  # a request the customer made by phone, recorded by an admin
     API = "api"
     SYSTEM = "system"
 

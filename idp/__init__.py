@@ -95,6 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from idp.account.views import bp as account_bp
     from idp.admin.api.blueprint import bp as admin_api_bp
     from idp.admin.complaints_views import bp as admin_complaints_bp
+    from idp.admin.customers_views import bp as admin_customers_bp
     from idp.admin.entry import bp as admin_entry_bp
     from idp.admin.partners_views import bp as admin_partners_bp
     from idp.admin.views import bp as admin_bp
@@ -124,6 +125,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin_bp,
         admin_partners_bp,
         admin_complaints_bp,
+        admin_customers_bp,
         admin_api_bp,
     ):
         app.register_blueprint(bp)

@@ -30,10 +30,18 @@ def _diff_from_the_models(url: str) -> list[object]:
         # so autogenerate skips it there; test_sign_in_finds_the_customer_by_index checks it
         warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
         warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": _not_search_index}
+        )
         diff = compare_metadata(ctx, _all_metadata())
     engine.dispose()
     return list(diff)
+
+
+def _not_search_index(obj: object, name: str | None, kind: str, *_: object) -> bool:
+    """The customer search's indexes differ per database and are made by migration 0016
+    alone (idp/models/users.py says why); tests/admin/test_customer_search.py checks them."""
+    return not (kind == "index" and (name or "").startswith("ix_users_search_"))
 
 
 def _tables(url: str) -> set[str]:

@@ -40,6 +40,7 @@ def change(
     actor: Actor = Actor.CUSTOMER,
     channel: Channel = Channel.ACCOUNT_PAGE,
     reason: str | None = None,
+    admin: str | None = None,
 ) -> int:
     """Withdraw a consent, object, restrict or lift a restriction (:func:`change_with_effect`);
     returns the deliveries queued."""
@@ -57,6 +58,7 @@ def change(
         actor=actor,
         channel=channel,
         reason=reason,
+        admin=admin,
     ).queued
 
 
@@ -110,6 +112,7 @@ def change_with_effect(
     actor: Actor = Actor.CUSTOMER,
     channel: Channel = Channel.ACCOUNT_PAGE,
     reason: str | None = None,
+    admin: str | None = None,
 ) -> Effect:
     """Withdraw a consent, object, restrict or lift a restriction, and say what stopped.
 
@@ -139,6 +142,7 @@ def change_with_effect(
         actor=actor,
         channel=channel,
         reason=reason,
+        admin=admin,
     )
     if action == "lift_restriction":
         return Effect(0)

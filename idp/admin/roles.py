@@ -26,6 +26,9 @@ class Permission(StrEnum):
     RIGHTS_RECORD = "customers.rights_request"
     CUSTOMERS_EXPORT = "customers.export"
     CUSTOMERS_ERASE = "customers.erase"
+    # lock and unlock a customer's sign-in, remove a lost passkey: support's, as the first
+    # to hear of a taken-over account (idp.admin.customers says what a lock does)
+    CUSTOMERS_SIGN_IN = "customers.sign_in"
     COMPLAINTS_VIEW = "complaints.view"
     COMPLAINTS_MANAGE = "complaints.manage"
     LEDGER_VIEW = "ledger.view"
@@ -48,6 +51,7 @@ _SUPPORT = {
     P.CUSTOMERS_SESSIONS,
     P.CUSTOMERS_RESEND,
     P.RIGHTS_RECORD,
+    P.CUSTOMERS_SIGN_IN,
 }
 _PRIVACY = _SUPPORT | {
     P.COMPLAINTS_VIEW,

@@ -128,6 +128,8 @@ def authenticate(
     if new_hash:
         user.password_hash = new_hash
     throttle.succeeded(email, ip)
+    if user.locked_at is not None:  # said only after the right password: no enumeration
+        return LoginResult(None, "locked")
     return LoginResult(user)
 
 

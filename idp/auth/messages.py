@@ -51,6 +51,8 @@ def message(code: str) -> str:
             "This is your last way to sign in. Set a password or add another passkey first."
         ),
         "passkey_invalid_name": _("Give the passkey a name."),
+        "locked": _("Sign-in to this account is locked. Please contact customer service."),
+        "passkey_locked": _("Sign-in to this account is locked. Please contact customer service."),
         "invalid_phone": _("Enter the phone number with digits, e.g. +358 40 123 4567."),
         "invalid_address": _("An address line is too long (at most 200 characters)."),
         "invalid_locale": _("Choose one of the offered languages."),

@@ -126,7 +126,8 @@ def login_verify() -> ResponseReturnValue:
             db, context.settings(), body.get("credential") or {}, challenge, utcnow()
         )
     except passkeys.PasskeyError as exc:
-        return _error(exc, 401 if exc.code in {"unknown_passkey", "verification_failed"} else 400)
+        status = {"unknown_passkey": 401, "verification_failed": 401, "locked": 403}
+        return _error(exc, status.get(exc.code, 400))
     amr = result.amr
     pending = pending_second_factor()
     if pending is not None and pending.get("user") == result.user.id:

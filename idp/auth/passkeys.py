@@ -209,6 +209,8 @@ def finish_authentication(
     user = session.get(User, passkey.user_id)
     if user is None:  # the account went away while this sign-in was under way
         raise PasskeyError("unknown_passkey")
+    if user.locked_at is not None:  # an admin locked sign-in (idp.admin.customers.lock)
+        raise PasskeyError("locked")
     hardware = passkey.device_type == "single_device"
     return SignIn(
         user,

@@ -353,6 +353,7 @@ def exercise(
     actor: Actor = Actor.CUSTOMER,
     channel: Channel = Channel.ACCOUNT_PAGE,
     reason: str | None = None,
+    admin: str | None = None,
 ) -> bool:
     """Record a withdrawal (GDPR Art. 7(3)), an objection (Art. 21), a restriction (Art. 18)
     or its lifting; True when it changed something and was recorded.
@@ -398,6 +399,8 @@ def exercise(
     details = _details(event, None, client)
     if reason:
         details["reason"] = reason
+    if admin:  # which admin recorded it (the event's actor is "admin")
+        details["admin"] = admin
     limit = ctx.limit if actor is Actor.CUSTOMER else None
     (token,) = ledger.submit_changes(session, ctx.keys, [(event, details)], limit=limit, now=now)
     if token is not None and ctx.issuer:  # the recipient's streams hear of it, in this commit

@@ -18,6 +18,8 @@ SAMPLE = {
     "partner_id": "no-such-partner",
     "purpose_id": "no-such-purpose",
     "complaint_id": "00000000-0000-0000-0000-000000000000",
+    "customer_id": "00000000-0000-0000-0000-000000000000",
+    "handle": "0123456789abcdef01234567",
 }
 API = "/admin/api/"  # the admin API: bearer tokens with admin scopes instead of the session
 

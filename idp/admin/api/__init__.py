@@ -17,5 +17,7 @@ module               holds
 :mod:`.admins`       ``GET /admins``, ``POST /admins/{admin_id}/disable``
 :mod:`.api_clients`  ``GET /api-clients``, ``POST /api-clients/{client_id}/disable``
 :mod:`.complaints`   ``GET``/``POST /complaints``, ``GET /complaints/{id}``, ``.../close``
+:mod:`.customers`    ``/customers``: search, a customer, sessions, lock, rights, export, erase
+:mod:`.partners`     ``/clients``, ``/sharing``, ``/catalogue``
 ==================== ==================================================================
 """

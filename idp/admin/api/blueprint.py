@@ -20,6 +20,7 @@ from idp.admin.api import (
     api_clients,
     audit_log,
     complaints,
+    customers,
     openapi,
     overview,
     partners,
@@ -32,7 +33,7 @@ from idp.extensions import csrf
 from idp.oauth.admin_scopes import API_PATH
 
 # the modules whose operations the API serves (importing one declares its operations)
-AREAS = (overview, audit_log, admins, api_clients, partners, complaints)
+AREAS = (overview, audit_log, admins, api_clients, partners, complaints, customers)
 
 bp = Blueprint("admin_api", __name__, url_prefix=API_PATH)
 csrf.exempt(bp)
