@@ -107,6 +107,12 @@ class Settings:
     controller_name: str = _option(
         "Avain Demo Oy", "The data controller named on consent screens and receipts."
     )
+    theme_file: str = _option(
+        "",
+        "The deployment's brand: a TOML file with a [theme] table (product name, logo, "
+        "colours, favicon, support contact, legal links; see "
+        "config/themes/rengasverkkokauppa/theme.toml). Empty: the neutral Avain theme.",
+    )
     purposes_file: str = _option(
         "config/purposes.toml",
         "The consent catalogue: purposes, claims, recipients and privacy notices.",
