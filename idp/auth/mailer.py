@@ -101,13 +101,15 @@ def _attempt(app: Flask, session: Session, delivery: Delivery) -> None:
         # the customer's own language first: the request may have come from anyone
         lang = (user.locale if user else None) or payload.get("lang")
         g.lang = lang if lang in s.languages else s.default_language
-        mail = letters.compose(user, s.secret_key, letter, _links(app, s.issuer)) if user else None
+        theme = app.extensions["avain.brand"].theme
+        links = _links(app, s.issuer)
+        mail = letters.compose(user, s.secret_key, letter, links, theme) if user else None
         if mail is None:
             entry["result"] = "nothing to send"
             ok = True
         else:
             try:
-                send_mail(s, to, mail.subject, mail.body)
+                send_mail(s, to, mail.subject, mail.text, mail.html)
                 entry["result"] = "sent"
                 ok = True
             except (smtplib.SMTPException, OSError) as exc:
