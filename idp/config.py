@@ -140,7 +140,11 @@ class Settings:
         "", "SMTP password (set it in the environment, never in a file).", secret=True
     )
     smtp_starttls: bool = _option(False, "Use STARTTLS with the SMTP server.")
-    mail_from: str = _option("Avain <no-reply@localhost>", "Sender of outgoing mail.")
+    mail_from: str = _option(
+        "no-reply@localhost",
+        'Sender of outgoing mail. Without a display name ("Name <address>"), mail comes '
+        "from the theme's product name.",
+    )
     backchannel_timeout: float = _option(5.0, "Seconds to wait for a back-channel logout POST.")
     backchannel_max_attempts: int = _option(
         8, "Delivery attempts before a logout token is dropped."

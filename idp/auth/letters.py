@@ -9,6 +9,7 @@ tells nothing), and no reset link waits in the database.
 from __future__ import annotations
 
 import json
+from email.utils import formataddr, parseaddr
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -139,3 +140,10 @@ def _text(theme: Theme, greeting: str, parts: Sequence[str | Link]) -> str:
         signature.append(_("Customer service") + ":")
         signature += [c for c in (theme.support_email, theme.support_phone, theme.support_url) if c]
     return "\n\n".join(blocks) + "\n\n-- \n" + "\n".join(signature) + "\n"
+
+
+def sender(mail_from: str, theme: Theme) -> str:
+    """The From of customer mail: ``mail_from`` as configured, or, when it gives no display
+    name, the address under the theme's product name (the customer sees who writes)."""
+    name, address = parseaddr(mail_from)
+    return mail_from if name or not address else formataddr((theme.product_name, address))

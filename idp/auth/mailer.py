@@ -8,6 +8,7 @@ import json
 import logging
 import smtplib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -109,7 +110,8 @@ def _attempt(app: Flask, session: Session, delivery: Delivery) -> None:
             ok = True
         else:
             try:
-                send_mail(s, to, mail.subject, mail.text, mail.html)
+                signed = replace(s, mail_from=letters.sender(s.mail_from, theme))
+                send_mail(signed, to, mail.subject, mail.text, mail.html)
                 entry["result"] = "sent"
                 ok = True
             except (smtplib.SMTPException, OSError) as exc:

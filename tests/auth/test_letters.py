@@ -84,7 +84,8 @@ def paragraphs(text):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("letter", list(letters.Letter))
 def test_each_letter_in_each_language(app, make_user, letter, lang):
-    text, html = bodies(send(app, make_user, letter, lang))
+    msg = send(app, make_user, letter, lang)
+    text, html = bodies(msg)
     lines = text.splitlines()
 
     # the greeting alone, then a sentence of its own: "Hei Maija,\n\nVahvista ..."
@@ -113,6 +114,7 @@ def test_each_letter_in_each_language(app, make_user, letter, lang):
     assert "Rengasverkkokauppa" in html and "#b3261e" in html
     assert f'<html lang="{lang}">' in html
     assert "Rengasverkkokauppa" in text
+    assert msg["From"] == "Rengasverkkokauppa <no-reply@localhost>"
 
 
 @pytest.mark.parametrize("letter", list(letters.Letter))
@@ -146,5 +148,26 @@ def test_a_plain_install_writes_as_avain(app, app_config, make_user):
         plain.extensions["avain.engine"].dispose()
     text, html = bodies(msg)
     assert msg["Subject"] == "Reset your Avain password"
+    assert msg["From"] == "Avain <no-reply@localhost>"
     assert text.endswith("\n\n-- \nAvain\n")
     assert "Rengasverkkokauppa" not in html and "#0b5c7a" in html
+
+
+@pytest.mark.parametrize(
+    ("configured", "sent_as"),
+    [
+        ("no-reply@shop.example", "Rengasverkkokauppa <no-reply@shop.example>"),
+        ("Asiakaspalvelu <apu@shop.example>", "Asiakaspalvelu <apu@shop.example>"),
+    ],
+)
+def test_mail_comes_from_the_product_unless_the_sender_is_named(
+    app_config, make_user, configured, sent_as
+):
+    from idp import create_app
+
+    named = create_app({**app_config, "mail_from": configured})
+    try:
+        msg = send(named, make_user, letters.Letter.RESET, "en")
+    finally:
+        named.extensions["avain.engine"].dispose()
+    assert msg["From"] == sent_as
