@@ -9,9 +9,9 @@ tells nothing), and no reset link waits in the database.
 from __future__ import annotations
 
 import json
-from email.utils import formataddr, parseaddr
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
 from enum import StrEnum
 
 from flask import render_template
