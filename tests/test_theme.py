@@ -114,5 +114,8 @@ def test_other_theme_mistakes_say_what_to_fix(app_config, tmp_path):
     big.write_text("<svg>" + " " * 40_000 + "</svg>", encoding="utf-8")
     with pytest.raises(ConfigError, match="theme.logo: big.svg is 39 KB; keep it under 30 KB"):
         start(app_config, write_theme(tmp_path, extra='logo = "big.svg"'))
-    with pytest.raises(ConfigError, match="theme.legal.terms: 'javascript:x' is not a link"):
-        start(app_config, write_theme(tmp_path, extra='[theme.legal]\nterms = "javascript:x"'))
+    for link in ("javascript:x", "//elsewhere.example/terms"):
+        with pytest.raises(ConfigError, match=f"theme.legal.terms: '{link}' is not a link"):
+            start(app_config, write_theme(tmp_path, extra=f'[theme.legal]\nterms = "{link}"'))
+    with pytest.raises(ConfigError, match=r": colour: is not a theme setting; use one of theme"):
+        start(app_config, write_theme(tmp_path, extra='[colour]\nx = "y"'))

@@ -150,9 +150,10 @@ class _Loader:
         raise ConfigError(f"{self.path}: {where}: {problem}; {fix}")
 
     def table(self, data: Mapping[str, object], key: str, where: str) -> Mapping[str, object]:
+        name = f"{where}.{key}" if where else key
         value = data.get(key, {})
         if not isinstance(value, dict):
-            self.fail(f"{where}.{key}", "must be a table", f"write it as [{where}.{key}]")
+            self.fail(name, "must be a table", f"write it as [{name}]")
         return value
 
     def check_keys(self, where: str, table: Mapping[str, object], allowed: Sequence[str]) -> None:
@@ -160,7 +161,7 @@ class _Loader:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {close[0]}?" if close else f"use one of {', '.join(allowed)}"
-                self.fail(f"{where}.{key}", "is not a theme setting", hint)
+                self.fail(f"{where}.{key}" if where else key, "is not a theme setting", hint)
 
     def text(self, table: Mapping[str, object], key: str, where: str) -> str:
         value = table.get(key, "")
@@ -170,7 +171,8 @@ class _Loader:
 
     def url(self, table: Mapping[str, object], key: str, where: str) -> str:
         value = self.text(table, key, where)
-        if value and not (value.startswith(("https://", "http://")) or value.startswith("/")):
+        local = value.startswith("/") and not value.startswith("//")
+        if value and not (value.startswith(("https://", "http://")) or local):
             self.fail(
                 f"{where}.{key}",
                 f"{value!r} is not a link",
