@@ -33,6 +33,8 @@ migrate: install
 # the demo partners receive back-channel logouts on localhost (see outbound_* in idp/config.py)
 seed run: export IDP_OUTBOUND_ALLOW_HOSTS ?= localhost:5001,localhost:5002
 seed run: export IDP_OUTBOUND_ALLOW_HTTP ?= true
+# the demo runs under the tire shop company's brand (a plain install has the neutral Avain one)
+run: export IDP_THEME_FILE ?= config/themes/rengasverkkokauppa/theme.toml
 
 seed: migrate
 	$(BIN)/idp seed

@@ -69,6 +69,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     intake.init_app(app)
     errors.init_app(app)
+    from idp import theme
+
+    theme.init_app(app)  # a theme that fails WCAG contrast stops the start here
 
     from idp.ledger import service as ledger_service
 

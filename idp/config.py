@@ -113,6 +113,12 @@ class Settings:
     controller_name: str = _option(
         "Avain Demo Oy", "The data controller named on consent screens and receipts."
     )
+    theme_file: str = _option(
+        "",
+        "The deployment's brand: a TOML file with a [theme] table (product name, logo, "
+        "colours, favicon, support contact, legal links; see "
+        "config/themes/rengasverkkokauppa/theme.toml). Empty: the neutral Avain theme.",
+    )
     purposes_file: str = _option(
         "config/purposes.toml",
         "The consent catalogue: purposes, claims, recipients and privacy notices.",
@@ -140,7 +146,11 @@ class Settings:
         "", "SMTP password (set it in the environment, never in a file).", secret=True
     )
     smtp_starttls: bool = _option(False, "Use STARTTLS with the SMTP server.")
-    mail_from: str = _option("Avain <no-reply@localhost>", "Sender of outgoing mail.")
+    mail_from: str = _option(
+        "no-reply@localhost",
+        'Sender of outgoing mail. Without a display name ("Name <address>"), mail comes '
+        "from the theme's product name.",
+    )
     backchannel_timeout: float = _option(5.0, "Seconds to wait for a back-channel logout POST.")
     backchannel_max_attempts: int = _option(
         8, "Delivery attempts before a logout token is dropped."

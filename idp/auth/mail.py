@@ -13,12 +13,15 @@ from idp.config import Settings
 log = logging.getLogger(__name__)
 
 
-def send_mail(settings: Settings, to: str, subject: str, body: str) -> None:
+def send_mail(settings: Settings, to: str, subject: str, body: str, html: str) -> None:
+    """``body`` (plain text) and ``html`` as multipart/alternative: a client that shows
+    HTML shows the themed one, any other the text."""
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = to
     msg["Subject"] = subject
     msg.set_content(body)
+    msg.add_alternative(html, subtype="html")
     if settings.smtp_host:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
             if settings.smtp_starttls:

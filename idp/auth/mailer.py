@@ -8,6 +8,7 @@ import json
 import logging
 import smtplib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -101,13 +102,16 @@ def _attempt(app: Flask, session: Session, delivery: Delivery) -> None:
         # the customer's own language first: the request may have come from anyone
         lang = (user.locale if user else None) or payload.get("lang")
         g.lang = lang if lang in s.languages else s.default_language
-        mail = letters.compose(user, s.secret_key, letter, _links(app, s.issuer)) if user else None
+        theme = app.extensions["avain.brand"].theme
+        links = _links(app, s.issuer)
+        mail = letters.compose(user, s.secret_key, letter, links, theme) if user else None
         if mail is None:
             entry["result"] = "nothing to send"
             ok = True
         else:
             try:
-                send_mail(s, to, mail.subject, mail.body)
+                signed = replace(s, mail_from=letters.sender(s.mail_from, theme))
+                send_mail(signed, to, mail.subject, mail.text, mail.html)
                 entry["result"] = "sent"
                 ok = True
             except (smtplib.SMTPException, OSError) as exc:

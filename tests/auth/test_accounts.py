@@ -43,7 +43,8 @@ def delivered(app):
 
 
 def _link(message) -> str:
-    body = message.get_payload(decode=True).decode()
+    (text,) = [part for part in message.walk() if part.get_content_type() == "text/plain"]
+    body = text.get_payload(decode=True).decode()
     match = re.search(r"http://localhost(/\S+)", body)
     assert match, body
     return match.group(1)

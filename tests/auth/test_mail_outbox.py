@@ -34,7 +34,7 @@ def sent(monkeypatch, mailer):
     """Mail handed to SMTP: (thread name, to, subject, body), from wherever it is sent."""
     mails: list[tuple[str, str, str, str]] = []
 
-    def record(settings, to, subject, body):
+    def record(settings, to, subject, body, html):
         mails.append((threading.current_thread().name, to, subject, body))
 
     monkeypatch.setattr(mailer, "send_mail", record)
@@ -124,7 +124,7 @@ def test_a_failed_send_is_retried_later(app, db, make_user, monkeypatch, held, m
     assert row.url == f"mailto:{user.email}"  # kept until it is sent
     assert mailer.deliver_due(app) == 0  # not yet due
     delivered: list[str] = []
-    monkeypatch.setattr(mailer, "send_mail", lambda s, to, subject, body: delivered.append(to))
+    monkeypatch.setattr(mailer, "send_mail", lambda s, to, *mail: delivered.append(to))
     advance(monkeypatch, mailer.BACKOFF_BASE + 1)
     assert mailer.deliver_due(app) == 1
     assert delivered == [user.email]

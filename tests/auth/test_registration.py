@@ -42,7 +42,7 @@ def sent(monkeypatch):
 
     mails: list[tuple[str, str, str]] = []
     monkeypatch.setattr(
-        mailer, "send_mail", lambda s, to, subject, body: mails.append((to, subject, body))
+        mailer, "send_mail", lambda s, to, subject, body, html: mails.append((to, subject, body))
     )
     return mails
 
@@ -102,7 +102,7 @@ def test_the_owner_is_mailed_instead_and_a_new_address_gets_its_link(app, db, ma
     mails = {to: (subject, body) for to, subject, body in sent}
     assert set(mails) == {"taken@example.com", "fresh@example.com"}
     subject, body = mails["taken@example.com"]
-    assert subject == "Someone tried to create an Avain account with your address"
+    assert subject == "Someone tried to register your address at Avain"
     assert "http://localhost/login" in body and "http://localhost/forgot" in body
     assert mails["fresh@example.com"][0] == "Confirm your email address for Avain"
     db.expire_all()
@@ -114,9 +114,9 @@ def test_the_owner_is_mailed_instead_and_a_new_address_gets_its_link(app, db, ma
 @pytest.mark.parametrize(
     ("lang", "subject"),
     [
-        ("fi", "Joku yritti luoda Avain-tilin osoitteellasi"),
-        ("sv", "Någon försökte skapa ett Avain-konto med din adress"),
-        ("en", "Someone tried to create an Avain account with your address"),
+        ("fi", "Sähköpostiosoitteellasi yritettiin luoda uusi tili – Avain"),
+        ("sv", "Någon försökte registrera din adress hos Avain"),
+        ("en", "Someone tried to register your address at Avain"),
     ],
 )
 def test_the_owners_mail_is_in_their_language(app, make_user, sent, lang, subject):

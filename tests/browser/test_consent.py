@@ -110,7 +110,7 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     expect(purpose.get_by_role("checkbox", name="The tires you bought")).to_be_visible()
 
     # The privacy notice opens in a new tab and is the controller's notice.
-    notice_link = page.get_by_role("link", name="Privacy notice")
+    notice_link = page.locator("main").get_by_role("link", name="Privacy notice")
     with context.expect_page() as opened:
         notice_link.click()
     notice = opened.value

@@ -100,7 +100,7 @@ def test_objecting_to_legitimate_interest_by_keyboard(avain, shop, page):
     expect(item.locator(".status-active")).to_have_text("shared")
     expect(item).to_contain_text("Basis: our legitimate interest")
     expect(item).to_contain_text("Shared: Your email address, Your first name")
-    objection = item.get_by_role("button", name=f"Object: {REMINDERS}, {SHOP}")
+    objection = item.get_by_role("button", name=f"Object to this: {REMINDERS}, {SHOP}")
     expect(objection).to_have_text("Object to this")
 
     # Keyboard: focus the button, Enter submits its form.
@@ -112,7 +112,7 @@ def test_objecting_to_legitimate_interest_by_keyboard(avain, shop, page):
     item = _sharing_item(page, REMINDERS)
     expect(item.locator(".status-objected")).to_have_text("objected to")
     expect(item).not_to_contain_text("Shared:")
-    expect(item.get_by_role("button", name=f"Object: {REMINDERS}, {SHOP}")).to_have_count(0)
+    expect(item.get_by_role("button", name=f"Object to this: {REMINDERS}, {SHOP}")).to_have_count(0)
     expect(item.get_by_text("Object to this")).to_have_count(0)
 
     # The shop's sign-in rests on the customer contract, not on the reminders: its token
@@ -146,7 +146,7 @@ def test_restricting_the_customer_account(avain, shop, page):
     expect(item.locator(".status-active")).to_have_text("shared")
     expect(item).to_contain_text("Basis: your customer contract")
     # The button waits inside a closed disclosure, out of sight and out of the a11y tree.
-    restrict = item.get_by_role("button", name=f"Restrict: {ACCOUNT}, {SHOP}")
+    restrict = item.get_by_role("button", name=f"Restrict use: {ACCOUNT}, {SHOP}")
     expect(restrict).to_have_count(0)
 
     # Keyboard: the disclosure opens with Enter on its summary, then Space presses the button.
@@ -166,7 +166,7 @@ def test_restricting_the_customer_account(avain, shop, page):
     )
     item = _sharing_item(page, ACCOUNT)
     expect(item.locator(".status-restricted")).to_have_text("restricted")
-    expect(item.get_by_role("button", name=f"Restrict: {ACCOUNT}, {SHOP}")).to_have_count(0)
+    expect(item.get_by_role("button", name=f"Restrict use: {ACCOUNT}, {SHOP}")).to_have_count(0)
     assert shop.introspect(tokens["access_token"]) == {"active": False}
 
 

@@ -97,6 +97,7 @@ def running_demo(tmp: Path) -> Iterator[Demo]:
         "IDP_SMTP_HOST": "",
         "IDP_OUTBOUND_ALLOW_HOSTS": f"localhost:{ports['shop']},localhost:{ports['garage']}",
         "IDP_OUTBOUND_ALLOW_HTTP": "true",
+        "IDP_THEME_FILE": "config/themes/rengasverkkokauppa/theme.toml",  # as `make run`
         "PYTHONUNBUFFERED": "1",
     }
     idp = [sys.executable, "-m", "idp.cli"]
