@@ -1,5 +1,5 @@
-"""Counting one recipient's consents in the database, not by reading every event into
-Python as the Overview does.
+"""Counting consents in the database, one recipient at a time, not by reading every event
+into Python: the Overview and each partner's data-sharing map.
 
 A (customer, purpose) consent to one recipient stands when its newest event that gives or
 ends consent (in ledger order: logged events by position, then queued ones by arrival)
@@ -21,7 +21,8 @@ from sqlalchemy.sql import Subquery
 
 from consent.model import EventType
 from consent.store import EventRow, IntakeRow
-from idp.admin.overview import WINDOWS
+
+WINDOWS = (7, 30)  # days: the Overview's and the sharing map's withdrawals and objections
 
 GRANTING = (EventType.GIVEN, EventType.RENEWED, EventType.MODIFIED)
 STATUS_TYPES = (*GRANTING, EventType.REFUSED, EventType.WITHDRAWN, EventType.EXPIRED)

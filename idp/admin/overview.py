@@ -1,10 +1,11 @@
 """The console's Overview: figures computed from the data itself, nothing estimated.
 
-Active consents come from the ledger's own projection (:func:`consent.projection.project`)
-over every customer's events, logged and queued, read in one statement as
-:func:`consent.ledger.reading.events` reads one customer's; withdrawals and objections are
-counted from the events' own times; undelivered logouts from the outbox; the last
-verification of each log from its record (:mod:`idp.ledger.verify_runs`).
+Active consents are counted in SQL per recipient, as each partner's data-sharing map counts
+them (:mod:`idp.admin.consent_counts`, checked against the ledger's own projection over
+random histories), so the page does not read every event; a consent past its expiry is not
+active. Withdrawals and objections are counted from the events' own times; undelivered
+logouts from the outbox; the last verification of each log from its record
+(:mod:`idp.ledger.verify_runs`).
 """
 
 from __future__ import annotations
@@ -12,24 +13,20 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import groupby
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Subquery
 
 from consent.ledger import latest_checkpoint
-from consent.ledger.columns import EVENT_FIELDS, as_event
-from consent.model import ConsentStatus, EventType
-from consent.projection import project
+from consent.model import EventType
 from consent.store import EventRow, IntakeRow
+from idp.admin.consent_counts import WINDOWS as WINDOWS, active_by_version
 from idp.db import aware
 from idp.events.kinds import BACKCHANNEL_LOGOUT
 from idp.ledger import verify_runs
 from idp.models import Complaint, Delivery, User, VerifyRun
 
 ENDINGS = (EventType.WITHDRAWN, EventType.OBJECTION)
-WINDOWS = (7, 30)  # days
 
 
 @dataclass(frozen=True)
@@ -47,32 +44,21 @@ class Overview:
     complaints_open: int = 0  # complaints not closed yet (each pauses marketing)
 
 
-def _union() -> Subquery:
-    logged = select(
-        EventRow.subject,
-        literal(0).label("queued"),
-        EventRow.seq.label("pos"),
-        *[getattr(EventRow, n) for n in EVENT_FIELDS],
-    )
-    waiting = select(
-        IntakeRow.subject, literal(1), IntakeRow.id, *[getattr(IntakeRow, n) for n in EVENT_FIELDS]
-    )
-    return union_all(logged, waiting).subquery()
+def recipients(session: Session) -> list[str]:
+    """Every recipient the ledger holds events for, logged or queued."""
+    logged = select(EventRow.recipient_id).distinct()
+    waiting = select(IntakeRow.recipient_id).distinct()
+    return sorted(set(session.scalars(logged)) | set(session.scalars(waiting)))
 
 
-def active_consents(session: Session) -> dict[tuple[str, str], int]:
-    """Each customer's events in ledger order, folded by the ledger's projection."""
-    both = _union()
-    rows = session.execute(select(both).order_by(both.c.subject, both.c.queued, both.c.pos))
+def active_consents(session: Session, now: datetime) -> dict[tuple[str, str], int]:
+    """(purpose, recipient) -> customers whose consent stands now, counted in SQL per
+    recipient (:mod:`idp.admin.consent_counts`, the sharing map's own count), whatever
+    the version consented to."""
     counts: Counter[tuple[str, str]] = Counter()
-    for subject, events in groupby(rows, key=lambda r: r.subject):
-        for (_, recipient, purpose), state in project(as_event(r, subject) for r in events).items():
-            # an objection (Art. 21) or a restriction (Art. 18) stops the use: not active
-            # ...and so does a complaint that pauses marketing (idp.admin.complaints)
-            if state.status == ConsentStatus.ACTIVE and not (
-                state.objected or state.restricted or state.paused
-            ):
-                counts[(purpose, recipient)] += 1
+    for recipient in recipients(session):
+        for (purpose, _version), n in active_by_version(session, recipient, now).items():
+            counts[(purpose, recipient)] += n
     return dict(sorted(counts.items()))
 
 
@@ -100,7 +86,7 @@ def build(session: Session, now: datetime) -> Overview:
     checkpoint = latest_checkpoint(session)
     return Overview(
         customers=session.scalar(select(func.count()).select_from(User)) or 0,
-        active=active_consents(session),
+        active=active_consents(session, now),
         endings=endings(session, now),
         logouts_waiting=session.scalar(undelivered.where(Delivery.failed_at.is_(None))) or 0,
         logouts_failed=session.scalar(undelivered.where(Delivery.failed_at.is_not(None))) or 0,

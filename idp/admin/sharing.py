@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from consent.catalogue import Catalogue
 from consent.model import Agreement, EventType, LegalBasis, Need, Purpose, Recipient
 from idp.admin import consent_counts, partners
-from idp.admin.overview import WINDOWS
+from idp.admin.consent_counts import WINDOWS
 from idp.db import aware
 from idp.events.kinds import BACKCHANNEL_LOGOUT
 from idp.ledger.consents import signin_purpose

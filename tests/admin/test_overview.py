@@ -4,6 +4,7 @@ and recipient, withdrawals and objections by window, undelivered logouts, the ch
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -153,3 +154,24 @@ def test_the_api_gives_the_last_verifications(app, client, cli_env, api_token):
     after = client.get("/admin/api/v1/overview", headers=bearer).json["ledger_verified"]
     assert after["ok"] is True and after["entries"] == 8 and after["by"] == "cli"
     assert after["first_bad"] is None and after["problem"] is None
+
+
+def test_a_consent_past_its_expiry_is_not_active(app):
+    """The Overview counts as the sharing map does and as decide() releases: a consent
+    whose time ran out is no longer in use, though no event has said so yet."""
+    now = utcnow()
+    keys = app.extensions["avain.ledger_keys"]
+    lapsed = replace(
+        _event("c9", "garage_booking", EventType.GIVEN, now - timedelta(days=400)),
+        expires_at=now - timedelta(days=35),
+    )
+    standing = replace(
+        _event("c8", "garage_booking", EventType.GIVEN, now - timedelta(days=10)),
+        expires_at=now + timedelta(days=355),
+    )
+    with app.app_context():
+        s = new_session(app)
+        L.append_many(s, keys, [(lapsed, {}), (standing, {})])
+        s.commit()
+        assert overview.active_consents(s, now) == {("garage_booking", "garage"): 1}
+        s.close()

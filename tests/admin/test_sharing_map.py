@@ -11,14 +11,15 @@ from collections import Counter
 from datetime import timedelta
 from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.sql import Subquery
 
 from consent import Actor, Channel, ConsentEvent, EventType, ledger as L
-from consent.ledger.columns import as_event
+from consent.ledger.columns import EVENT_FIELDS, as_event
 from consent.model import ConsentStatus
 from consent.projection import project
+from consent.store import EventRow, IntakeRow
 from idp.admin import consent_counts, sharing
-from idp.admin.overview import _union
 from idp.db import new_session, utcnow
 from idp.models import Disclosure, SsfEvent, SsfStream
 from idp.models.ssf import PUSH
@@ -40,6 +41,20 @@ def _event(customer, purpose, kind, at, version=1, recipient="garage", expires=N
         claims=frozenset({"email"}) if kind == EventType.GIVEN else frozenset(),
         expires_at=expires,
     )
+
+
+def _union() -> Subquery:
+    """Every customer's events, logged and queued, as consent.ledger.reading reads one's."""
+    logged = select(
+        EventRow.subject,
+        literal(0).label("queued"),
+        EventRow.seq.label("pos"),
+        *[getattr(EventRow, n) for n in EVENT_FIELDS],
+    )
+    waiting = select(
+        IntakeRow.subject, literal(1), IntakeRow.id, *[getattr(IntakeRow, n) for n in EVENT_FIELDS]
+    )
+    return union_all(logged, waiting).subquery()
 
 
 def _by_projection(session, recipient, now):
