@@ -36,7 +36,7 @@ def message(code: str) -> str:
         "passkey_challenge_expired": _("The passkey request expired. Try again."),
         "passkey_invalid_response": _("The browser sent an answer we could not read."),
         "passkey_verification_failed": _("The passkey could not be verified. Try again."),
-        "passkey_unknown_passkey": _("This passkey is not registered with Avain."),
+        "passkey_unknown_passkey": _("This passkey is not registered here."),
         "passkey_already_registered": _("This passkey is already registered."),
         "passkey_too_many": _("You have the most passkeys allowed. Remove one first."),
         "passkey_blocked": _(

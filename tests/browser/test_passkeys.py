@@ -429,7 +429,7 @@ def test_remove_the_only_passkey_when_a_password_remains(avain, page, authentica
     sign_out(page, avain)
     passkey_button_sign_in(page, avain)
     expect(page.locator("#passkey-error")).to_have_text(
-        "This passkey is not registered with Avain."
+        "This passkey is not registered here."
     )
     expect_signed_out(page, avain)
 
