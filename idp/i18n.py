@@ -5,10 +5,12 @@ Precedence, strongest first:
 1. the customer's own choice in this browser: the language switcher on any page, or the
    language saved on the profile page (both set the ``avain_lang`` cookie), because it is
    the newest thing the person said themselves;
-2. the signed-in customer's profile language, for a browser where they have not chosen;
-3. the client's ``ui_locales`` (OIDC Core §3.1.2.1: the End-User's preferred languages as
-   the client guesses them), from the request or from the pending sign-in (the
-   ``interaction``), so it survives the form posts and redirects of the sign-in;
+2. the client's ``ui_locales`` (OIDC Core §3.1.2.1: the End-User's preferred languages for
+   this sign-in), from the request or from the pending sign-in (the ``interaction``), so it
+   survives the form posts and redirects of the sign-in: a customer who reads the shop in
+   English meets Avain's sign-in and consent in English too, whatever their profile says;
+3. the signed-in customer's profile language, for every other page (the account pages) in
+   a browser where they have not chosen;
 4. the browser's Accept-Language;
 5. the deployment's default.
 """
@@ -81,16 +83,16 @@ def pick_language(ui_locales: str | None = None, *, look_up: bool = True) -> str
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in supported:
         return str(cookie)
-    if look_up:
-        profile = _profile_language()
-        if profile in supported:
-            return str(profile)
     hint = ui_locales if ui_locales is not None else request.values.get("ui_locales", "")
     if not hint and look_up:
         hint = _interaction_ui_locales()
     chosen = _first_supported(hint, supported)
     if chosen:
         return chosen
+    if look_up:
+        profile = _profile_language()
+        if profile in supported:
+            return str(profile)
     best = request.accept_languages.best_match(supported)
     return best or settings.default_language
 

@@ -91,10 +91,11 @@ def test_profile_language_sets_the_page_language(client: FlaskClient, make_user:
     assert _lang(client.get("/account/")) == "sv"
 
 
-def test_profile_language_wins_over_ui_locales_and_accept_language(
+def test_profile_language_wins_over_accept_language_and_yields_to_ui_locales(
     app: Flask, client: FlaskClient, make_user: Any
 ) -> None:
-    """On another browser (no choice made there), the profile's language still holds."""
+    """On another browser (no choice made there), the profile's language holds over the
+    browser's; a client's ui_locales, asked for this sign-in, holds over the profile."""
     from idp.db import new_session
     from idp.models import User
 
@@ -108,7 +109,7 @@ def test_profile_language_wins_over_ui_locales_and_accept_language(
     assert _lang(client.get("/login")) == "fi"  # not signed in: Accept-Language
     login(client, user.email)
     assert _lang(client.get("/account/")) == "sv"
-    assert _lang(client.get("/account/?ui_locales=en")) == "sv"
+    assert _lang(client.get("/account/?ui_locales=en")) == "en"
 
 
 def test_the_choice_on_the_page_wins_over_everything(

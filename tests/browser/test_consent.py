@@ -167,7 +167,7 @@ def test_partner_consent_by_keyboard_then_withdrawal_and_receipts(avain, garage,
     assert garage.userinfo(tokens["access_token"]).status_code == 401
 
     # -- receipts: one for giving, one for withdrawing; a download verifies ---------------
-    page.get_by_role("link", name="Privacy").click()
+    page.get_by_role("link", name="Privacy", exact=True).click()
     page.get_by_role("link", name="Your consent receipts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your consent receipts")
     receipts = page.locator("ul.sharing > li")

@@ -151,7 +151,7 @@ def test_the_shop_screen_shows_every_claim_and_the_event_matches(avain, rps, pag
     assert "marketing_email" not in screen["purposes"]
     assert screen["purposes"] == {"account": {"switch": False, "listed": [], "boxes": ["locale"]}}
     objection = page.locator("[data-always=service_reminders] a")
-    expect(objection).to_have_attribute("href", "/account/")
+    expect(objection).to_have_attribute("href", "/account/sharing")
 
     page.get_by_role("checkbox").check()  # the one choice: the language
     page.locator("button[name=decision][value=allow]").click()

@@ -157,7 +157,10 @@ def test_from_the_shop_to_the_garage(demo: Demo, page: Page, lang: str) -> None:
     assert requests.get(userinfo, headers=auth, timeout=10).status_code == 200
 
     # Withdraw at Avain: the garage's purpose, on the account page, with one button.
-    page.goto(f"{demo.avain}/account/sharing?ui_locales={lang}")
+    # the demo customer's profile says Finnish; in English they choose it with the switcher
+    page.goto(f"{demo.avain}/account/sharing")
+    page.get_by_role("button", name={"fi": "Suomi", "en": "English"}[lang], exact=True).click()
+    page.wait_for_load_state()
     withdraw = page.locator(
         ".purpose-row:has(input[name=purpose][value=garage_booking])"
         ":has(input[name=recipient][value=garage])"

@@ -116,7 +116,7 @@ def test_shop_to_garage_and_back_channel_logout(demo: Demo, page: Page) -> None:
     shot(page, "garage-calendar-fi")
 
     # Signing out at Avain ends both sites' sessions by back-channel logout.
-    page.goto(demo.avain + "/account/")
+    page.goto(demo.avain + "/account/security")  # "Sign out everywhere" is under security
     page.locator("#logout").click()
     signed_out_after_reload(page, demo.shop + "/orders", "#orders-sign-in")
     expect(page.locator("#sign-in")).to_be_visible()

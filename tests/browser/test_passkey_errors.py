@@ -21,12 +21,12 @@ pytestmark = pytest.mark.browser
 
 TEXTS = {
     "fi": {
-        "account": "Oma tili",
+        "account": "Profiili",  # the account opens on its Profile section
         "cancelled": "Kirjautuminen pääsyavaimella peruttiin.",
         "exists": "Tällä laitteella on jo pääsyavain tilillesi.",
     },
     "sv": {
-        "account": "Ditt konto",
+        "account": "Profil",
         "cancelled": "Inloggningen med nyckel avbröts.",
         "exists": "Den här enheten har redan en nyckel till ditt konto.",
     },

@@ -428,9 +428,7 @@ def test_remove_the_only_passkey_when_a_password_remains(avain, page, authentica
     # The device still holds the key, but Avain no longer knows it.
     sign_out(page, avain)
     passkey_button_sign_in(page, avain)
-    expect(page.locator("#passkey-error")).to_have_text(
-        "This passkey is not registered here."
-    )
+    expect(page.locator("#passkey-error")).to_have_text("This passkey is not registered here.")
     expect_signed_out(page, avain)
 
 

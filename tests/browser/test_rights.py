@@ -177,7 +177,7 @@ def test_deleting_the_account(avain, page):
     sign_in(page, "maija@example.com")
     page.wait_for_url(lambda url: path_of(url) == "/account/")
 
-    page.get_by_role("link", name="Privacy").click()
+    page.get_by_role("link", name="Privacy", exact=True).click()
     page.get_by_role("link", name="Delete your account").click()
     page.wait_for_url(lambda url: path_of(url) == "/account/delete")
     expect(page.get_by_role("heading", level=1)).to_have_text("Delete your account")

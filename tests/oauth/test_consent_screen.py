@@ -116,7 +116,7 @@ def test_the_shop_shows_what_is_always_shared_and_why_and_not_marketing(
     # service reminders (legitimate interest): shown, with the right to object linked
     assert "Service reminders" in text
     assert "Why: our legitimate interest, without your consent." in text
-    assert 'href="/account/"' in page.data.decode()
+    assert 'href="/account/sharing"' in page.data.decode()
     assert "You can object to it on your account page." in text
     # marketing is offered on the account page, not bundled into signing in
     assert "Offers by email" not in text and "marketing_email" not in page.data.decode()
