@@ -748,6 +748,37 @@ def admins_disable(c: _Ctx, email: str, reason: str | None) -> None:
     click.echo(f"disabled {admin.email}")
 
 
+@admins.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["support", "privacy", "partners", "auditor", "owner"]))
+@click.option("--reason", default=None, help="Why, for the audit log.")
+@_with_session
+def admins_role(c: _Ctx, email: str, role: str, reason: str | None) -> None:
+    """Give an admin another role: their console sessions end; the last owner stays one."""
+    from idp.admin import accounts, audit
+    from idp.db import utcnow
+    from idp.models import Role
+
+    admin = accounts.find(c.session, email)
+    if admin is None:
+        raise click.ClickException(f"no admin with the email address {email}")
+    try:
+        before = accounts.change_role(c.session, admin, Role(role), utcnow())
+    except accounts.AdminError as exc:
+        raise click.ClickException(
+            {
+                "not_active": f"{admin.email} is disabled",
+                "same_role": f"{admin.email} is {role} already",
+                "last_owner": f"{admin.email} is the last active owner",
+            }.get(exc.code, exc.code)
+        ) from None
+    audit.record(
+        c.session, None, "admin_role_changed", f"admin:{admin.email}", f"{before}->{role}: {reason}"
+    )
+    c.session.commit()
+    click.echo(f"{admin.email}: {before} -> {role}")
+
+
 @admins.group("api-client")
 def api_client() -> None:
     """Clients of the admin API (/admin/api/v1): create, list, disable (docs/admin-api.md)."""

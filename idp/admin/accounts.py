@@ -1,4 +1,5 @@
-"""Admin accounts: creation with a one-time enrolment link, listing, disabling.
+"""Admin accounts: creation with a one-time enrolment link, listing, role changes,
+disabling.
 
 Services: a ``Session`` first, ``flush()`` but never ``commit()``.
 """
@@ -145,6 +146,33 @@ def disable(session: Session, admin: Admin, now: datetime) -> None:
         .values(used_at=now)
     )
     session.flush()
+
+
+def active_owners(session: Session) -> int:
+    return len(
+        session.scalars(
+            select(Admin.id).where(
+                Admin.role == Role.OWNER.value, Admin.status == AdminStatus.ACTIVE.value
+            )
+        ).all()
+    )
+
+
+def change_role(session: Session, admin: Admin, role: Role, now: datetime) -> str:
+    """Give ``admin`` another role; returns the role they had. Their console sessions end,
+    so the new role holds from their next sign-in and no page opened under the old one
+    acts on. The last active owner keeps the role: someone must be able to manage admins."""
+    if not admin.active:
+        raise AdminError("not_active")
+    before = admin.role
+    if before == role.value:
+        raise AdminError("same_role")
+    if before == Role.OWNER.value and active_owners(session) <= 1:
+        raise AdminError("last_owner")
+    admin.role = role.value
+    _end_sessions(session, admin, now)
+    session.flush()
+    return before
 
 
 def _end_sessions(session: Session, admin: Admin, now: datetime) -> None:

@@ -25,6 +25,13 @@ MESSAGES = {
     "reason_required": lazy_gettext("Give a reason; it goes into the audit log."),
     "too_many_attempts": lazy_gettext("Too many failed sign-ins. Please wait a while."),
     "not_yourself": lazy_gettext("You cannot disable your own account here."),
+    "not_your_own_role": lazy_gettext("You cannot change your own role; another owner can."),
+    "not_active": lazy_gettext("This admin is disabled."),
+    "same_role": lazy_gettext("The admin has this role already."),
+    "last_owner": lazy_gettext("This is the last owner: make another admin an owner first."),
+    "invalid_email": lazy_gettext("Give a valid email address."),
+    "exists": lazy_gettext("An admin with this email address exists already."),
+    "invalid_role": lazy_gettext("Choose one of the roles."),
 }
 
 

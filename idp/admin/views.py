@@ -18,7 +18,7 @@ from idp.admin.roles import Permission, allows
 from idp.db import commit, get_session
 from idp.errors import IdpError
 from idp.ledger import verify_runs
-from idp.models.admins import Admin
+from idp.models.admins import Admin, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(load_session)
@@ -58,7 +58,10 @@ def admins() -> ResponseReturnValue:
     audit.record(db, g.admin, "viewed", "admins")
     commit()
     return render_template(
-        "admin/admins.html", admins=found, error=MESSAGES.get(request.args.get("error", ""))
+        "admin/admins.html",
+        admins=found,
+        roles=list(Role),
+        error=MESSAGES.get(request.args.get("error", "")),
     )
 
 
@@ -82,6 +85,79 @@ def disable(admin_id: str) -> ResponseReturnValue:
     audit.record(db, g.admin, "admin_disabled", f"admin:{target.email}", reason)
     commit()
     return redirect("/admin/admins")
+
+
+def _reason() -> str:
+    return " ".join(request.form.get("reason", "").split())[:500]
+
+
+def _role() -> Role | None:
+    try:
+        return Role(request.form.get("role", ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/admins/<admin_id>/role", methods=["POST"])
+@requires(Permission.ADMINS_MANAGE)
+@fresh_passkey_required
+def change_role(admin_id: str) -> ResponseReturnValue:
+    """Another role for an admin: their sessions end; an owner cannot change their own."""
+    db = get_session()
+    target = db.get(Admin, admin_id[:36])
+    if target is None:
+        raise IdpError(_("No such admin."), error="not_found", status_code=404)
+    if target.id == g.admin.id:
+        return redirect("/admin/admins?error=not_your_own_role")
+    role, reason = _role(), _reason()
+    if role is None:
+        return redirect("/admin/admins?error=invalid_role")
+    if not reason:
+        return redirect("/admin/admins?error=reason_required")
+    try:
+        before = accounts.change_role(db, target, role, sessions.clock())
+    except AdminError as exc:
+        return redirect(f"/admin/admins?error={exc.code}")
+    audit.record(
+        db,
+        g.admin,
+        "admin_role_changed",
+        f"admin:{target.email}",
+        f"{before}->{role.value}: {reason}",
+    )
+    commit()
+    return redirect("/admin/admins")
+
+
+@bp.route("/admins/invite", methods=["POST"])
+@requires(Permission.ADMINS_MANAGE)
+@fresh_passkey_required
+def invite() -> ResponseReturnValue:
+    """A new admin: the one-time enrolment link is shown once, on this page, to be handed
+    over by another channel; only its hash is kept."""
+    db = get_session()
+    role, reason = _role(), _reason()
+    if role is None:
+        return redirect("/admin/admins?error=invalid_role")
+    if not reason:
+        return redirect("/admin/admins?error=reason_required")
+    email = request.form.get("email", "")[:400]
+    name = request.form.get("name", "")[:200] or None
+    try:
+        made = accounts.create(db, email, role, name, sessions.clock())
+    except AdminError as exc:
+        return redirect(f"/admin/admins?error={exc.code}")
+    audit.record(
+        db, g.admin, "admin_invited", f"admin:{made.admin.email}", f"{role.value}: {reason}"
+    )
+    commit()
+    issuer = current_app.config["AVAIN"].issuer.rstrip("/")
+    return render_template(
+        "admin/admin_invited.html",
+        invited=made.admin,
+        link=f"{issuer}/admin/enrol/{made.token}",
+        expires_at=made.expires_at,
+    )
 
 
 # -- the audit log --------------------------------------------------------------------
