@@ -105,6 +105,10 @@ def init_app(app: Flask) -> None:
     factory: sessionmaker[Session] = app.extensions["avain.sessionmaker"]
 
     def after_commit(session: Session) -> None:
+        # a SAVEPOINT's release fires this too, with the outer transaction (and the queued
+        # events, and on SQLite the write lock) still open: only the real commit kicks
+        if session.in_nested_transaction():
+            return
         if session.info.pop(ledger.QUEUED, False):
             kick(app)
 

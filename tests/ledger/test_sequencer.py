@@ -94,3 +94,23 @@ def test_queued_events_decide_at_once_and_wait_safely_for_the_sequencer(
         assert [r.type for r in L.customer_rows(s, keys, user.id)] == ["given", "withdrawn"]
         assert L.verify(s, keys.origin).ok
     assert b"being recorded" not in client.get("/account/sharing/receipts").data
+
+
+def test_only_the_real_commit_kicks_the_sequencer(app, monkeypatch):
+    """A SAVEPOINT's release (the audit log makes its head in one) is no commit: kicking
+    the sequencer then made it wait for the request's own write lock on SQLite (30 s)."""
+    from sqlalchemy import text
+
+    from idp.db import new_session
+
+    kicked: list[object] = []
+    monkeypatch.setattr(sequencer, "kick", lambda a: kicked.append(a))
+    with app.app_context():
+        s = new_session(app)
+        s.info[L.QUEUED] = True
+        with s.begin_nested():
+            s.execute(text("SELECT 1"))
+        assert kicked == []
+        s.commit()
+        assert kicked == [app]
+        s.close()
