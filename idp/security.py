@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from flask import Flask, Response, abort, request
 from flask_babel import lazy_gettext
 
@@ -13,8 +16,30 @@ CSP = (
 )
 
 
+# a JSON escape of a UTF-16 surrogate (U+D800 to U+DFFF), paired or not
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(body: bytes) -> bool:
+    """Whether a JSON body holds a lone surrogate escape (``"\\ud800"``): valid JSON text,
+    which Python's parser turns into a ``str`` that is no text at all. It cannot be encoded
+    as UTF-8, so storing it, hashing it into a log or writing it out fails deep inside a
+    view. A pair (an emoji escaped as two) is one character and passes."""
+    if not _SURROGATE_ESCAPE.search(body):
+        return False
+    try:
+        parsed = json.loads(body)
+        json.dumps(parsed, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    except (ValueError, RecursionError):  # not JSON: the view answers that in its own way
+        return False
+    return False
+
+
 def _refuse_nul() -> None:
-    """No legitimate parameter holds a NUL byte, and PostgreSQL text cannot store one."""
+    """No legitimate parameter holds a NUL byte, and PostgreSQL text cannot store one; no
+    JSON body a lone surrogate (:func:`_lone_surrogate`)."""
     for key, value in request.values.items(multi=True):
         if "\x00" in key or "\x00" in value:
             abort(400, description=lazy_gettext("A parameter contains a NUL character."))
@@ -24,6 +49,8 @@ def _refuse_nul() -> None:
         body = request.get_data(cache=True)
         if b"\x00" in body or b"\\u0000" in body.lower():
             abort(400, description=lazy_gettext("The JSON body contains a NUL character."))
+        if _lone_surrogate(body):
+            abort(400, description=lazy_gettext("The JSON body contains a lone surrogate."))
 
 
 def init_app(app: Flask) -> None:

@@ -223,6 +223,11 @@ def _shapes() -> dict[str, list[dict]]:
             _json("a\x00b"),
             {"data": '{"email": "a\\u0000b"}', "content_type": JSON},
         ],
+        # valid JSON text whose string is no text: it cannot be encoded to be stored
+        "lone-surrogate": [
+            _json("a\ud800b"),
+            {"data": '{"email": "a\\udc00b", "reason": "\\uD83D"}', "content_type": JSON},
+        ],
         "wrong-json-types": [
             *({"data": body, "content_type": JSON} for body in ("[]", '"x"', "1", "null", "")),
             *(_json(value) for value in ({}, [], 1, True, None, [{}], {"a": [1]})),

@@ -192,7 +192,7 @@ def end_session(customer_id: str, handle: str) -> ResponseReturnValue:
         queued = customers.end_one_session(db, user, handle)
     except CustomerError as exc:
         return _back(user, error=exc.code)
-    audit.record(db, g.admin, "session_ended", _target(user), request.form.get("reason"))
+    audit.record(db, g.admin, "session_ended", _target(user), _optional_reason())
     commit()
     _kick(queued)
     return _back(user, done="session_ended")
@@ -204,10 +204,19 @@ def end_all_sessions(customer_id: str) -> ResponseReturnValue:
     db = get_session()
     user = _customer(customer_id)
     queued = customers.end_all_sessions(db, user)
-    audit.record(db, g.admin, "sessions_ended", _target(user), request.form.get("reason"))
+    audit.record(db, g.admin, "sessions_ended", _target(user), _optional_reason())
     commit()
     _kick(queued)
     return _back(user, done="sessions_ended")
+
+
+def _optional_reason() -> str | None:
+    """A reason the page does not ask for (ending sessions), kept as the asked-for ones are:
+    one line, at most :data:`customers.MAX_REASON` (the form's body may hold 256 KiB)."""
+    try:
+        return customers.reason_of(request.form.get("reason"))
+    except CustomerError:
+        return None
 
 
 def _with_reason(user: User) -> str | ResponseReturnValue:

@@ -34,8 +34,14 @@ def _options(json_text: str, purpose: str, challenge: bytes) -> Response:
 
 
 def _signed_in(admin: Admin, target: str) -> Response:
-    """Start a console session for ``admin`` and send the browser on to ``target``."""
-    token = sessions.start(get_session(), admin, sessions.clock())
+    """Start a console session for ``admin`` and send the browser on to ``target``.
+
+    The session the browser brought ends first: its cookie is replaced, and a copy of it
+    (another admin's on a shared machine, one taken earlier) must not stay live on the
+    server until its idle limit."""
+    now = sessions.clock()
+    sessions.end(get_session(), request.cookies.get(sessions.COOKIE), now)
+    token = sessions.start(get_session(), admin, now)
     resp = ceremony.forget(jsonify({"redirect": safe_next(target)}))
     resp.set_cookie(
         sessions.COOKIE,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from flask import Response, g, jsonify, redirect, request
 from flask.typing import ResponseReturnValue
@@ -114,9 +114,14 @@ def fresh_passkey_required(view: F) -> F:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path inside the console (no scheme, no host, no ``//``)."""
+    """Only a path inside the console (no scheme, no host, no ``//``, no dot segments: a
+    browser resolves ``/admin/../x`` to ``/x`` before it follows the redirect, RFC 3986
+    §5.2.4, and ``%2e`` is a dot to it as well)."""
     if not target or not (target == "/admin" or target.startswith("/admin/")):
         return "/admin/"
     if "\\" in target or any(c < " " for c in target):
+        return "/admin/"
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    if any(segment in {".", ".."} for segment in unquote(path).split("/")):
         return "/admin/"
     return target

@@ -32,9 +32,9 @@ MAX_REASON = 500
 MESSAGES = {
     "reason_required": lazy_gettext("Give a reason; it goes into the audit log."),
     "no_secret": lazy_gettext("This client does not authenticate with a secret."),
-    "fresh_for_method": lazy_gettext(
-        "Changing how the client authenticates issues or drops its secret: confirm it is you "
-        "with your passkey, then save again."
+    "fresh_for_keys": lazy_gettext(
+        "Changing the client's authentication method or its keys hands the client to whoever "
+        "holds the new credential: confirm it is you with your passkey, then save again."
     ),
 }
 
@@ -138,15 +138,14 @@ def update_client(client_id: str) -> ResponseReturnValue:
     found = _client(client_id)
     try:
         spec = spec_from_form(request.form)
-        method = spec.token_endpoint_auth_method or "client_secret_basic"
-        if method != found.token_endpoint_auth_method and not g.admin_session.fresh(
+        if partners.changes_credential(found, spec) and not g.admin_session.fresh(
             sessions.clock()
-        ):  # a secret issued or dropped: as dangerous as rotating one
+        ):  # a secret issued or dropped, or new keys: as dangerous as rotating a secret
             back = url_for("admin_partners.client", client_id=client_id)
             return _form(
                 form_values(request.form),
                 found,
-                str(MESSAGES["fresh_for_method"]),
+                str(MESSAGES["fresh_for_keys"]),
                 403,
                 url_for("admin_entry.reverify", next=back),
             )

@@ -150,8 +150,8 @@ def create_client(call: Call) -> Reply:
     permission=Permission.CLIENTS_MANAGE,
     summary="Change a client",
     description="The fields given replace the client's; the rest stay. Changing "
-    "token_endpoint_auth_method issues or drops the secret, so it is a dangerous change "
-    "(admin:dangerous); a secret issued is in this answer only.",
+    "token_endpoint_auth_method (it issues or drops the secret) or jwks (the client's keys) "
+    "is a dangerous change (admin:dangerous); a secret issued is in this answer only.",
     parameters=(CLIENT_ID,),
     body=obj(METADATA, required=[]),
     response=WITH_SECRET,
@@ -162,15 +162,14 @@ def update_client(call: Call) -> dict[str, Any]:
     client = _client(call)
     current = partners.describe_client(client)
     meta = {k: current.get(k) for k in METADATA} | call.body
-    method = meta.get("token_endpoint_auth_method")
-    if method != client.token_endpoint_auth_method and not call.caller.dangerous:
+    spec = partners.spec_from_metadata(meta, client.client_id)
+    if partners.changes_credential(client, spec) and not call.caller.dangerous:
         raise Problem(
             403,
-            "Changing token_endpoint_auth_method issues or drops the secret: it needs a "
-            "token with the admin:dangerous scope.",
+            "Changing token_endpoint_auth_method (which issues or drops the secret) or jwks "
+            "(the keys the client signs with) needs a token with the admin:dangerous scope.",
             "dangerous_scope_required",
         )
-    spec = partners.spec_from_metadata(meta, client.client_id)
     try:
         updated = partners.update_client(call.db, client, spec, policy_from(context.settings()))
     except ClientError as exc:
