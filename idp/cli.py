@@ -741,7 +741,9 @@ def admins_disable(c: _Ctx, email: str, reason: str | None) -> None:
         raise click.ClickException(f"no admin with the email address {email}")
     try:
         accounts.disable(c.session, admin, utcnow())
-    except accounts.AdminError:
+    except accounts.AdminError as exc:
+        if exc.code == "last_owner":
+            raise click.ClickException(f"{admin.email} is the last active owner") from None
         raise click.ClickException(f"{admin.email} is already disabled") from None
     audit.record(c.session, None, "admin_disabled", f"admin:{admin.email}", reason)
     c.session.commit()

@@ -135,9 +135,12 @@ def describe(admin: Admin) -> dict[str, str | None]:
 
 
 def disable(session: Session, admin: Admin, now: datetime) -> None:
-    """Disable ``admin``: their sessions end and their unused links die at once."""
+    """Disable ``admin``: their sessions end and their unused links die at once. The last
+    active owner stays: an owner API client could otherwise lock every owner out."""
     if not admin.active:
         raise AdminError("already_disabled")
+    if admin.role == Role.OWNER.value and active_owners(session) <= 1:
+        raise AdminError("last_owner")
     admin.status = AdminStatus.DISABLED.value
     _end_sessions(session, admin, now)
     session.execute(

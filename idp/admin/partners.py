@@ -118,16 +118,20 @@ def _snapshot(client: Client) -> dict[str, Any]:
     return {**describe(client), "first_party": client.first_party, "jwks": client.jwks}
 
 
-def changes_credential(client: Client, spec: ClientSpec) -> bool:
-    """Whether saving ``spec`` changes how ``client`` proves itself at /token: its method
-    (a secret issued or dropped) or its ``jwks``, the keys a ``private_key_jwt`` client signs
-    its assertions with. Whoever puts their own key there gets the client's tokens, as a
-    rotated secret gives them, so either change is as dangerous as a rotation (a fresh
-    passkey in the console, ``admin:dangerous`` in the API)."""
+def dangerous_change(client: Client, spec: ClientSpec) -> bool:
+    """Whether saving ``spec`` needs a fresh passkey in the console (``admin:dangerous`` in
+    the API), as rotating a secret does.
+
+    A change of how ``client`` proves itself at /token, its method (a secret issued or
+    dropped) or its ``jwks`` (the keys a ``private_key_jwt`` client signs its assertions
+    with): whoever puts their own key there gets the client's tokens. And making a client
+    first-party: its customers are then never asked, so their claims flow without the
+    consent screen."""
     method = spec.token_endpoint_auth_method or "client_secret_basic"
-    return method != client.token_endpoint_auth_method or (spec.jwks or None) != (
+    credential = method != client.token_endpoint_auth_method or (spec.jwks or None) != (
         client.jwks or None
     )
+    return credential or (spec.first_party and not client.first_party)
 
 
 def update_client(

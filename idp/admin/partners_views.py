@@ -34,7 +34,8 @@ MESSAGES = {
     "no_secret": lazy_gettext("This client does not authenticate with a secret."),
     "fresh_for_keys": lazy_gettext(
         "Changing the client's authentication method or its keys hands the client to whoever "
-        "holds the new credential: confirm it is you with your passkey, then save again."
+        "holds the new credential, and a first-party client's customers are never asked for "
+        "consent: confirm it is you with your passkey, then save again."
     ),
 }
 
@@ -138,9 +139,9 @@ def update_client(client_id: str) -> ResponseReturnValue:
     found = _client(client_id)
     try:
         spec = spec_from_form(request.form)
-        if partners.changes_credential(found, spec) and not g.admin_session.fresh(
+        if partners.dangerous_change(found, spec) and not g.admin_session.fresh(
             sessions.clock()
-        ):  # a secret issued or dropped, or new keys: as dangerous as rotating a secret
+        ):  # a secret issued or dropped, new keys, no consent screen: as a new secret
             back = url_for("admin_partners.client", client_id=client_id)
             return _form(
                 form_values(request.form),

@@ -167,3 +167,19 @@ def test_the_command_line(app, cli_env):
     assert same.exit_code == 1 and "auditor already" in same.output
     unknown = run(cli_env, "admins", "role", "nobody@example.com", "auditor")
     assert unknown.exit_code == 1
+
+
+def test_nobody_disables_the_last_owner(app, client, cli_env, api_token):
+    """Not an owner API client (it could lock every owner out), not the command line."""
+    owner_id, _ = invite(app, "owner", "viimeinen@example.com")
+    dangerous, _ = api_token("owner", dangerous=True, scope="admin:owner admin:dangerous")
+    body = {"reason": "taking over"}
+    refused = client.post(f"{API}/admins/{owner_id}/disable", json=body, headers=bearer(dangerous))
+    assert refused.status_code == 409 and refused.json["code"] == "last_owner"
+    cli = run(cli_env, "admins", "disable", "viimeinen@example.com")
+    assert cli.exit_code == 1 and "last active owner" in cli.output
+    assert _admin(app, owner_id).active
+
+    invite(app, "owner", "toinen-omistaja@example.com")
+    done = client.post(f"{API}/admins/{owner_id}/disable", json=body, headers=bearer(dangerous))
+    assert done.status_code == 200 and done.json["status"] == "disabled"

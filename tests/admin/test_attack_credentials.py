@@ -140,3 +140,44 @@ def test_api_replacing_the_keys_needs_admin_dangerous(app, client, api_token, si
     resp = client.patch(url, json={"jwks": _jwks(mine)}, headers=bearer(strong))
     assert resp.status_code == 200, resp.json
     assert _token_with(client, rp.client_id, mine).status_code == 200
+
+
+def _first_party(app, client_id: str) -> bool:
+    from idp.models import Client
+
+    with app.app_context():
+        s = new_session(app)
+        found = s.get(Client, client_id)
+        assert found is not None
+        value = found.first_party
+        s.close()
+    return value
+
+
+def test_making_a_client_first_party_needs_a_fresh_passkey_or_admin_dangerous(
+    app, client, api_token, signed_key_client, monkeypatch
+):
+    """A first-party client's customers are never asked: switching it on lets their claims
+    flow without the consent screen, so it is as dangerous as a new credential."""
+    rp, key = signed_key_client
+    session_for(app, client, "partners")
+    csrf = meta_csrf(client, "/admin/clients")
+    later = utcnow() + timedelta(minutes=6)
+    monkeypatch.setattr(sessions, "clock", lambda: later)
+    form = _form(rp, _jwks(key), csrf, first_party="on")
+    assert client.post(f"/admin/clients/{rp.client_id}", data=form).status_code == 403
+    assert _first_party(app, rp.client_id) is False
+    monkeypatch.undo()  # the API's tokens are checked by the same clock
+
+    value, _ = api_token("partners")
+    url = f"{API}/clients/{rp.client_id}"
+    resp = client.patch(url, json={"first_party": True}, headers=bearer(value))
+    assert resp.status_code == 403 and resp.json["code"] == "dangerous_scope_required"
+    assert _first_party(app, rp.client_id) is False
+    strong, _ = api_token("partners", dangerous=True, scope="admin:partners admin:dangerous")
+    resp = client.patch(url, json={"first_party": True}, headers=bearer(strong))
+    assert resp.status_code == 200, resp.json
+    assert _first_party(app, rp.client_id) is True
+    # turning it off asks customers again: no passkey needed for that
+    resp = client.patch(url, json={"first_party": False}, headers=bearer(value))
+    assert resp.status_code == 200 and _first_party(app, rp.client_id) is False

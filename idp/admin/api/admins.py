@@ -63,7 +63,9 @@ def disable_admin(call: Call) -> dict[str, Any]:
         raise Problem(404, "No admin has this id.")
     try:
         accounts.disable(call.db, target, call.now)
-    except accounts.AdminError:
+    except accounts.AdminError as exc:
+        if exc.code == "last_owner":
+            raise _account_problem(exc) from None
         raise Problem(409, "This admin is disabled already.", "already_disabled") from None
     call.record("admin_disabled", f"admin:{target.email}", " ".join(call.body["reason"].split()))
     return accounts.describe(target)

@@ -163,11 +163,12 @@ def update_client(call: Call) -> dict[str, Any]:
     current = partners.describe_client(client)
     meta = {k: current.get(k) for k in METADATA} | call.body
     spec = partners.spec_from_metadata(meta, client.client_id)
-    if partners.changes_credential(client, spec) and not call.caller.dangerous:
+    if partners.dangerous_change(client, spec) and not call.caller.dangerous:
         raise Problem(
             403,
             "Changing token_endpoint_auth_method (which issues or drops the secret) or jwks "
-            "(the keys the client signs with) needs a token with the admin:dangerous scope.",
+            "(the keys the client signs with), or making the client first-party (no consent "
+            "screen), needs a token with the admin:dangerous scope.",
             "dangerous_scope_required",
         )
     try:
