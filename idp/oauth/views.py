@@ -3,6 +3,8 @@ discovery and dynamic registration."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -68,12 +70,26 @@ def jwks() -> ResponseReturnValue:
     return resp
 
 
+def _discovery_document() -> tuple[bytes, str]:
+    """The metadata as sent, and its ETag: made once per process. It depends only on the
+    settings and the catalogue, both read at start-up, so a new document needs a restart
+    anyway (and a deploy changes the ETag)."""
+    found: tuple[bytes, str] | None = current_app.extensions.get("avain.discovery")
+    if found is None:
+        catalogue = current_app.extensions["avain.catalogue"]
+        body = json.dumps(metadata(context.settings(), catalogue.details_types())).encode()
+        found = body, hashlib.sha256(body).hexdigest()[:32]
+        current_app.extensions["avain.discovery"] = found
+    return found
+
+
 @bp.route("/.well-known/openid-configuration")
 def openid_configuration() -> ResponseReturnValue:
-    catalogue = current_app.extensions["avain.catalogue"]
-    resp = jsonify(metadata(context.settings(), catalogue.details_types()))
+    body, etag = _discovery_document()
+    resp = Response(body, mimetype="application/json")
     resp.headers["Cache-Control"] = "public, max-age=3600"
-    return resp
+    resp.set_etag(etag)
+    return resp.make_conditional(request)
 
 
 @bp.route("/.well-known/oauth-authorization-server")

@@ -97,3 +97,21 @@ def test_rotation_publishes_before_signing_and_keeps_old_keys(
     )
     db.commit()
     assert old_kid not in {k["kid"] for k in client.get("/jwks.json").json["keys"]}
+
+
+def test_the_document_is_made_once_and_revalidated_by_its_etag(app, client):
+    """Clients poll discovery; it never changes without a restart, so it is built once per
+    process, sent with an ETag, and a revalidation costs a 304 with no body."""
+    first = client.get("/.well-known/openid-configuration")
+    again = client.get("/.well-known/openid-configuration")
+    assert first.status_code == again.status_code == 200
+    assert first.data == again.data and first.json["issuer"] == app.config["AVAIN"].issuer
+    etag = first.headers["ETag"]
+    assert etag and etag == again.headers["ETag"]
+    assert first.headers["Cache-Control"] == "public, max-age=3600"
+    same = client.get("/.well-known/openid-configuration", headers={"If-None-Match": etag})
+    assert same.status_code == 304 and same.data == b""
+    other = client.get("/.well-known/openid-configuration", headers={"If-None-Match": '"x"'})
+    assert other.status_code == 200 and other.data == first.data
+    rfc8414 = client.get("/.well-known/oauth-authorization-server")
+    assert rfc8414.data == first.data and rfc8414.headers["ETag"] == etag
