@@ -62,7 +62,7 @@ typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
 # one pytest-xdist worker per core; each worker has its own databases (tests/conftest.py)
-PYTEST_WORKERS ?= 4  # the suite waits on browsers and databases: 4 on 2 cores measured faster than 2
+PYTEST_WORKERS ?= auto
 test: install-test lint typecheck
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
