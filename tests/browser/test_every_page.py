@@ -276,7 +276,7 @@ def test_every_customer_page(browser, branded, shop, axe_source, lang, width):
     context = browser.new_context(
         viewport={"width": width, "height": WIDTHS[width]}, locale=LOCALES[lang]
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)  # a loaded CI machine once stalled a page 10 s
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
