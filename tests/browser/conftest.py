@@ -29,7 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-TIMEOUT_MS = 10_000
+# above SQLite's 30 s busy timeout: on a loaded CI machine a live server's page has twice
+# stalled past 10 s after a write (not yet explained; see CHANGELOG), and must not fail a run
+TIMEOUT_MS = 40_000
 
 
 def _missing(reason: str) -> None:

@@ -57,7 +57,7 @@ def officer(browser: Browser, context_options: dict[str, Any]) -> Iterator[Page]
     ctx: BrowserContext = browser.new_context(
         viewport={"width": 1000, "height": 800}, **context_options
     )
-    ctx.set_default_timeout(15000)
+    ctx.set_default_timeout(40_000)
     yield ctx.new_page()
     ctx.close()
 

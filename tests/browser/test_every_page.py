@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser.conftest import CI
+from tests.browser.conftest import CI, TIMEOUT_MS
 from tests.browser.helpers import (
     Page,
     RelyingParty,
@@ -276,7 +276,7 @@ def test_every_customer_page(browser, branded, shop, axe_source, lang, width):
     context = browser.new_context(
         viewport={"width": width, "height": WIDTHS[width]}, locale=LOCALES[lang]
     )
-    context.set_default_timeout(30_000)  # a loaded CI machine once stalled a page 10 s
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
