@@ -46,10 +46,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # The app's parts are imported when an app is built, not when ``idp`` is: importing
     # ``idp.models`` (Alembic, the CLI) must not load every blueprint and its libraries.
     # Nothing below imports ``idp`` itself, so these are no way round a cycle.
-    from idp import db, errors, i18n, intake, security
+    from idp import cache, db, errors, i18n, intake, security
     from idp.extensions import csrf, login_manager
 
     db.init_app(app, settings.database_url)
+    cache.init_app(app)
     if settings.redis_url:
         from idp import redis_store
 

@@ -151,6 +151,12 @@ class Settings:
         'Sender of outgoing mail. Without a display name ("Name <address>"), mail comes '
         "from the theme's product name.",
     )
+    cache_check_seconds: float = _option(
+        1.0,
+        "How often, at most, a worker asks the database whether clients, signing keys or "
+        "instance secrets changed since it read them (it keeps them in memory). Another "
+        "worker's change reaches it within this time; its own change at once.",
+    )
     backchannel_timeout: float = _option(5.0, "Seconds to wait for a back-channel logout POST.")
     backchannel_max_attempts: int = _option(
         8, "Delivery attempts before a logout token is dropped."
@@ -352,6 +358,8 @@ def _finish(values: dict[str, Any]) -> None:
             raise ConfigError(f"{name} must be positive")
     if values["key_publish_delay"] < 0:
         raise ConfigError("key_publish_delay must not be negative")
+    if not 0 <= values["cache_check_seconds"] <= 60:
+        raise ConfigError("cache_check_seconds must be between 0 and 60")
     for entry in values["outbound_allow_hosts"]:
         try:
             AllowEntry.parse(entry)

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from idp import cache
 from idp.config import Settings
 from idp.models import InstanceSecret
 
@@ -29,7 +30,11 @@ def redis_client() -> Any | None:
 
 
 def instance_secret(session: Session, name: str) -> bytes:
-    """The installation's secret ``name``, made on first use (by whichever request is first)."""
+    """The installation's secret ``name``, made on first use (by whichever request is first);
+    kept in memory once it is in the database (:mod:`idp.cache`)."""
+    kept = cache.value(session, "secret", name, lambda: _stored_secret(session, name))
+    if kept is not None:
+        return kept
     row = session.get(InstanceSecret, name)
     if row is None:
         try:
@@ -41,6 +46,11 @@ def instance_secret(session: Session, name: str) -> bytes:
     if row is None:
         raise RuntimeError(f"instance secret {name!r} was neither created nor found")
     return row.value
+
+
+def _stored_secret(session: Session, name: str) -> bytes | None:
+    row = session.get(InstanceSecret, name)
+    return None if row is None else row.value
 
 
 def max_token_lifetime() -> int:

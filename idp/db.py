@@ -7,6 +7,7 @@ with ``commit()`` and which is rolled back and closed at teardown.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -59,7 +61,39 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: a pooled connection unused for longer than this is tried before a request gets it
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout, i.e. on every
+    request. A connection that a worker used a moment ago is as good as a ping; one that sat
+    idle (where a restart, a failover or a firewall's idle cut shows) is tried first and
+    replaced if it is dead. A connection cut while in use fails that one request; SQLAlchemy
+    then invalidates the whole pool, so the worker's next requests connect afresh."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_conn.rollback()
+        except dbapi_error:
+            raise DisconnectionError() from None  # the pool tries another connection
 
 
 def init_app(app: Flask, url: str) -> None:

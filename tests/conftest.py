@@ -199,6 +199,10 @@ def app_config(database_url: str, instance_dir: Path) -> dict[str, Any]:
         # the back-channel receivers of the tests listen on localhost (tests/oauth/test_logout.py)
         "outbound_allow_hosts": ["localhost"],
         "outbound_allow_http": True,
+        # a worker asks whether its copies of clients and keys are current once a minute:
+        # at most once per test, so the statements a request sends are the same each time
+        # (this process's own changes reach its copies at once; tests/test_cache.py)
+        "cache_check_seconds": 60,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from consent.keys import LedgerKeys, customer_key
@@ -13,7 +13,7 @@ from consent.ledger.columns import EVENT_FIELDS, as_event
 from consent.model import ConsentEvent, ConsentState
 from consent.projection import project
 from consent.sealing import open_sealed
-from consent.store import CheckpointRow, EventRow, IntakeRow
+from consent.store import CheckpointRow, CustomerKeyRow, EventRow, IntakeRow
 
 
 def customer_rows(session: Session, keys: LedgerKeys, customer_id: str) -> list[EventRow]:
@@ -32,13 +32,15 @@ def states(
 ) -> dict[tuple[str, str], ConsentState]:
     """Current states keyed by (recipient, purpose), queued events included.
 
-    One statement reads the log and the intake, so an event the sequencer moves meanwhile
-    is seen exactly once (each statement has one snapshot).
+    One statement finds the customer's subject and reads the log and the intake, so an
+    event the sequencer moves meanwhile is seen exactly once (each statement has one
+    snapshot), and a request that decides claims pays one round trip for it. The key
+    itself is not needed to project states (``keys`` is for the callers that also open
+    details, and keeps one signature across the readers).
     """
-    ck = customer_key(session, keys, customer_id)
-    if ck is None:
-        return {}
-    found = events(session, customer_id, ck.subject, recipient_id)
+    params = {"customer_id": customer_id, "recipient_id": recipient_id}
+    stmt = _BY_CUSTOMER[recipient_id is not None]
+    found = [as_event(r, customer_id, _pos(r)) for r in session.execute(stmt, params)]
     return {(k[1], k[2]): v for k, v in project(found).items()}
 
 
@@ -46,24 +48,42 @@ def _event_columns(table: type[EventRow] | type[IntakeRow]) -> list[Any]:
     return [getattr(table, name) for name in EVENT_FIELDS]
 
 
+def _pos(row: Any) -> int | None:
+    return None if row.queued else row.pos
+
+
 def events(
     session: Session, customer_id: str, subject: str, recipient_id: str | None = None
 ) -> list[ConsentEvent]:
     """The customer's events in order, logged then queued, in one statement."""
+    params = {"subject": subject, "recipient_id": recipient_id}
+    stmt = _BY_SUBJECT[recipient_id is not None]
+    return [as_event(r, customer_id, _pos(r)) for r in session.execute(stmt, params)]
+
+
+def _events_of(subject: Any, of_recipient: bool) -> Any:
+    """The statement of a subject's events, logged then queued (one recipient's, or all);
+    built once, as it runs on every release of claims."""
     logged = select(
         literal(0).label("queued"), EventRow.seq.label("pos"), *_event_columns(EventRow)
     ).where(EventRow.subject == subject)
     waiting = select(literal(1), IntakeRow.id, *_event_columns(IntakeRow)).where(
         IntakeRow.subject == subject
     )
-    if recipient_id is not None:
-        logged = logged.where(EventRow.recipient_id == recipient_id)
-        waiting = waiting.where(IntakeRow.recipient_id == recipient_id)
+    if of_recipient:
+        logged = logged.where(EventRow.recipient_id == bindparam("recipient_id"))
+        waiting = waiting.where(IntakeRow.recipient_id == bindparam("recipient_id"))
     both = union_all(logged, waiting).subquery()
-    return [
-        as_event(r, customer_id, None if r.queued else r.pos)
-        for r in session.execute(select(both).order_by(both.c.queued, both.c.pos))
-    ]
+    return select(both).order_by(both.c.queued, both.c.pos)
+
+
+_SUBJECT_OF_CUSTOMER = (
+    select(CustomerKeyRow.subject)
+    .where(CustomerKeyRow.customer_id == bindparam("customer_id"))
+    .scalar_subquery()
+)
+_BY_CUSTOMER = {flag: _events_of(_SUBJECT_OF_CUSTOMER, flag) for flag in (False, True)}
+_BY_SUBJECT = {flag: _events_of(bindparam("subject"), flag) for flag in (False, True)}
 
 
 def details(session: Session, keys: LedgerKeys, customer_id: str, row: EventRow) -> dict[str, Any]:

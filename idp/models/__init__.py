@@ -19,7 +19,7 @@ from idp.models.disclosures import Disclosure, DisclosureChannel
 from idp.models.events import AuditEvent, Delivery, ThrottleCounter
 from idp.models.handoffs import Handoff
 from idp.models.interactions import Interaction
-from idp.models.keys import InstanceSecret, SigningKey
+from idp.models.keys import CacheGeneration, InstanceSecret, SigningKey
 from idp.models.passkeys import Passkey
 from idp.models.replay import ReplayEntry
 from idp.models.ssf import SsfEvent, SsfStream, SsfSubject
@@ -48,6 +48,7 @@ __all__ = [
     "DisclosureChannel",
     "Grant",
     "Handoff",
+    "CacheGeneration",
     "InstanceSecret",
     "Passkey",
     "Interaction",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, LargeBinary, String
+from sqlalchemy import BigInteger, DateTime, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import Base, utcnow
@@ -36,3 +36,13 @@ class InstanceSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CacheGeneration(Base):
+    """A counter that moves whenever something the workers keep in memory changes
+    (:mod:`idp.cache`): clients, signing keys, instance secrets."""
+
+    __tablename__ = "cache_generations"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -137,12 +137,27 @@ class Token(Base):
     def get_client_id(self) -> str:
         return self.client_id
 
+    # The token's client and customer, once looked up, are held here for the request: the
+    # session's identity map keeps an object only while something else refers to it.
+
+    def keep_client(self, client: Client | None) -> None:
+        self.__dict__["_avain_client"] = client
+
+    def keep_user(self, user: User | None) -> None:
+        self.__dict__["_avain_user"] = user
+
     def get_client(self) -> Client | None:
         """The client the token was issued to (Authlib's ``UserInfoEndpoint``)."""
+        if "_avain_client" in self.__dict__:
+            kept: Client | None = self.__dict__["_avain_client"]
+            return kept
         session = object_session(self)
         return session.get(Client, self.client_id) if session else None
 
     def get_user(self) -> User | None:
         """The customer, or None for a client-credentials token."""
+        if "_avain_user" in self.__dict__:
+            kept: User | None = self.__dict__["_avain_user"]
+            return kept
         session = object_session(self)
         return session.get(User, self.user_id) if session and self.user_id else None

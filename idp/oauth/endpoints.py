@@ -13,7 +13,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
-from idp import context, replay, revocation, subjects
+from idp import cache, context, replay, revocation, subjects
 from idp.db import aware, get_session, utcnow
 from idp.models import Client, DisclosureChannel, Grant, Token, User
 from idp.oauth import admin_scopes, claims as claims_mod, tokens
@@ -74,7 +74,7 @@ class Introspection(IntrospectionEndpoint):
             return {"active": False}
         session = get_session()
         s = context.settings()
-        client = session.get(Client, token.client_id)
+        client = cache.row(session, Client, token.client_id)
         out: dict[str, Any] = {
             "active": True,
             "scope": token.scope,
@@ -93,7 +93,7 @@ class Introspection(IntrospectionEndpoint):
             ),
         }
         if token.user_id and client is not None:
-            user = session.get(User, token.user_id)
+            user = token.get_user()
             if user is not None:
                 out["sub"] = subjects.subject(session, user, client)
                 out.update(self._released(session, token, user, client))

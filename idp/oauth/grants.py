@@ -270,7 +270,7 @@ class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):
     def authenticate_user(self, refresh_token: Token) -> User:
         """RFC 6749 §5.2: a refresh token whose customer is gone (an account deleted while
         the request was in flight) is an invalid grant, not a malformed request."""
-        user = get_session().get(User, refresh_token.user_id) if refresh_token.user_id else None
+        user = refresh_token.get_user()
         if user is None:
             raise InvalidGrantError()
         return user

@@ -8,6 +8,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc6749.util import scope_to_list
 
+from idp import cache
 from idp.db import get_session
 from idp.models import Client
 from idp.oauth.claims import SUPPORTED_SCOPES
@@ -33,7 +34,7 @@ class AvainAuthorizationServer(AuthorizationServer):
             or ("\x00" in client_id)
         ):
             return None
-        return get_session().get(Client, client_id)
+        return cache.row(get_session(), Client, client_id)
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         """Grants store their tokens themselves (``idp.oauth.tokens.issue``)."""

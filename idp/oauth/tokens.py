@@ -206,11 +206,24 @@ def released_claims(
 
 
 def find_by_access_token(session: Session, value: str) -> Token | None:
-    return session.scalar(select(Token).where(Token.access_token_hash == digest(value)))
+    return _with_customer(session, Token.access_token_hash == digest(value))
 
 
 def find_by_refresh_token(session: Session, value: str) -> Token | None:
-    return session.scalar(select(Token).where(Token.refresh_token_hash == digest(value)))
+    return _with_customer(session, Token.refresh_token_hash == digest(value))
+
+
+def _with_customer(session: Session, where: Any) -> Token | None:
+    """The token and its customer (none for a client's own token) in one round trip; the
+    token holds the customer for the request (:meth:`Token.get_user`)."""
+    found = session.execute(
+        select(Token, User).outerjoin(User, User.id == Token.user_id).where(where)
+    ).first()
+    if found is None:
+        return None
+    token, user = found
+    token.keep_user(user)
+    return token
 
 
 def access_active(token: Token, now: datetime | None = None) -> bool:

@@ -24,9 +24,9 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oidc.core import UserInfoEndpoint
 from flask import request as flask_request
 
-from idp import subjects
+from idp import cache, subjects
 from idp.db import get_session
-from idp.models import DisclosureChannel, Token, User
+from idp.models import Client, DisclosureChannel, Token, User
 from idp.oauth import claims as claims_mod, tokens
 
 REALM = "avain"
@@ -56,7 +56,11 @@ class AccessTokens(BearerTokenValidator):
     """Avain's JWT access tokens, found by their digest and checked against their row."""
 
     def authenticate_token(self, token_string: str) -> Token | None:
-        return tokens.find_by_access_token(get_session(), token_string)
+        session = get_session()
+        token = tokens.find_by_access_token(session, token_string)
+        if token is not None:
+            token.keep_client(cache.row(session, Client, token.client_id))
+        return token
 
     def validate_token(self, token: Token | None, scopes: Any, request: Any) -> None:
         """RFC 6750 §3.1: unknown, expired or revoked is ``invalid_token``; a token of a

@@ -65,9 +65,11 @@ def userinfo() -> ResponseReturnValue:
 
 @bp.route("/jwks.json")
 def jwks() -> ResponseReturnValue:
-    resp = jsonify(signing.public_jwks(get_session()))  # keys are made at start-up
+    body, etag = signing.jwks_document(get_session())  # keys are made at start-up
+    resp = Response(body, mimetype="application/json")
     resp.headers["Cache-Control"] = "public, max-age=300"
-    return resp
+    resp.set_etag(etag)
+    return resp.make_conditional(request)
 
 
 def _discovery_document() -> tuple[bytes, str]:

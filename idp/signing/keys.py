@@ -128,7 +128,42 @@ def _published(session: Session, alg: str | None, now: datetime) -> list[Signing
     ]
 
 
-def _state(key: SigningKey, now: datetime) -> str:
+@dataclass(frozen=True)
+class StoredKey:
+    """A row of ``signing_keys`` as plain values (times aware), for keeping in memory."""
+
+    kid: str
+    alg: str
+    private_key: bytes
+    created_at: datetime
+    active_from: datetime
+    superseded_at: datetime | None
+    retire_after: datetime | None
+
+
+def stored_keys(session: Session) -> tuple[StoredKey, ...]:
+    """Every key, the newest to sign first."""
+    stmt = select(SigningKey).order_by(SigningKey.active_from.desc(), SigningKey.created_at.desc())
+    return tuple(
+        StoredKey(
+            k.kid,
+            k.alg,
+            k.private_key,
+            aware(k.created_at),
+            aware(k.active_from),
+            aware(k.superseded_at) if k.superseded_at else None,
+            aware(k.retire_after) if k.retire_after else None,
+        )
+        for k in session.scalars(stmt)
+    )
+
+
+def published(stored: tuple[StoredKey, ...], now: datetime) -> list[StoredKey]:
+    """The keys in the JWKS at ``now``: made, and not yet retired."""
+    return [k for k in stored if k.retire_after is None or k.retire_after > now]
+
+
+def _state(key: SigningKey | StoredKey, now: datetime) -> str:
     if aware(key.active_from) > now:
         return "next"
     if key.superseded_at is not None and aware(key.superseded_at) <= now:
@@ -165,10 +200,15 @@ def _load_private(kid: str, blob: bytes, secret_key: str, alg: str) -> Any:
 
 
 def signing_key(session: Session, secret_key: str, alg: str) -> Any:
-    """The joserfc key that signs now for ``alg``."""
+    """The joserfc key that signs now for ``alg``, read from the database."""
+    return active_key(stored_keys(session), secret_key, alg)
+
+
+def active_key(stored: tuple[StoredKey, ...], secret_key: str, alg: str) -> Any:
+    """The joserfc key of ``stored`` that signs now for ``alg``."""
     now = utcnow()
-    for key in _published(session, alg, now):
-        if _state(key, now) == "signing":
+    for key in published(stored, now):
+        if key.alg == alg and _state(key, now) == "signing":
             return _load_private(key.kid, key.private_key, secret_key, key.alg)
     raise KeyError_(
         f"no active {alg} signing key; run `idp db upgrade` (a new installation) "
@@ -177,9 +217,12 @@ def signing_key(session: Session, secret_key: str, alg: str) -> Any:
 
 
 def public_jwks(session: Session, secret_key: str) -> dict[str, Any]:
-    now = utcnow()
+    return jwks_of(stored_keys(session), secret_key)
+
+
+def jwks_of(stored: tuple[StoredKey, ...], secret_key: str) -> dict[str, Any]:
+    """The published keys' public parts (RFC 7517 §5)."""
     keys = [
-        _load_private(k.kid, k.private_key, secret_key, k.alg)
-        for k in _published(session, None, now)
+        _load_private(k.kid, k.private_key, secret_key, k.alg) for k in published(stored, utcnow())
     ]
     return {"keys": [k.as_dict(private=False) for k in keys]}
