@@ -12,8 +12,9 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import any_, delete, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from idp import context
 from idp.db import upsert, utcnow
@@ -66,12 +67,15 @@ class DbReplayCache:
             .order_by(ReplayEntry.expires_at)
             .limit(PURGE_BATCH)
         )
+        doomed: ColumnElement[bool] = ReplayEntry.key.in_(expired.scalar_subquery())
         if self.session.get_bind().dialect.name == "postgresql":
-            expired = expired.with_for_update(skip_locked=True)
+            # key = ANY(ARRAY(...)) probes the primary key for each key found; with
+            # key IN (...) the planner may hash the batch and scan the whole table for it
+            # (tests/test_hot_path_plans.py)
+            locked = expired.with_for_update(skip_locked=True).scalar_subquery()
+            doomed = ReplayEntry.key == any_(func.array(locked))
         self.session.execute(
-            delete(ReplayEntry)
-            .where(ReplayEntry.key.in_(expired.scalar_subquery()))
-            .execution_options(synchronize_session=False)
+            delete(ReplayEntry).where(doomed).execution_options(synchronize_session=False)
         )
 
 
