@@ -22,18 +22,18 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from idp.db import upsert
+from idp.db import Base, upsert
 from idp.models import CacheGeneration, Client, InstanceSecret, SigningKey
 
 T = TypeVar("T")
-B = TypeVar("B")
+B = TypeVar("B", bound=Base)
 
 #: the tables whose rows workers keep: a change to any of them moves the counter
 WATCHED: tuple[type[Any], ...] = (Client, SigningKey, InstanceSecret)
@@ -122,7 +122,7 @@ def row(session: Session, cls: type[B], key: str) -> B | None:
         found = session.get(cls, key)
         if found is None:
             return None
-        return {c.key: getattr(found, c.key) for c in _columns(cls)}
+        return {c.key: getattr(found, c.key) for c in cls.__mapper__.column_attrs}
 
     cache = _cache()
     if cache is None:
@@ -133,14 +133,15 @@ def row(session: Session, cls: type[B], key: str) -> B | None:
     present = session.identity_map.get(ident)  # load() put it there
     if present is not None:
         return present
-    instance = cls(**copy.deepcopy(values))
+    # as a query would make it: no constructor, no change events; a list or dict (JSON
+    # columns) is the request's own copy
+    instance = cast(B, cls.__mapper__.class_manager.new_instance())
+    instance.__dict__.update(
+        {k: copy.deepcopy(v) if isinstance(v, list | dict) else v for k, v in values.items()}
+    )
     make_transient_to_detached(instance)
     session.add(instance)
     return instance
-
-
-def _columns(cls: type[Any]) -> Any:
-    return cls.__mapper__.column_attrs
 
 
 # -- noticing changes: every session of the process ------------------------------------

@@ -62,9 +62,7 @@ def jwks_document(session: Session) -> tuple[bytes, str]:
         body = json.dumps(keys.jwks_of(stored, _secret_key())).encode()
         return body, hashlib.sha256(body).hexdigest()[:32]
 
-    found = cache.value(session, "jwks", kids, build)
-    assert found is not None
-    return found
+    return cache.value(session, "jwks", kids, build) or build()
 
 
 __all__ = ["jwks_document", "keys", "public_jwks", "sign", "signing_key"]
