@@ -38,6 +38,7 @@ B = TypeVar("B", bound=Base)
 #: the tables whose rows workers keep: a change to any of them moves the counter
 WATCHED: tuple[type[Any], ...] = (Client, SigningKey, InstanceSecret)
 COUNTER = "config"
+_WATCHED_TABLES = frozenset(cls.__table__ for cls in WATCHED)
 MAX_ENTRIES = 10_000
 _CHANGED = "avain.cache_changed"  # in Session.info: this transaction moved the counter
 
@@ -169,11 +170,15 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _bulk_change(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete):
+def _statement_change(state: ORMExecuteState) -> None:
+    """An INSERT, UPDATE or DELETE sent as a statement (not through a flush), ORM-enabled or
+    Core on the table."""
+    if not (state.is_update or state.is_delete or state.is_insert):
         return
     mapper = state.bind_mapper
-    if mapper is not None and issubclass(mapper.class_, WATCHED):
+    if (mapper is not None and issubclass(mapper.class_, WATCHED)) or getattr(
+        state.statement, "table", None
+    ) in _WATCHED_TABLES:
         _move_counter(state.session)
 
 

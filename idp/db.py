@@ -116,6 +116,27 @@ def get_session() -> Session:
     return session
 
 
+_WROTE = "avain.wrote"
+
+
+def mark_written(session: Session) -> None:
+    """Note a write sent outside the unit of work (a Core INSERT or UPDATE), which
+    ``session.new`` and ``session.dirty`` do not show."""
+    session.info[_WROTE] = True
+
+
+def has_writes(session: Session) -> bool:
+    """Whether the session holds anything to commit: pending ORM changes or a Core write
+    noted by :func:`mark_written` in its open transaction."""
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE, False))
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_ended(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
 def commit() -> None:
     """The request boundary: make the request's changes durable."""
     get_session().commit()

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import create_engine, delete, select, text, update
 
 from idp import cache
-from idp.models import CacheGeneration, Client, SigningKey
+from idp.models import CacheGeneration, Client, SigningKey, Token
 from idp.oauth.clients import ClientSpec, create
 from idp.outbound import policy_from
 
@@ -87,6 +87,25 @@ def test_every_kind_of_change_moves_the_counter(app, db, make_client) -> None:
 @pytest.fixture
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     return {**app_config, "cache_check_seconds": 0.5}
+
+
+def test_core_statements_on_watched_tables_move_the_counter(app, db, make_client) -> None:
+    """An INSERT, UPDATE or DELETE on the table itself (not the mapped class), sent through
+    a session, is noticed as well as the ORM's."""
+    rp, _ = _garage(make_client)
+    clients = Client.__table__
+    before = _counter(db)
+    db.execute(update(clients).where(clients.c.client_id == rp.client_id).values(client_name="Oy"))
+    db.commit()
+    assert _counter(db) > before
+    before = _counter(db)
+    db.execute(delete(clients).where(clients.c.client_id == rp.client_id))
+    db.commit()
+    assert _counter(db) > before
+    before = _counter(db)
+    db.execute(update(Token.__table__).values(revoked_at=None))  # not a watched table
+    db.commit()
+    assert _counter(db) == before
 
 
 def test_another_workers_change_arrives_within_the_check_interval(

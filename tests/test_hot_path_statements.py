@@ -32,7 +32,7 @@ BUDGET: dict[str, tuple[int, int]] = {
     "client_credentials": (1, 1),  # the token's row; the client and key are in memory
     "refresh": (4, 1),  # token and customer in one; the grant held; the old token; the new
     "userinfo": (3, 1),  # token and customer, consent state (one statement), disclosure
-    "introspection": (4, 1),
+    "introspection": (3, 1),  # token, customer and grant in one; consent state; disclosure
     "authorize": (6, 1),  # signed in, consent already given: straight to the code
     "authorization_code": (5, 1),
 }

@@ -3,10 +3,10 @@
 Every release that lets at least one customer claim out (an ID token, userinfo,
 introspection, a token exchange) is recorded by :func:`record` with the claim names, never
 their values, and the grounds :func:`consent.decide` released them on. Written the way the
-ledger's intake is: no lock, no read, no transaction of its own. :func:`record` only adds
-the row to the caller's session, so it goes out as one INSERT in the flush of the commit
-that already makes the release durable (the token endpoint's, introspection's) and is as
-durable as the tokens themselves; no row is written for a release that fails. A GET
+ledger's intake is: no lock, no read, no transaction of its own. :func:`record` sends one
+prebuilt INSERT in the caller's transaction, so the commit that already makes the release
+durable (the token endpoint's, introspection's) makes the row durable too; no row is
+written for a release that fails. A GET
 /userinfo, which wrote nothing before, now commits this one row (the ledger's own tables
 stay untouched). ``bench/disclosures.py`` measures what it costs.
 
@@ -24,14 +24,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from consent import ledger
 from consent.model import Decision, LegalBasis
-from idp.db import aware
+from idp.db import aware, mark_written
 from idp.models import Disclosure, DisclosureChannel
 
 
@@ -48,16 +48,17 @@ def record(
     released: Iterable[str],
     channel: DisclosureChannel,
     now: datetime,
-) -> Disclosure | None:
+) -> bool:
     """Record that ``released`` (claim names, as they left) went to ``recipient_id``.
 
     Only claims ``decision`` released count; when none is left (nothing but protocol claims
-    such as ``sub``, or values the customer never gave), nothing is recorded. The row is
-    added to ``session``, not flushed: it is written with the caller's commit.
+    such as ``sub``, or values the customer never gave), nothing is recorded (False). The
+    row is inserted in the caller's transaction, to be committed with it
+    (:func:`idp.db.has_writes` tells the caller there is something to commit).
     """
     names = sorted(set(released) & set(decision.grounds))
     if not names:
-        return None
+        return False
     grouped: dict[tuple[Any, ...], list[str]] = {}
     for name in names:
         g = decision.grounds[name]
@@ -77,16 +78,22 @@ def record(
             ground["consent_at"] = stamp(consent_at) if consent_at else None
             ground["consent_seq"] = consent_seq
         grounds.append(ground)
-    row = Disclosure(
-        user_id=user_id,
-        recipient_id=recipient_id,
-        channel=str(channel),
-        claims=names,
-        grounds=grounds,
-        at=now,
+    session.execute(
+        _INSERT,
+        {
+            "user_id": user_id,
+            "recipient_id": recipient_id,
+            "channel": str(channel),
+            "claims": names,
+            "grounds": grounds,
+            "at": now,
+        },
     )
-    session.add(row)
-    return row
+    mark_written(session)
+    return True
+
+
+_INSERT = insert(cast(Table, Disclosure.__table__))
 
 
 def of_customer(session: Session, user_id: str, limit: int | None = None) -> list[Disclosure]:

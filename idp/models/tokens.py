@@ -146,6 +146,18 @@ class Token(Base):
     def keep_user(self, user: User | None) -> None:
         self.__dict__["_avain_user"] = user
 
+    def keep_details(self, details: list[dict[str, Any]] | None) -> None:
+        self.__dict__["_avain_details"] = details
+
+    def authorization_details(self) -> list[dict[str, Any]] | None:
+        """The grant's RFC 9396 details, when read with the token; else from the grant."""
+        if "_avain_details" in self.__dict__:
+            kept: list[dict[str, Any]] | None = self.__dict__["_avain_details"]
+            return kept
+        session = object_session(self)
+        grant = session.get(Grant, self.grant_id) if session else None
+        return grant.authorization_details if grant is not None else None
+
     def get_client(self) -> Client | None:
         """The client the token was issued to (Authlib's ``UserInfoEndpoint``)."""
         if "_avain_client" in self.__dict__:

@@ -15,26 +15,29 @@ from sqlalchemy.orm import Session
 
 from idp import cache, context, replay, revocation, subjects
 from idp.db import aware, get_session, utcnow
-from idp.models import Client, DisclosureChannel, Grant, Token, User
+from idp.models import Client, DisclosureChannel, Token, User
 from idp.oauth import admin_scopes, claims as claims_mod, tokens
 from idp.oauth.client_keys import UnusableKeys, signing_keys
 
 ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
 
-def _find(token_string: str, hint: str | None) -> Token | None:
+def _find(token_string: str, hint: str | None, detailed: bool = False) -> Token | None:
+    """The token by either of its values, the hinted kind tried first; ``detailed`` reads
+    the grant's ``authorization_details`` with it (introspection answers with them)."""
     session = get_session()
     order = (
-        ["refresh_token", "access_token"]
+        ("refresh_token", "access_token")
         if hint == "refresh_token"
-        else ["access_token", "refresh_token"]
+        else ("access_token", "refresh_token")
     )
     for kind in order:
-        found = (
-            tokens.find_by_access_token(session, token_string)
-            if kind == "access_token"
-            else tokens.find_by_refresh_token(session, token_string)
-        )
+        if detailed:
+            found = tokens.find_for_introspection(session, token_string, kind)
+        elif kind == "access_token":
+            found = tokens.find_by_access_token(session, token_string)
+        else:
+            found = tokens.find_by_refresh_token(session, token_string)
         if found is not None:
             found.matched_as = kind
             return found
@@ -59,7 +62,7 @@ class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ENDPOINT_AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
-        return _find(token_string, token_type_hint)
+        return _find(token_string, token_type_hint, detailed=True)
 
     def check_permission(self, token: Token, client: Any, request: Any) -> bool:
         """A client may introspect the tokens issued to it."""
@@ -103,9 +106,9 @@ class Introspection(IntrospectionEndpoint):
             out["auth_time"] = int(aware(token.auth_time).timestamp())
         if token.acr:
             out["acr"] = token.acr
-        grant = session.get(Grant, token.grant_id)
-        if grant is not None and grant.authorization_details:
-            out["authorization_details"] = grant.authorization_details  # RFC 9396 §9.2
+        details = token.authorization_details()
+        if details:
+            out["authorization_details"] = details  # RFC 9396 §9.2
         return out
 
     @staticmethod

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from authlib.oidc.core.util import create_half_hash
-from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -142,7 +142,10 @@ def issue(
     return token
 
 
-_INSERT_TOKEN = insert(cast(Table, Token.__table__))
+# Core statements on the tables, built once: nothing in the session mirrors these rows,
+# and a statement made per request costs more CPU than its round trip
+_grants, _tokens, _sso = (cast(Table, m.__table__) for m in (Grant, Token, SsoSession))
+_INSERT_TOKEN = insert(_tokens)
 
 
 def id_token(
@@ -209,24 +212,46 @@ def released_claims(
 
 
 def find_by_access_token(session: Session, value: str) -> Token | None:
-    return _with_customer(session, Token.access_token_hash == digest(value))
+    return _with_customer(session, _BY_ACCESS, digest(value))
 
 
 def find_by_refresh_token(session: Session, value: str) -> Token | None:
-    return _with_customer(session, Token.refresh_token_hash == digest(value))
+    return _with_customer(session, _BY_REFRESH, digest(value))
 
 
-def _with_customer(session: Session, where: Any) -> Token | None:
-    """The token and its customer (none for a client's own token) in one round trip; the
-    token holds the customer for the request (:meth:`Token.get_user`)."""
-    found = session.execute(
-        select(Token, User).outerjoin(User, User.id == Token.user_id).where(where)
-    ).first()
+def find_for_introspection(session: Session, value: str, kind: str) -> Token | None:
+    """As the two above, with the grant's ``authorization_details`` (RFC 9396 §9.2) read in
+    the same statement (:meth:`Token.authorization_details`)."""
+    stmt = _DETAILED_BY_ACCESS if kind == "access_token" else _DETAILED_BY_REFRESH
+    found = session.execute(stmt, {"digest": digest(value)}).first()
     if found is None:
         return None
-    token, user = found
+    token: Token = found[0]
+    user, details = found[1], found[2]
     token.keep_user(user)
+    token.keep_details(details)
     return token
+
+
+def _with_customer(session: Session, stmt: Any, hashed: str) -> Token | None:
+    """The token and its customer (none for a client's own token) in one round trip; the
+    token holds the customer for the request (:meth:`Token.get_user`)."""
+    found = session.execute(stmt, {"digest": hashed}).first()
+    if found is None:
+        return None
+    token: Token = found[0]
+    token.keep_user(found[1])
+    return token
+
+
+_TOKEN_AND_CUSTOMER = select(Token, User).outerjoin(User, User.id == Token.user_id)
+_BY_ACCESS = _TOKEN_AND_CUSTOMER.where(Token.access_token_hash == bindparam("digest"))
+_BY_REFRESH = _TOKEN_AND_CUSTOMER.where(Token.refresh_token_hash == bindparam("digest"))
+_DETAILED = _TOKEN_AND_CUSTOMER.add_columns(Grant.authorization_details).outerjoin(
+    Grant, Grant.id == Token.grant_id
+)
+_DETAILED_BY_ACCESS = _DETAILED.where(Token.access_token_hash == bindparam("digest"))
+_DETAILED_BY_REFRESH = _DETAILED.where(Token.refresh_token_hash == bindparam("digest"))
 
 
 def access_active(token: Token, now: datetime | None = None) -> bool:
@@ -281,34 +306,50 @@ def hold_grant(session: Session, grant_id: str, first_use: bool = False) -> Held
     before logout is not redeemable after it), read under a share lock so that a logout in
     flight is waited for.
     """
-    now = utcnow()
-    stmt = update(Grant).where(Grant.id == grant_id, Grant.revoked_at.is_(None))
-    if first_use:
-        alive = (
-            select(SsoSession.id)
-            .where(
-                SsoSession.id == Grant.sid,
-                SsoSession.revoked_at.is_(None),
-                SsoSession.expires_at > now,
-            )
-            .with_for_update(read=True)
-        )
-        stmt = stmt.where(or_(Grant.sid.is_(None), alive.exists()))
-    # RETURNING: what the tokens carry comes back with the lock, not with another SELECT
-    row = session.execute(stmt.values(used_at=now).returning(Grant.authorization_details)).first()
+    stmt = _HOLD_FIRST_USE if first_use else _HOLD
+    row = session.execute(stmt, {"grant_id": grant_id, "now": utcnow()}).first()
     return Held(row[0]) if row is not None else None
+
+
+# RETURNING: what the tokens carry comes back with the lock, not with another SELECT
+_HOLD = (
+    update(_grants)
+    .where(_grants.c.id == bindparam("grant_id"), _grants.c.revoked_at.is_(None))
+    .values(used_at=bindparam("now"))
+    .returning(_grants.c.authorization_details)
+)
+_HOLD_FIRST_USE = _HOLD.where(
+    or_(
+        _grants.c.sid.is_(None),
+        select(_sso.c.id)
+        .where(
+            _sso.c.id == _grants.c.sid,
+            _sso.c.revoked_at.is_(None),
+            _sso.c.expires_at > bindparam("now"),
+        )
+        .with_for_update(read=True)
+        .exists(),
+    )
+)
 
 
 def claim_refresh(session: Session, token: Token) -> bool:
     """Mark a refresh token used, atomically; False when another request used it first or it
     was revoked meanwhile. Called with the grant held (:func:`hold_grant`)."""
     now = utcnow()
-    result = session.execute(
-        update(Token)
-        .where(Token.id == token.id, Token.refresh_used_at.is_(None), Token.revoked_at.is_(None))
-        .values(refresh_used_at=now)
-    )
+    result = session.execute(_CLAIM_REFRESH, {"token_id": token.id, "now": now})
     claimed = bool(getattr(result, "rowcount", 0) == 1)
     if claimed:  # what the row now holds, without reading it back
         set_committed_value(token, "refresh_used_at", now)
     return claimed
+
+
+_CLAIM_REFRESH = (
+    update(_tokens)
+    .where(
+        _tokens.c.id == bindparam("token_id"),
+        _tokens.c.refresh_used_at.is_(None),
+        _tokens.c.revoked_at.is_(None),
+    )
+    .values(refresh_used_at=bindparam("now"))
+)

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from idp import context, signing
-from idp.db import commit, get_session
+from idp.db import commit, get_session, has_writes
 from idp.extensions import csrf
 from idp.oauth.discovery import metadata
 from idp.oauth.registration import register_client
@@ -58,7 +58,7 @@ def introspect() -> ResponseReturnValue:
 def userinfo() -> ResponseReturnValue:
     """OIDC Core §5.3 on Authlib's UserInfoEndpoint (:mod:`idp.oauth.userinfo`)."""
     resp: Response = _server().create_endpoint_response("userinfo")
-    if get_session().new:  # the disclosure log's row, when a customer claim left
+    if has_writes(get_session()):  # the disclosure log's row, when a customer claim left
         commit()  # (idp.ledger.disclosures); otherwise a read that commits nothing
     return _no_store(resp)
 
