@@ -33,8 +33,11 @@ BUDGET: dict[str, tuple[int, int]] = {
     "refresh": (4, 1),  # token and customer in one; the grant held; the old token; the new
     "userinfo": (3, 1),  # token and customer, consent state (one statement), disclosure
     "introspection": (3, 1),  # token, customer and grant in one; consent state; disclosure
-    "authorize": (6, 1),  # signed in, consent already given: straight to the code
-    "authorization_code": (5, 1),
+    # signed in, consent already given: straight to the code. The SSO session with its
+    # customer, the consent state, the code and the grant (the passkey check only when a
+    # phishing-resistant acr is asked for)
+    "authorize": (4, 1),
+    "authorization_code": (4, 1),  # the code with its customer; grant held; code claimed; token
 }
 
 

@@ -141,7 +141,12 @@ def _as_get() -> ResponseReturnValue:
 def _acr_request(db: Any, data: Any, sso: Any) -> dict[str, Any]:
     essential = set(essential_acr_values(parse_claims_request(data.get("claims"))))
     wanted = set((data.get("acr_values") or "").split()) | essential
-    has_passkey = bool(sso) and steps.has_passkey(db, sso.user)
+    # only a phishing-resistant level asked for needs to know (steps.step_up_needed)
+    has_passkey = (
+        bool(sso)
+        and bool(wanted & steps.PHISHING_RESISTANT.keys())
+        and steps.has_passkey(db, sso.user)
+    )
     return {
         "acr_wanted": wanted,
         "acr_essential": bool(essential & {"phr", "phrh"}),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
@@ -29,7 +29,8 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
 from joserfc.jwk import KeySet
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from consent.model import Agreement
 from idp import context, revocation, signing
@@ -96,6 +97,8 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
 
     #: set by the authorize view: the SSO session that approved the request
     sso: Any = None
+    #: the code's customer, read with the code at the token endpoint
+    code_user: User | None = None
     #: the ``sub`` of a valid ``id_token_hint`` (:meth:`validate_id_token_hint`)
     hinted_sub: str | None = None
     #: set by the authorize view: the scope the customer granted (OIDC Core §3.1.2.4).
@@ -213,9 +216,11 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
         session = get_session()
-        item = session.get(AuthorizationCode, digest(code))
-        if item is None or item.client_id != client.client_id:
+        found = session.execute(_CODE_AND_CUSTOMER, {"hash": digest(code)}).first()
+        if found is None or found[0].client_id != client.client_id:
             return None
+        item: AuthorizationCode = found[0]
+        self.code_user = found[1]  # (authenticate_user)
         if item.used_at is not None:
             revocation.revoke_grant(session, item.grant_id)
             return None
@@ -224,26 +229,40 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         self.held = tokens.hold_grant(session, item.grant_id, first_use=True)
         if self.held is None:
             return None
-        claimed = session.execute(
-            update(AuthorizationCode)
-            .where(
-                AuthorizationCode.code_hash == item.code_hash, AuthorizationCode.used_at.is_(None)
-            )
-            .values(used_at=utcnow())
-        )
+        now = utcnow()
+        claimed = session.execute(_CLAIM_CODE, {"hash": item.code_hash, "now": now})
         if getattr(claimed, "rowcount", 0) != 1:
             revocation.revoke_grant(session, item.grant_id)
             return None
+        set_committed_value(item, "used_at", now)
         return item
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
         """Claimed (marked used) when it was queried."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> User | None:
-        return get_session().get(User, authorization_code.user_id)
+        """The customer read with the code (:meth:`query_authorization_code`)."""
+        user: User | None = self.code_user
+        if user is None or user.id != authorization_code.user_id:
+            return get_session().get(User, authorization_code.user_id)
+        return user
 
     def grant_context(self) -> tokens.GrantContext:
         return carried_context(self.request)
+
+
+# the code and its customer in one round trip; the code claimed by a Core UPDATE
+_CODE_AND_CUSTOMER = (
+    select(AuthorizationCode, User)
+    .outerjoin(User, User.id == AuthorizationCode.user_id)
+    .where(AuthorizationCode.code_hash == bindparam("hash"))
+)
+_codes = cast(Table, AuthorizationCode.__table__)
+_CLAIM_CODE = (
+    update(_codes)
+    .where(_codes.c.code_hash == bindparam("hash"), _codes.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+)
 
 
 class RefreshTokenGrant(TokenIssuingMixin, grants.RefreshTokenGrant):

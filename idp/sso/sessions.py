@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from idp.db import aware, utcnow
 from idp.models import SsoSession, User
@@ -44,13 +44,17 @@ def start_session(
 def load_active(session: Session, sid: str) -> SsoSession | None:
     if not sid or len(sid) > 64:
         return None
-    sso = session.get(SsoSession, sid)
+    # the customer with it: every caller goes on to use ``sso.user``
+    sso = session.get(SsoSession, sid, options=_WITH_CUSTOMER)
     now = utcnow()
     if sso is None or not sso.is_active_at(now):
         return None
     if now - aware(sso.last_seen_at) > timedelta(minutes=5):
         sso.last_seen_at = now
     return sso
+
+
+_WITH_CUSTOMER = (joinedload(SsoSession.user),)
 
 
 def revoke(session: Session, sso: SsoSession, when: datetime | None = None) -> None:
