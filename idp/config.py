@@ -76,6 +76,12 @@ class Settings:
     session_lifetime: int = _option(14 * 24 * 3600, "SSO session lifetime in seconds.")
     code_lifetime: int = _option(60, "Authorization code lifetime in seconds.")
     access_token_lifetime: int = _option(600, "Access token lifetime in seconds.")
+    access_token_signing_alg: str = _option(
+        "RS256",
+        "Algorithm of the JWT access tokens (RFC 9068): RS256, which every conforming "
+        "resource server supports, or ES256, a tenth of the signing cost, once every "
+        "resource server accepts it. ID tokens follow each client's registration.",
+    )
     id_token_lifetime: int = _option(600, "ID token lifetime in seconds.")
     refresh_token_lifetime: int = _option(30 * 24 * 3600, "Refresh token lifetime in seconds.")
     key_publish_delay: int = _option(
@@ -356,6 +362,8 @@ def _finish(values: dict[str, Any]) -> None:
     ):
         if values[name] <= 0:
             raise ConfigError(f"{name} must be positive")
+    if values["access_token_signing_alg"] not in {"RS256", "ES256"}:
+        raise ConfigError("access_token_signing_alg must be RS256 or ES256")
     if values["key_publish_delay"] < 0:
         raise ConfigError("key_publish_delay must not be negative")
     if not 0 <= values["cache_check_seconds"] <= 60:

@@ -104,7 +104,7 @@ def issue(
             at_claims["acr"] = ctx.acr
         if ctx.amr:
             at_claims["amr"] = ctx.amr
-    access_token = signing.sign(session, "RS256", at_claims, typ="at+jwt")
+    access_token = signing.sign(session, s.access_token_signing_alg, at_claims, typ="at+jwt")
     token: dict[str, Any] = {
         "access_token": access_token,
         "token_type": "Bearer",
