@@ -131,7 +131,20 @@ def db_current() -> None:
 @main.command()
 @click.option("--bind", default="127.0.0.1:5000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-def serve(bind: str, workers: int) -> None:
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker; 1 runs gunicorn's sync workers (no keep-alive).",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="One line per request on stdout; off when a proxy in front logs them.",
+)
+def serve(bind: str, workers: int, threads: int, access_log: bool) -> None:
     """Serve Avain under gunicorn (migrate first with `idp db upgrade`)."""
     _app()  # validate configuration before forking workers
     from gunicorn.app.base import BaseApplication
@@ -140,8 +153,9 @@ def serve(bind: str, workers: int) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", 4)
-            self.cfg.set("accesslog", "-")
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("accesslog", "-" if access_log else None)
             self.cfg.set("post_worker_init", _post_worker_init)
             # gunicorn's control socket has one path per user: a second instance on the
             # host would take it over, and stopping either removes it. Avain needs none.

@@ -67,6 +67,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p.add_argument(
+        "--serve-option",
+        dest="serve_options",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="passed to idp serve, e.g. --serve-option=--threads=1 (repeatable)",
+    )
+    p.add_argument(
         "--idle",
         type=float,
         default=3.0,

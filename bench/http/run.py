@@ -138,7 +138,9 @@ def bench_case(
             finally:
                 app.extensions["avain.engine"].dispose()
             result["argon2id_verification"] = statements.argon2_verification()
-            with srv.serve(env, port, args.workers, tmp) as server:
+            extra = tuple(args.serve_options)
+            result["serve_options"] = list(extra)
+            with srv.serve(env, port, args.workers, tmp, extra) as server:
                 agent = HttpAgent(server.host, server.port)
                 sign_in(agent, setup)
                 agent.close()

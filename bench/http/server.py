@@ -125,9 +125,12 @@ def _wait_ready(server: Server, workers: int, timeout: float = 120.0) -> None:
 
 
 @contextmanager
-def serve(env: dict[str, str], port: int, workers: int, tmp: Path) -> Iterator[Server]:
-    """``idp serve --bind 127.0.0.1:PORT --workers N``, stopped (SIGTERM, then SIGKILL) on
-    the way out; its access log goes to a file, as it would to an operator's log."""
+def serve(
+    env: dict[str, str], port: int, workers: int, tmp: Path, extra: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    """``idp serve --bind 127.0.0.1:PORT --workers N`` and ``extra`` options, stopped
+    (SIGTERM, then SIGKILL) on the way out; its access log goes to a file, as it would to
+    an operator's log."""
     log = tmp / f"serve-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -140,6 +143,7 @@ def serve(env: dict[str, str], port: int, workers: int, tmp: Path) -> Iterator[S
                 f"127.0.0.1:{port}",
                 "--workers",
                 str(workers),
+                *extra,
             ],
             env=env,
             cwd=ROOT,
