@@ -20,7 +20,7 @@ def test_every_kind_is_measured_and_the_database_is_removed(
     out = tmp_path / "http.json"
     argv = ["--backend", "sqlite", "--customers", "100", "--requests", "4", "--duration", "0.3"]
     argv += ["--concurrency", "2", "--warmup", "1", "--workers", "1", "--idle", "0.5"]
-    argv += ["--out", str(out)]
+    argv += ["--soak", "80", "--serve-option=--no-access-log", "--out", str(out)]
     assert run.main(argv) == 0
 
     case = json.loads(out.read_text())["cases"][0]
@@ -38,6 +38,10 @@ def test_every_kind_is_measured_and_the_database_is_removed(
     assert case["sql"]["discovery"]["statements"] == 0
     assert case["sql"]["authorize"]["statements"] > case["sql"]["client_credentials"]["statements"]
     assert case["argon2id_verification"]["best_ms"] > 0
+    assert case["serve_options"] == ["--no-access-log"]
+    soak = case["soak"]
+    assert len(soak) == 10 and soak[-1]["requests"] >= 80
+    assert all(len(step["worker_rss_mb"]) == 1 and step["worker_rss_mb"][0] > 0 for step in soak)
 
     printed = capsys.readouterr().out
     for kind in KINDS.values():

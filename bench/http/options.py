@@ -67,6 +67,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p.add_argument(
+        "--soak",
+        type=int,
+        default=0,
+        help="after the kinds, this many more requests (token, userinfo, introspection, "
+        "refresh in turn) with the workers' RSS after each tenth (default 0: none)",
+    )
+    p.add_argument(
         "--serve-option",
         dest="serve_options",
         action="append",

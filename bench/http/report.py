@@ -59,6 +59,12 @@ def table(case: dict[str, Any], how: dict[str, int]) -> str:
             f"{argon['median_ms']:.1f}); password login CPU / verification = "
             f"{login / argon['best_ms']:.2f}."
         )
+    if case.get("soak"):
+        first, last = case["soak"][0], case["soak"][-1]
+        notes.append(
+            f"Worker RSS: {first['worker_rss_mb']} MB after {first['requests']:,} soak "
+            f"requests, {last['worker_rss_mb']} MB after {last['requests']:,}."
+        )
     if "authorize" in case["kinds"]:
         notes.append("Authorize row: one unit is two HTTP requests (GET /authorize, POST /token).")
     if "passkey" in case["kinds"]:

@@ -99,6 +99,35 @@ def _kind(
     }
 
 
+SOAK_KINDS = ("userinfo", "client_credentials", "introspection", "refresh")
+
+
+def _soak(server: srv.Server, setup: Setup, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """``args.soak`` more units, the token-side kinds in turn at ``args.concurrency``
+    connections, in ten steps; the workers' resident memory after each: it should level
+    off, not climb with the requests served."""
+    step = max(len(SOAK_KINDS), args.soak // 10)
+    done, out = 0, []
+    gen = Generator()
+    try:
+        while done < args.soak:
+            for name in SOAK_KINDS:
+                units = step // len(SOAK_KINDS)
+                plan = Plan(server.host, server.port, name, setup, args.concurrency, units=units)
+                gen.prepare(plan)
+                outcome = gen.go(timeout=3600)
+                if outcome.error:
+                    raise RuntimeError(f"soak {name}: {outcome.error}")
+                done += outcome.requests
+            rss = server.rss_mb()
+            workers = [mb for pid, mb in rss.items() if pid != server.process.pid]
+            print(f"  soak: {done:,} requests, worker RSS MB {workers}", flush=True)
+            out.append({"requests": done, "worker_rss_mb": workers})
+    finally:
+        gen.close()
+    return out
+
+
 def _idle(server: srv.Server, seconds: float) -> float:
     """The server's CPU ms per second with no requests (its background threads)."""
     before = server.cpu_seconds()
@@ -156,6 +185,8 @@ def bench_case(
                 finally:
                     gen.close()
                 result["rss_mb"] = list(server.rss_mb().values())
+                if args.soak:
+                    result["soak"] = _soak(server, setup, args)
     finally:
         backend.drop(url)
     return result
