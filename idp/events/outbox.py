@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.exceptions import HTTPError
 
@@ -23,7 +23,7 @@ from consent import ledger
 from idp.config import Settings
 from idp.db import utcnow
 from idp.events import sets
-from idp.events.kinds import MAIL, SIGNALS_QUEUED
+from idp.events.kinds import BACKCHANNEL_LOGOUT, MAIL, SIGNALS_QUEUED
 from idp.models import Delivery
 from idp.outbound import OutboundPolicy, Refused, policy_from, post_form
 
@@ -99,6 +99,19 @@ def deliver_due(
             _attempt(delivery, timeout, max_attempts, policy)
         session.commit()
         return len(due)
+
+
+def pending(session: Session) -> dict[str, int]:
+    """Deliveries neither made nor given up, per kind (zero for a kind with none), read from
+    the partial index ``ix_deliveries_pending`` alone."""
+    counts = dict.fromkeys((BACKCHANNEL_LOGOUT, MAIL), 0)
+    rows = session.execute(
+        select(Delivery.kind, func.count())
+        .where(Delivery.delivered_at.is_(None), Delivery.failed_at.is_(None))
+        .group_by(Delivery.kind)
+    )
+    counts.update({kind: int(count) for kind, count in rows})
+    return counts
 
 
 Sender = Callable[[Any], object]  # sends what is due of its kind, given the app
