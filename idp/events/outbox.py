@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from urllib3.exceptions import HTTPError
 
 from consent import ledger
+from idp import instruments
 from idp.config import Settings
 from idp.db import utcnow
 from idp.events import sets
 from idp.events.kinds import BACKCHANNEL_LOGOUT, MAIL, SIGNALS_QUEUED
+from idp.instruments import DeliveryOutcome
 from idp.models import Delivery
 from idp.outbound import OutboundPolicy, Refused, policy_from, post_form
 
@@ -59,12 +61,16 @@ def _attempt(
     delivery.attempt_log = [*delivery.attempt_log, entry]
     if ok:
         delivery.delivered_at = now
+        outcome = DeliveryOutcome.DELIVERED
     elif refused or delivery.attempts >= max_attempts:
         delivery.failed_at = now
+        outcome = DeliveryOutcome.DROPPED
     else:
         delivery.next_attempt_at = now + timedelta(
             seconds=BACKOFF_BASE * 2 ** (delivery.attempts - 1)
         )
+        outcome = DeliveryOutcome.FAILED
+    instruments.delivery(delivery.kind, outcome)
 
 
 def deliver_due(
