@@ -146,38 +146,17 @@ def db_current() -> None:
 )
 def serve(bind: str, workers: int, threads: int, access_log: bool) -> None:
     """Serve Avain under gunicorn (migrate first with `idp db upgrade`)."""
-    _app()  # validate configuration before forking workers
-    from gunicorn.app.base import BaseApplication
+    from idp import serving
 
-    class Gunicorn(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", bind)
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
-            self.cfg.set("accesslog", "-" if access_log else None)
-            self.cfg.set("post_worker_init", _post_worker_init)
-            # gunicorn's control socket has one path per user: a second instance on the
-            # host would take it over, and stopping either removes it. Avain needs none.
-            self.cfg.set("control_socket_disable", True)
-
-        def load(self) -> Any:
-            from idp import create_app
-
-            return create_app()
-
-    Gunicorn().run()
-
-
-def _post_worker_init(worker: Any) -> None:
-    """Each worker retries due back-channel deliveries, ends SSO sessions whose time ran out
-    and sequences consent events in background threads."""
-    from idp.events.outbox import start_worker
-    from idp.ledger import sequencer
-    from idp.sso.logout import sweep_expired_sessions
-
-    start_worker(worker.wsgi, interval=15.0, jobs=[(60.0, sweep_expired_sessions)])
-    sequencer.start(worker.wsgi)
+    try:
+        settings = load_settings()
+        with serving.metrics_directory(bool(settings.metrics_token)) as metrics_dir:
+            _app()  # validate configuration before forking workers, metrics directory set
+            serving.run(bind, workers, metrics_dir, threads=threads, access_log=access_log)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    except serving.ServeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 # -- keys -----------------------------------------------------------------------------

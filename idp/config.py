@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -181,6 +182,13 @@ class Settings:
     )
     trust_proxy: bool = _option(
         False, "Trust X-Forwarded-For/Proto from one reverse proxy in front of Avain."
+    )
+    metrics_token: str = _option(
+        "",
+        "Bearer token that Prometheus presents to scrape /metrics (at least 32 characters, "
+        "RFC 6750 token characters). Empty: there is no /metrics route (404, as any unknown "
+        "path) and requests are not timed.",
+        secret=True,
     )
 
     @property
@@ -368,6 +376,7 @@ def _finish(values: dict[str, Any]) -> None:
         raise ConfigError("key_publish_delay must not be negative")
     if not 0 <= values["cache_check_seconds"] <= 60:
         raise ConfigError("cache_check_seconds must be between 0 and 60")
+    _check_metrics_token(values["metrics_token"])
     for entry in values["outbound_allow_hosts"]:
         try:
             AllowEntry.parse(entry)
@@ -380,6 +389,28 @@ def _finish(values: dict[str, Any]) -> None:
         raise ConfigError(
             "outbound_allow_http is for development with an http://localhost issuer; "
             "give the back-channel receivers https URIs instead"
+        )
+
+
+# RFC 6750 §2.1 b64token: what a Bearer credential may hold (no spaces, ASCII only)
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def _check_metrics_token(token: str) -> None:
+    """/metrics tells who signs in how often and how the queues stand: its token is a secret
+    of the same weight as a password, long and random, and fit to send in a header."""
+    fix = "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+    if not token:
+        return
+    if len(token) < 32:
+        raise ConfigError(
+            f"IDP_METRICS_TOKEN must be at least 32 characters (it has {len(token)}); {fix}, "
+            "or leave it empty to turn /metrics off"
+        )
+    if not _BEARER_TOKEN.fullmatch(token):
+        raise ConfigError(
+            "IDP_METRICS_TOKEN may hold only letters, digits and - . _ ~ + / (then = at the "
+            f"end), as a Bearer token must (RFC 6750 §2.1); {fix}"
         )
 
 

@@ -21,7 +21,7 @@ from idp.config import OPTIONS, ConfigError, Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s" * 40
 # accepted only from the environment: a file in config/ is easier to leak than the environment
-SECRETS = {"secret_key", "smtp_password", "initial_access_token"}
+SECRETS = {"secret_key", "smtp_password", "initial_access_token", "metrics_token"}
 
 
 def load(

@@ -40,6 +40,8 @@ from consent.ledger.log import checkpoint
 from consent.ledger.proving import Failure, InLatest, Unproven, prove_in_latest
 from consent.ledger.rate import RateLimit, TooFast
 from consent.ledger.reading import (
+    Backlog,
+    backlog,
     customer_rows,
     details,
     latest_checkpoint,
@@ -57,6 +59,7 @@ __all__ = [
     "QUEUED",
     "CustomerKey",
     "Failure",
+    "Backlog",
     "InLatest",
     "LedgerKeys",
     "Problem",
@@ -66,6 +69,7 @@ __all__ = [
     "Unproven",
     "append",
     "append_many",
+    "backlog",
     "checkpoint",
     "consistency",
     "customer_key",

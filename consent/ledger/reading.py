@@ -3,6 +3,8 @@ details, the log's leaves and its newest checkpoint, what waits in the intake.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal, select, union_all
@@ -105,6 +107,23 @@ def leaf_hashes(session: Session, size: int) -> list[bytes]:
 
 def latest_checkpoint(session: Session) -> CheckpointRow | None:
     return session.scalar(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What waits in the intake: how many events, and when the oldest was received (None
+    when nothing waits): the sequencer is that far behind."""
+
+    queued: int
+    oldest: datetime | None
+
+
+def backlog(session: Session) -> Backlog:
+    """One pass over the intake, which holds only the queue (rows leave when sequenced)."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(IntakeRow.received_at)).select_from(IntakeRow)
+    ).one()
+    return Backlog(int(count), oldest)
 
 
 def queued(session: Session, keys: LedgerKeys | None = None, customer_id: str | None = None) -> int:

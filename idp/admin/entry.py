@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from idp import context
+from idp import context, instruments
 from idp.admin import accounts, audit, ceremony, passkeys, sessions
 from idp.admin.accounts import AdminError
 from idp.admin.guards import load_session, public, requires, safe_next
@@ -22,6 +22,7 @@ from idp.admin.roles import Permission
 from idp.auth.throttle import Counter, DbCounter, RedisCounter
 from idp.db import commit, get_session
 from idp.errors import IdpError
+from idp.instruments import LoginMethod, LoginOutcome
 from idp.models.admins import Admin
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ def sign_in_verify() -> ResponseReturnValue:
     credential = body.get("credential")
     counter, key = _attempts()
     if not counter.take(key, ATTEMPTS_PER_IP):
+        instruments.login(LoginMethod.ADMIN_PASSKEY, LoginOutcome.THROTTLED)
         commit()
         log.warning("console sign-in attempts refused for an IP past its limit")
         return json_error(AdminError("too_many_attempts"), 429)
@@ -162,9 +164,11 @@ def sign_in_verify() -> ResponseReturnValue:
             db, context.settings(), credential, challenge, sessions.clock()
         )
     except AdminError as exc:
+        instruments.login(LoginMethod.ADMIN_PASSKEY, LoginOutcome.FAILURE)
         audit.record(db, passkeys.claimed_admin(db, credential), "sign_in_failed", exc.code)
         commit()
         return json_error(exc, 401)
+    instruments.login(LoginMethod.ADMIN_PASSKEY, LoginOutcome.SUCCESS)
     counter.give_back(key)  # only failures count
     resp = _signed_in(admin, str(body.get("next") or "/admin/"))
     audit.record(db, admin, "signed_in", None)

@@ -16,11 +16,13 @@ from flask import Flask, g
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from idp import instruments
 from idp.auth import letters
 from idp.auth.mail import send_mail
 from idp.config import Settings
 from idp.db import utcnow
 from idp.events.kinds import MAIL
+from idp.instruments import DeliveryOutcome
 from idp.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -122,11 +124,15 @@ def _attempt(app: Flask, session: Session, delivery: Delivery) -> None:
     delivery.attempt_log = [*delivery.attempt_log, entry]
     if ok:
         delivery.delivered_at = now
+        outcome = DeliveryOutcome.DELIVERED
     elif delivery.attempts >= MAX_ATTEMPTS:
         delivery.failed_at = now
+        outcome = DeliveryOutcome.DROPPED
     else:
         delivery.next_attempt_at = now + timedelta(
             seconds=BACKOFF_BASE * 2 ** (delivery.attempts - 1)
         )
+        outcome = DeliveryOutcome.FAILED
+    instruments.delivery(MAIL, outcome)
     if delivery.delivered_at or delivery.failed_at:
         delivery.url = "mailto:"  # done: the address is not kept

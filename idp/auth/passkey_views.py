@@ -12,12 +12,13 @@ from flask_login import login_required
 from webauthn import base64url_to_bytes
 from webauthn.helpers import bytes_to_base64url
 
-from idp import context, replay, sso as sso_service
+from idp import context, instruments, replay, sso as sso_service
 from idp.auth import freshness, passkeys
 from idp.auth.accounts import find_by_email
 from idp.auth.messages import message
 from idp.auth.views import after_login, pending_second_factor
 from idp.db import commit, get_session, utcnow
+from idp.instruments import LoginMethod, LoginOutcome
 from idp.sso import begin_browser_login, signed_in
 
 bp = Blueprint("passkeys", __name__, url_prefix="/passkeys")
@@ -126,8 +127,10 @@ def login_verify() -> ResponseReturnValue:
             db, context.settings(), body.get("credential") or {}, challenge, utcnow()
         )
     except passkeys.PasskeyError as exc:
+        instruments.login(LoginMethod.PASSKEY, LoginOutcome.FAILURE)
         status = {"unknown_passkey": 401, "verification_failed": 401, "locked": 403}
         return _error(exc, status.get(exc.code, 400))
+    instruments.login(LoginMethod.PASSKEY, LoginOutcome.SUCCESS)
     amr = result.amr
     pending = pending_second_factor()
     if pending is not None and pending.get("user") == result.user.id:

@@ -21,12 +21,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from idp import context, sso as sso_service
+from idp import context, instruments, sso as sso_service
 from idp.auth import accounts, letters, limits, passkeys
 from idp.auth.messages import message
 from idp.db import commit, get_session
 from idp.events import outbox
 from idp.i18n import current_language, remember_choice
+from idp.instruments import LoginMethod, LoginOutcome
 from idp.models import Client, Interaction, User
 from idp.oauth.authorize import flow_target, forget_ui_locales, resume_url
 from idp.oauth.responses import allow_form_target
@@ -93,6 +94,7 @@ def login() -> ResponseReturnValue:
         password = request.form.get("password", "")
         db = get_session()
         result = accounts.authenticate(db, limits.login_throttle(db), email, password, client_ip())
+        _count_password_login(result)
         if (
             result.user is not None
             and result.user.passkey_second_factor
@@ -136,6 +138,16 @@ def login() -> ResponseReturnValue:
         ),
         _flow_target(),
     )
+
+
+def _count_password_login(result: accounts.LoginResult) -> None:
+    if result.user is not None:
+        outcome = LoginOutcome.SUCCESS  # signed in, or on to the passkey it also needs
+    elif result.error == "throttled":
+        outcome = LoginOutcome.THROTTLED
+    else:
+        outcome = LoginOutcome.FAILURE
+    instruments.login(LoginMethod.PASSWORD, outcome)
 
 
 def _queue_mail(letter: letters.Letter, to: str) -> None:

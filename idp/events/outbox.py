@@ -15,15 +15,17 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.exceptions import HTTPError
 
 from consent import ledger
+from idp import instruments
 from idp.config import Settings
 from idp.db import utcnow
 from idp.events import sets
-from idp.events.kinds import MAIL, SIGNALS_QUEUED
+from idp.events.kinds import BACKCHANNEL_LOGOUT, MAIL, SIGNALS_QUEUED
+from idp.instruments import DeliveryOutcome
 from idp.models import Delivery
 from idp.outbound import OutboundPolicy, Refused, policy_from, post_form
 
@@ -59,12 +61,16 @@ def _attempt(
     delivery.attempt_log = [*delivery.attempt_log, entry]
     if ok:
         delivery.delivered_at = now
+        outcome = DeliveryOutcome.DELIVERED
     elif refused or delivery.attempts >= max_attempts:
         delivery.failed_at = now
+        outcome = DeliveryOutcome.DROPPED
     else:
         delivery.next_attempt_at = now + timedelta(
             seconds=BACKOFF_BASE * 2 ** (delivery.attempts - 1)
         )
+        outcome = DeliveryOutcome.FAILED
+    instruments.delivery(delivery.kind, outcome)
 
 
 def deliver_due(
@@ -99,6 +105,19 @@ def deliver_due(
             _attempt(delivery, timeout, max_attempts, policy)
         session.commit()
         return len(due)
+
+
+def pending(session: Session) -> dict[str, int]:
+    """Deliveries neither made nor given up, per kind (zero for a kind with none), read from
+    the partial index ``ix_deliveries_pending`` alone."""
+    counts = dict.fromkeys((BACKCHANNEL_LOGOUT, MAIL), 0)
+    rows = session.execute(
+        select(Delivery.kind, func.count())
+        .where(Delivery.delivered_at.is_(None), Delivery.failed_at.is_(None))
+        .group_by(Delivery.kind)
+    )
+    counts.update({kind: int(count) for kind, count in rows})
+    return counts
 
 
 Sender = Callable[[Any], object]  # sends what is due of its kind, given the app

@@ -34,9 +34,11 @@ from urllib3.exceptions import HTTPError
 from consent import ledger
 from consent.ledger.columns import EVENTS, INTAKE
 from consent.store import CustomerKeyRow
-from idp import signing
+from idp import instruments, signing
 from idp.db import aware, utcnow
+from idp.events.kinds import SECURITY_EVENT
 from idp.events.signals import LEDGER_REF
+from idp.instruments import DeliveryOutcome
 from idp.models import SsfEvent, SsfStream
 from idp.models.ssf import PUSH
 from idp.outbound import OutboundPolicy, Refused, post
@@ -120,6 +122,7 @@ def _attempt(
     good), so the subject's next SET may follow."""
     entry: dict[str, Any] = {"at": now.isoformat()}
     done = False
+    outcome = DeliveryOutcome.FAILED
     try:
         headers = {"Content-Type": "application/secevent+jwt", "Accept": "application/json"}
         if stream.authorization_header:
@@ -135,11 +138,11 @@ def _attempt(
         entry["status"] = status
         if status in ACCEPTED:
             event.delivered_at = event.acknowledged_at = now
-            done = True
+            done, outcome = True, DeliveryOutcome.DELIVERED
         elif status == 400:  # §2.4: the receiver will never take this SET
             entry["error"] = _receiver_error(body)
             event.failed_at = event.acknowledged_at = now
-            done = True
+            done, outcome = True, DeliveryOutcome.DROPPED
     except Refused as exc:
         entry["error"] = "refused"
         entry["reason"] = f"{(stream.endpoint_url or '')[:200]} {exc.reason}"
@@ -153,9 +156,10 @@ def _attempt(
     if not done:
         if event.attempts >= MAX_ATTEMPTS:
             event.failed_at = now
-            done = True
+            done, outcome = True, DeliveryOutcome.DROPPED
         else:
             event.next_attempt_at = now + _backoff(event.attempts)
+    instruments.delivery(SECURITY_EVENT, outcome)
     return done
 
 

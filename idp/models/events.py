@@ -5,16 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import Base, utcnow
 
 
 class Delivery(Base):
-    """A message to a relying party (a logout token), with every attempt recorded."""
+    """A message to a relying party (a logout token) or a customer (mail), with every
+    attempt recorded. Pending ones (neither delivered nor given up) are indexed apart: the
+    senders look for what is due among them, and /metrics counts them per kind, while the
+    table keeps every delivery ever made."""
 
     __tablename__ = "deliveries"
+    __table_args__ = (
+        Index(
+            "ix_deliveries_pending",
+            "kind",
+            "next_attempt_at",
+            sqlite_where=text("delivered_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))

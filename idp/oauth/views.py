@@ -10,9 +10,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from idp import context, signing
+from idp import context, instruments, signing
 from idp.db import commit, get_session, has_writes
 from idp.extensions import csrf
+from idp.oauth.clients import GRANT_TYPES
 from idp.oauth.discovery import metadata
 from idp.oauth.registration import register_client
 
@@ -35,6 +36,9 @@ def token() -> ResponseReturnValue:
     """RFC 6749 §3.2. Writes made while refusing (a reused code's revocation) are kept."""
     resp: Response = _server().create_token_response()
     commit()
+    grant_type = request.form.get("grant_type", "")
+    if resp.status_code == 200 and grant_type in GRANT_TYPES:
+        instruments.token_issued(grant_type)
     return _no_store(resp)
 
 
