@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from webauthn import (
     base64url_to_bytes,
@@ -169,13 +169,22 @@ def counter_went_back(stored: int, received: int) -> bool:
     return (stored != 0 or received != 0) and received <= stored
 
 
+# the credential and its customer in one round trip: the sign-in needs both
+_WITH_CUSTOMER = (
+    select(Passkey, User)
+    .join(User, User.id == Passkey.user_id)
+    .where(Passkey.id == bindparam("id"))
+)
+
+
 def finish_authentication(
     session: Session, s: Settings, credential: str | dict[str, Any], challenge: bytes, now: datetime
 ) -> SignIn:
     data = _parse(credential)
-    passkey = session.get(Passkey, data["id"])
-    if passkey is None:
+    found = session.execute(_WITH_CUSTOMER, {"id": data["id"]}).first()
+    if found is None:
         raise PasskeyError("unknown_passkey")
+    passkey, user = found
     if passkey.blocked_at is not None:
         raise PasskeyError("blocked")
     handle = (data.get("response") or {}).get("userHandle")
@@ -206,9 +215,6 @@ def finish_authentication(
     passkey.sign_count = verified.new_sign_count
     passkey.last_used_at = now
     passkey.backed_up = verified.credential_backed_up
-    user = session.get(User, passkey.user_id)
-    if user is None:  # the account went away while this sign-in was under way
-        raise PasskeyError("unknown_passkey")
     if user.locked_at is not None:  # an admin locked sign-in (idp.admin.customers.lock)
         raise PasskeyError("locked")
     hardware = passkey.device_type == "single_device"
