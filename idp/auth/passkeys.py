@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from webauthn import (
     base64url_to_bytes,
     generate_authentication_options,
@@ -38,6 +39,7 @@ from webauthn.helpers.structs import (
 )
 
 from idp.config import Settings
+from idp.db import mark_written
 from idp.models import Passkey, User
 
 ACR_PASSKEY = "phr"
@@ -177,6 +179,19 @@ _WITH_CUSTOMER = (
 )
 
 
+# the passkey's use, written by one prebuilt Core UPDATE rather than a flush of the unit of work
+_PASSKEYS = cast(Table, Passkey.__table__)
+_USED = (
+    update(_PASSKEYS)
+    .where(_PASSKEYS.c.id == bindparam("passkey"))
+    .values(
+        sign_count=bindparam("new_sign_count"),
+        last_used_at=bindparam("new_last_used_at"),
+        backed_up=bindparam("new_backed_up"),
+    )
+)
+
+
 def finish_authentication(
     session: Session, s: Settings, credential: str | dict[str, Any], challenge: bytes, now: datetime
 ) -> SignIn:
@@ -212,9 +227,15 @@ def finish_authentication(
         passkey.blocked_at = now
         passkey.blocked_reason = "sign_count_rollback"
         raise PasskeyError("cloned")
-    passkey.sign_count = verified.new_sign_count
-    passkey.last_used_at = now
-    passkey.backed_up = verified.credential_backed_up
+    used = {
+        "sign_count": verified.new_sign_count,
+        "last_used_at": now,
+        "backed_up": verified.credential_backed_up,
+    }
+    session.execute(_USED, {"passkey": passkey.id, **{f"new_{k}": v for k, v in used.items()}})
+    mark_written(session)
+    for attribute, value in used.items():  # as the row now stands: nothing left to flush
+        set_committed_value(passkey, attribute, value)
     if user.locked_at is not None:  # an admin locked sign-in (idp.admin.customers.lock)
         raise PasskeyError("locked")
     hardware = passkey.device_type == "single_device"

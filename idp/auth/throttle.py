@@ -50,12 +50,13 @@ ENDED = datetime(1970, 1, 1, tzinfo=UTC)
 # multi-row INSERT, and compiling one costs more CPU than all the rest of the step. SQLite
 # and PostgreSQL both read them as they stand. Rows are locked in the order of their VALUES.
 _UPSERT = 'INSERT INTO throttle_counters ("key", count, window_start) VALUES {rows} '
-_STARTED = "throttle_counters.window_start <= :started_before"
+# the counter's window is over: it started at or before ``started_before`` (now - window)
+_OVER = "throttle_counters.window_start <= :started_before"
 _TAKE_SQL = (
     _UPSERT + 'ON CONFLICT ("key") DO UPDATE SET '
-    f"count = CASE WHEN {_STARTED} THEN 1 ELSE throttle_counters.count + 1 END, "
-    f"window_start = CASE WHEN {_STARTED} THEN :now ELSE throttle_counters.window_start END "
-    f'WHERE {_STARTED} OR throttle_counters.count < CASE throttle_counters."key" {{limits}} END '
+    f"count = CASE WHEN {_OVER} THEN 1 ELSE throttle_counters.count + 1 END, "
+    f"window_start = CASE WHEN {_OVER} THEN :now ELSE throttle_counters.window_start END "
+    f'WHERE {_OVER} OR throttle_counters.count < CASE throttle_counters."key" {{limits}} END '
     'RETURNING "key"'
 )
 # the counter ``clear`` ends its window with nothing counted (as if deleted); the other one
@@ -103,8 +104,9 @@ class DbCounter:
     RETURNING`` per attempt starts a new window, counts, or refuses, for every key at once.
 
     The statement runs in the caller's transaction: on PostgreSQL a second attempt on the
-    same key waits for the first to commit and then sees its count (no lost updates). Keys
-    are always locked in sorted order, so two transactions never wait on each other's rows.
+    same key waits for the first to commit and then sees its count (no lost updates). Every
+    step locks its rows in sorted key order, so no two transactions wait for each other in
+    a cycle (a deadlock).
     """
 
     def __init__(self, session: Session, window: int) -> None:
