@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -29,6 +29,9 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+B = TypeVar("B", bound=Base)
 
 
 def utcnow() -> datetime:
@@ -135,6 +138,17 @@ def has_writes(session: Session) -> bool:
 @event.listens_for(Session, "after_rollback")
 def _transaction_ended(session: Session) -> None:
     session.info.pop(_WROTE, None)
+
+
+def loaded(session: Session, cls: type[B], values: dict[str, Any]) -> B:
+    """The instance of a row just written with a Core INSERT of ``values`` (every column),
+    in ``session`` as if a query had read it: no constructor, no change events, nothing
+    left to flush."""
+    instance = cast(B, cls.__mapper__.class_manager.new_instance())
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 def commit() -> None:

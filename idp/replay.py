@@ -8,11 +8,13 @@ accepted twice. Passkey challenges (WebAuthn L3 §13.4.3) are kept until they ti
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import any_, delete, func, select
+from sqlalchemy import Table, any_, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -21,7 +23,12 @@ from idp.db import upsert, utcnow
 from idp.models import ReplayEntry
 from idp.redis_store import reachable
 
-PURGE_BATCH = 100  # expired rows deleted by each insertion, so the table stays small
+# Every PURGE_EVERY-th insertion (counted in each process) deletes up to PURGE_BATCH expired
+# entries: more than the PURGE_EVERY rows inserted meanwhile, so expired entries never pile
+# up, and the other insertions send one statement instead of two.
+PURGE_EVERY = 16
+PURGE_BATCH = 100
+_insertions = itertools.count(1)
 
 
 class ReplayCache(Protocol):
@@ -35,28 +42,42 @@ def _name(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+_ENTRIES = cast(Table, ReplayEntry.__table__)
+
+
+@functools.cache
+def _insert_statement(insert: Any) -> Any:
+    """Remember ``key`` until ``until``, unless it is remembered after ``now``; RETURNING
+    says whether it was."""
+    c = _ENTRIES.c
+    until = bindparam("until", type_=c.expires_at.type)
+    return (
+        insert(_ENTRIES)
+        .values(key=bindparam("key", type_=c.key.type), expires_at=until)
+        .on_conflict_do_update(
+            index_elements=[c.key],
+            set_={"expires_at": until},
+            where=c.expires_at <= bindparam("now", type_=c.expires_at.type),
+        )
+        .returning(c.key)
+    )
+
+
 class DbReplayCache:
     """Rows in ``replay_cache``: one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE expired``
-    decides; a concurrent second use waits for the first to commit and is then refused."""
+    decides; a concurrent second use waits for the first to commit and is then refused.
+    An expired row is taken again by its key's next use, and purged in batches."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def first_use(self, key: str, until: datetime) -> bool:
         now = utcnow()
-        row = ReplayEntry.__table__.c
-        stmt = (
-            upsert(self.session)(ReplayEntry)
-            .values(key=_name(key), expires_at=until)
-            .on_conflict_do_update(
-                index_elements=[row.key],
-                set_={"expires_at": until},
-                where=row.expires_at <= now,
-            )
-            .returning(row.key)
-        )
-        first = self.session.execute(stmt).first() is not None
-        self.purge(now)
+        stmt = _insert_statement(upsert(self.session))
+        found = self.session.execute(stmt, {"key": _name(key), "until": until, "now": now})
+        first = found.first() is not None
+        if next(_insertions) % PURGE_EVERY == 0:
+            self.purge(now)
         return first
 
     def purge(self, now: datetime) -> None:

@@ -14,14 +14,17 @@ production.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from idp import replay
 from idp.ledger import sequencer
-from tests.conftest import authorize_params, exchange, query_of
+from tests.auth.passkey_flows import meta_csrf, post_json, register_passkey
+from tests.conftest import PASSWORD, authorize_params, csrf_of, exchange, query_of
 from tests.ledger.flows import consent_page, finish, userinfo
 from tests.ledger.test_read_only import Statements, recorded
 
@@ -38,6 +41,12 @@ BUDGET: dict[str, tuple[int, int]] = {
     # phishing-resistant acr is asked for)
     "authorize": (4, 1),
     "authorization_code": (4, 1),  # the code with its customer; grant held; code claimed; token
+    # the attempt counted on the account and the IP (one upsert), committed before the
+    # password is checked; the customer; the slots given back (one upsert); the SSO session
+    "password_login": (4, 2),
+    # the challenge's first use (one insertion in replay.PURGE_EVERY also purges: 5); the
+    # passkey and its customer in one; the passkey's sign count; the SSO session
+    "passkey_login": (4, 1),
 }
 
 
@@ -153,3 +162,25 @@ def test_authorize_and_token_for_a_signed_in_customer(paths: Paths) -> None:
     _within_budget("authorize", seen)
     seen, _ = paths.count(lambda: exchange(paths.client, paths.rp, paths.secret, code, verifier))
     _within_budget("authorization_code", seen)
+
+
+def test_password_login(paths: Paths) -> None:
+    browser = paths.app.test_client()
+    form = {"email": paths.user.email, "password": PASSWORD}
+    form["csrf_token"] = csrf_of(browser.get("/login").data)
+    seen, resp = paths.count(lambda: browser.post("/login", data=form))
+    assert resp.status_code == 302 and "/login" not in resp.headers["Location"]
+    _within_budget("password_login", seen)
+
+
+def test_passkey_login(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    authenticator = register_passkey(paths.app.test_client(), paths.user)
+    browser = paths.app.test_client()
+    csrf = meta_csrf(browser)
+    options = post_json(browser, "/passkeys/login/options", {}, csrf).json
+    body = {"credential": authenticator.assert_(options)}
+    # an insertion into the replay cache that does not purge it (test_replay_purge.py)
+    monkeypatch.setattr(replay, "_insertions", itertools.count(1))
+    seen, resp = paths.count(lambda: post_json(browser, "/passkeys/login/verify", body, csrf))
+    assert "redirect" in resp.json, resp.json
+    _within_budget("passkey_login", seen)

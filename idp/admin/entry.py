@@ -153,7 +153,7 @@ def sign_in_verify() -> ResponseReturnValue:
     body = _body()
     credential = body.get("credential")
     counter, key = _attempts()
-    if not counter.take(key, ATTEMPTS_PER_IP):
+    if not counter.take({key: ATTEMPTS_PER_IP}):
         instruments.login(LoginMethod.ADMIN_PASSKEY, LoginOutcome.THROTTLED)
         commit()
         log.warning("console sign-in attempts refused for an IP past its limit")

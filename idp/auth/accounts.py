@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,8 +42,12 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+# lower(email) as ix_users_email_lower indexes it (tests/test_hot_path_plans.py)
+_BY_EMAIL = select(User).where(func.lower(User.email) == bindparam("email"))
+
+
 def find_by_email(session: Session, email: str) -> User | None:
-    return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+    return session.scalar(_BY_EMAIL, {"email": normalise_email(email)})
 
 
 def _checked(email: str, name: str, password: str) -> tuple[str, str]:
@@ -110,24 +114,39 @@ class LoginResult:
     error: str | None = None
 
 
-def authenticate(
-    session: Session, throttle: LoginThrottle, email: str, password: str, ip: str
-) -> LoginResult:
-    """Check a password login. Unknown email and wrong password look and take the same.
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A password sign-in that holds its throttle slots; only :func:`begin_login` makes one,
+    so no password is checked without them."""
 
-    The attempt takes its throttle slots before the password is checked (so parallel
-    requests check at most the limit); a right password gives them back.
-    """
+    throttle: LoginThrottle
+    email: str
+    ip: str
+
+
+def begin_login(throttle: LoginThrottle, email: str, ip: str) -> LoginAttempt | None:
+    """Take the attempt's throttle slots before its password is checked (so parallel
+    requests check at most the limit); None when the account or the IP has none left.
+
+    The caller commits before :func:`finish_login`: the counters are then not held locked
+    through the Argon2 hash, and sign-ins from one address run side by side."""
     email = normalise_email(email)
     if not throttle.reserve(email, ip):
-        return LoginResult(None, "throttled")
+        return None
+    return LoginAttempt(throttle, email, ip)
+
+
+def finish_login(session: Session, attempt: LoginAttempt, password: str) -> LoginResult:
+    """Check the password of an attempt. Unknown email and wrong password look and take the
+    same; a right password gives the attempt's slots back."""
+    email = attempt.email
     user = find_by_email(session, email) if EMAIL_RE.match(email) else None
     ok, new_hash = passwords.verify(password, user.password_hash if user else None)
     if not ok or user is None:
         return LoginResult(None, "bad_credentials")
     if new_hash:
         user.password_hash = new_hash
-    throttle.succeeded(email, ip)
+    attempt.throttle.succeeded(email, attempt.ip)
     if user.locked_at is not None:  # said only after the right password: no enumeration
         return LoginResult(None, "locked")
     return LoginResult(user)

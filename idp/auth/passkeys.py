@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from webauthn import (
     base64url_to_bytes,
     generate_authentication_options,
@@ -38,6 +39,7 @@ from webauthn.helpers.structs import (
 )
 
 from idp.config import Settings
+from idp.db import mark_written
 from idp.models import Passkey, User
 
 ACR_PASSKEY = "phr"
@@ -169,13 +171,35 @@ def counter_went_back(stored: int, received: int) -> bool:
     return (stored != 0 or received != 0) and received <= stored
 
 
+# the credential and its customer in one round trip: the sign-in needs both
+_WITH_CUSTOMER = (
+    select(Passkey, User)
+    .join(User, User.id == Passkey.user_id)
+    .where(Passkey.id == bindparam("id"))
+)
+
+
+# the passkey's use, written by one prebuilt Core UPDATE rather than a flush of the unit of work
+_PASSKEYS = cast(Table, Passkey.__table__)
+_USED = (
+    update(_PASSKEYS)
+    .where(_PASSKEYS.c.id == bindparam("passkey"))
+    .values(
+        sign_count=bindparam("new_sign_count"),
+        last_used_at=bindparam("new_last_used_at"),
+        backed_up=bindparam("new_backed_up"),
+    )
+)
+
+
 def finish_authentication(
     session: Session, s: Settings, credential: str | dict[str, Any], challenge: bytes, now: datetime
 ) -> SignIn:
     data = _parse(credential)
-    passkey = session.get(Passkey, data["id"])
-    if passkey is None:
+    found = session.execute(_WITH_CUSTOMER, {"id": data["id"]}).first()
+    if found is None:
         raise PasskeyError("unknown_passkey")
+    passkey, user = found
     if passkey.blocked_at is not None:
         raise PasskeyError("blocked")
     handle = (data.get("response") or {}).get("userHandle")
@@ -203,12 +227,15 @@ def finish_authentication(
         passkey.blocked_at = now
         passkey.blocked_reason = "sign_count_rollback"
         raise PasskeyError("cloned")
-    passkey.sign_count = verified.new_sign_count
-    passkey.last_used_at = now
-    passkey.backed_up = verified.credential_backed_up
-    user = session.get(User, passkey.user_id)
-    if user is None:  # the account went away while this sign-in was under way
-        raise PasskeyError("unknown_passkey")
+    used = {
+        "sign_count": verified.new_sign_count,
+        "last_used_at": now,
+        "backed_up": verified.credential_backed_up,
+    }
+    session.execute(_USED, {"passkey": passkey.id, **{f"new_{k}": v for k, v in used.items()}})
+    mark_written(session)
+    for attribute, value in used.items():  # as the row now stands: nothing left to flush
+        set_committed_value(passkey, attribute, value)
     if user.locked_at is not None:  # an admin locked sign-in (idp.admin.customers.lock)
         raise PasskeyError("locked")
     hardware = passkey.device_type == "single_device"

@@ -93,7 +93,15 @@ def login() -> ResponseReturnValue:
         email = request.form.get("email", "")[:320]
         password = request.form.get("password", "")
         db = get_session()
-        result = accounts.authenticate(db, limits.login_throttle(db), email, password, client_ip())
+        attempt = accounts.begin_login(limits.login_throttle(db), email, client_ip())
+        # the attempt counts from here on, and its counters are not held locked while the
+        # password is checked (tests/auth/test_throttle_parallel.py)
+        commit()
+        result = (
+            accounts.finish_login(db, attempt, password)
+            if attempt is not None
+            else accounts.LoginResult(None, "throttled")
+        )
         _count_password_login(result)
         if (
             result.user is not None

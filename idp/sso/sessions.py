@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from idp.db import aware, utcnow
+from idp.db import aware, loaded, mark_written, utcnow
 from idp.models import SsoSession, User
 
 ACR_PASSWORD = "urn:avain:acr:pwd"  # noqa: S105
@@ -24,21 +26,28 @@ def start_session(
     ip: str | None = None,
 ) -> SsoSession:
     now = utcnow()
-    sso = SsoSession(
-        id=secrets.token_urlsafe(32),
-        user_id=user.id,
-        created_at=now,
-        auth_time=now,
-        last_seen_at=now,
-        expires_at=now + timedelta(seconds=lifetime),
-        amr=amr,
-        acr=acr,
-        user_agent=(user_agent or "")[:300] or None,
-        ip_address=ip,
-    )
-    session.add(sso)
-    session.flush()
+    row = {
+        "id": secrets.token_urlsafe(32),
+        "user_id": user.id,
+        "created_at": now,
+        "auth_time": now,
+        "last_seen_at": now,
+        "expires_at": now + timedelta(seconds=lifetime),
+        "revoked_at": None,
+        "amr": amr,
+        "acr": acr,
+        "user_agent": (user_agent or "")[:300] or None,
+        "ip_address": ip,
+    }
+    session.execute(_INSERT, row)
+    mark_written(session)
+    sso = loaded(session, SsoSession, row)
+    set_committed_value(sso, "user", user)
     return sso
+
+
+# one prebuilt Core INSERT: a sign-in writes the row and reads nothing back
+_INSERT = insert(cast(Table, SsoSession.__table__))
 
 
 def load_active(session: Session, sid: str) -> SsoSession | None:
