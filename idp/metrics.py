@@ -40,7 +40,9 @@ from consent import ledger
 from idp import context, instruments
 from idp.db import aware, get_session, utcnow
 from idp.events import outbox
-from idp.instruments import PREFIX, UNMATCHED
+from idp.events.kinds import BACKCHANNEL_LOGOUT, MAIL, SECURITY_EVENT
+from idp.instruments import PREFIX, UNMATCHED, DeliveryOutcome, LoginMethod, LoginOutcome
+from idp.oauth.clients import GRANT_TYPES
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -62,6 +64,21 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.after_request(_answered)
     app.wsgi_app = _timed(app.wsgi_app)  # type: ignore[method-assign, assignment]
+    _start_at_zero()
+
+
+def _start_at_zero() -> None:
+    """Every series whose labels are known beforehand is shown from the start, at 0: a
+    series that appears only with its first event hides that event from ``rate()``."""
+    for method in LoginMethod:
+        for outcome in LoginOutcome:
+            if (method, outcome) != (LoginMethod.PASSKEY, LoginOutcome.THROTTLED):  # no limit
+                instruments.LOGINS.labels(method.value, outcome.value)
+    for kind in (BACKCHANNEL_LOGOUT, MAIL, SECURITY_EVENT):
+        for delivered in DeliveryOutcome:
+            instruments.DELIVERIES.labels(kind, delivered.value)
+    for grant_type in GRANT_TYPES:
+        instruments.TOKENS.labels(grant_type)
 
 
 def _answered(response: Response) -> Response:

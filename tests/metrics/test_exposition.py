@@ -47,3 +47,19 @@ def test_each_sample_is_a_number_with_help_and_type(client):
     for line in text.splitlines():
         if line and not line.startswith("#"):
             assert re.fullmatch(r'avain_\w+(\{(\w+="[^"]*",?)+\})? [-+0-9.eInfa]+', line), line
+
+
+def test_series_known_beforehand_are_there_from_the_start(app, client):
+    """So that ``rate()`` sees their first event (Prometheus: "avoid missing metrics")."""
+    shown = scrape(client)
+    for method, outcome in [("password", "throttled"), ("admin_passkey", "failure")]:
+        key = frozenset({("method", method), ("outcome", outcome)})
+        assert ("avain_logins_total", key) in shown.samples
+    assert shown.label_values("avain_tokens_issued_total", "grant_type") == {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    }
+    kinds = shown.label_values("avain_outbox_delivery_attempts_total", "kind")
+    assert kinds == {"backchannel_logout", "mail", "security_event"}
