@@ -4,6 +4,7 @@ authenticates clients, on every backend and store, also when replayed in paralle
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 
@@ -13,7 +14,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy import func, select
 
-from idp import create_app
+from idp import create_app, replay
 from tests.burst import burst
 from tests.clock import advance
 
@@ -150,8 +151,11 @@ def test_a_parallel_replay_is_accepted_once(app, key, rp):
 
 
 def test_expired_entries_do_not_pile_up(app, db, key, rp, monkeypatch, store_url):
-    """The database deletes expired entries when it adds one; Redis lets them expire."""
+    """The database deletes expired entries when it adds one (one insertion in
+    ``PURGE_EVERY``: here the fourth is made such a one); Redis lets them expire."""
     from idp.models import ReplayEntry
+
+    monkeypatch.setattr(replay, "_insertions", itertools.count(replay.PURGE_EVERY - 3))
 
     def remembered() -> int:
         if store_url:
