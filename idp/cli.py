@@ -148,7 +148,7 @@ def serve(bind: str, workers: int, threads: int, access_log: bool) -> None:
     """Serve Avain under gunicorn (migrate first with `idp db upgrade`)."""
     from idp import serving
 
-    serving.return_large_allocations()  # before the app is imported (Argon2's memory)
+    serving.exec_with_malloc_tuned()  # Argon2id's memory given back (idp/serving.py)
     try:
         settings = load_settings()
         with serving.metrics_directory(bool(settings.metrics_token)) as metrics_dir:

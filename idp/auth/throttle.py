@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Integer, Table, TextClause, bindparam, text, update
+from sqlalchemy import Integer, Table, TextClause, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from idp.db import utcnow
@@ -134,6 +134,35 @@ class DbCounter:
         first, second = sorted((clear, give_back))
         params = {"key0": first, "key1": second, "clear": clear, "ended": ENDED}
         self.session.execute(_RELEASE, params)
+
+
+PURGE_BATCH = 1000
+
+
+def purge_ended(session: Session, window: int, now: datetime, batch: int = PURGE_BATCH) -> int:
+    """Delete up to ``batch`` counters whose window has ended (a new attempt would start
+    afresh anyway); the number deleted. Without it the table kept a row for every address
+    and every account that ever signed in with a password."""
+    ended = select(_COUNTERS.c.key).where(
+        _COUNTERS.c.window_start <= now - timedelta(seconds=window)
+    )
+    result = session.execute(
+        delete(_COUNTERS).where(_COUNTERS.c.key.in_(ended.limit(batch).scalar_subquery()))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def sweep_ended(app: Any) -> int:
+    """:func:`purge_ended` until nothing is left, for the outbox worker's periodic jobs."""
+    window = app.config["AVAIN"].login_throttle_window
+    total = 0
+    with app.app_context(), app.extensions["avain.sessionmaker"]() as db:
+        while True:
+            done = purge_ended(db, window, utcnow())
+            db.commit()
+            total += done
+            if done < PURGE_BATCH:
+                return total
 
 
 # KEYS the counters; ARGV[1] the window in seconds, ARGV[i + 1] the limit of KEYS[i].
