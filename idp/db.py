@@ -119,6 +119,20 @@ def get_session() -> Session:
     return session
 
 
+def without_transaction(session: Session | None = None) -> None:
+    """Send the request's statements outside a transaction, each one committed by itself.
+
+    For an endpoint whose statements stand alone: reads, then at most single-row writes
+    that need not land together (the token endpoint's client-credentials grant,
+    introspection, userinfo). Under READ COMMITTED each statement reads its own snapshot
+    in a transaction too, so nothing is seen differently; what goes is two round trips,
+    the BEGIN (psycopg sends it apart, before the first statement) and the COMMIT. Has no
+    effect once the session has sent a statement."""
+    session = session or get_session()
+    if not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 _WROTE = "avain.wrote"
 
 

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from idp import context, instruments, signing
-from idp.db import commit, get_session, has_writes
+from idp.db import commit, get_session, has_writes, without_transaction
 from idp.extensions import csrf
 from idp.oauth.clients import GRANT_TYPES
 from idp.oauth.discovery import metadata
@@ -34,9 +34,11 @@ def _no_store(resp: Response) -> ResponseReturnValue:
 @bp.route("/token", methods=["POST"])
 def token() -> ResponseReturnValue:
     """RFC 6749 §3.2. Writes made while refusing (a reused code's revocation) are kept."""
+    grant_type = request.form.get("grant_type", "")
+    if grant_type == "client_credentials":
+        without_transaction()  # one INSERT: the token (a client assertion's jti another)
     resp: Response = _server().create_token_response()
     commit()
-    grant_type = request.form.get("grant_type", "")
     if resp.status_code == 200 and grant_type in GRANT_TYPES:
         instruments.token_issued(grant_type)
     return _no_store(resp)
@@ -51,6 +53,7 @@ def revoke() -> ResponseReturnValue:
 
 @bp.route("/introspect", methods=["POST"])
 def introspect() -> ResponseReturnValue:
+    without_transaction()  # reads, and single-row writes that stand alone:
     resp: Response = _server().create_endpoint_response("introspection")
     # a JWT client assertion's jti, remembered against replay (RFC 7523 §3), and the
     # disclosure log's row when the answer released customer claims
@@ -61,6 +64,7 @@ def introspect() -> ResponseReturnValue:
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> ResponseReturnValue:
     """OIDC Core §5.3 on Authlib's UserInfoEndpoint (:mod:`idp.oauth.userinfo`)."""
+    without_transaction()  # two reads and the disclosure log's row
     resp: Response = _server().create_endpoint_response("userinfo")
     if has_writes(get_session()):  # the disclosure log's row, when a customer claim left
         commit()  # (idp.ledger.disclosures); otherwise a read that commits nothing
