@@ -160,6 +160,9 @@ class Kind:
     prepare: Callable[[Agent, Setup, int], Any]  # (agent, setup, connection number)
     once: Callable[[Agent, Setup, Any], int]
     needs_sso: bool = False  # the connection carries the signed-in customer's cookies
+    # measured as a relying party's back end calls it: prepared in the browser (its
+    # tokens come from a signed-in customer), sent without the browser's cookies
+    back_channel: bool = False
 
 
 def _none(agent: Agent, setup: Setup, n: int) -> None:
@@ -298,9 +301,16 @@ KINDS: dict[str, Kind] = {
         Kind("discovery", "discovery", _none, _get("/.well-known/openid-configuration")),
         Kind("jwks", "JWKS", _none, _get("/jwks.json")),
         Kind("client_credentials", "client_credentials token", _none, _client_credentials),
-        Kind("refresh", "refresh, rotating", _tokens, _refresh, needs_sso=True),
-        Kind("userinfo", "userinfo", _tokens, _userinfo, needs_sso=True),
-        Kind("introspection", "introspection", _tokens, _introspect, needs_sso=True),
+        Kind("refresh", "refresh, rotating", _tokens, _refresh, needs_sso=True, back_channel=True),
+        Kind("userinfo", "userinfo", _tokens, _userinfo, needs_sso=True, back_channel=True),
+        Kind(
+            "introspection",
+            "introspection",
+            _tokens,
+            _introspect,
+            needs_sso=True,
+            back_channel=True,
+        ),
         Kind(
             "authorize",
             "authorize, code and token (signed in)",

@@ -58,6 +58,8 @@ def _child(pipe: Connection) -> None:
                 if kind.needs_sso:
                     agent.cookies.update(plan.setup.sso_cookies)
                 states.append(kind.prepare(agent, plan.setup, n))
+                if kind.back_channel:
+                    agent.cookies.clear()
                 for _ in range(plan.warmup):
                     kind.once(agent, plan.setup, states[n])
             pipe.send("ready")
