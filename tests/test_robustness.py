@@ -405,3 +405,27 @@ def test_passkey_answer_that_is_not_a_credential_is_invalid_response(client, cre
         "/passkeys/login/verify", json={"credential": credential}, headers={"X-CSRFToken": csrf}
     )
     assert resp.status_code == 400 and resp.json["error"] == "invalid_response"
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"query_string": "grant_type=a%00b"},
+        {"environ_overrides": {"QUERY_STRING": "grant_type=a\x00b"}},
+        {"data": "grant_type=a%00b", "content_type": "application/x-www-form-urlencoded"},
+        {"data": b"grant_type=a\x00b", "content_type": "application/x-www-form-urlencoded"},
+        {"data": {"grant_type": "a\x00b"}, "content_type": "multipart/form-data"},
+    ],
+    ids=["query-escaped", "query-raw", "form-escaped", "form-raw", "multipart"],
+)
+def test_a_nul_is_refused_however_it_is_written(client, how):
+    """Each way of writing a NUL into a parameter is a 400 before the token endpoint sees
+    it (idp.security._refuse_nul)."""
+    resp = client.post("/token", **how)
+    assert resp.status_code == 400, resp.data[:200]
+    assert "NUL" in resp.get_data(as_text=True)
+
+
+def test_the_text_percent_00_is_no_nul(client):
+    resp = client.post("/token", data={"grant_type": "x%00"})  # sent as x%2500
+    assert resp.status_code == 400 and resp.json["error"] == "unsupported_grant_type"
