@@ -314,10 +314,14 @@ def test_email_first_then_passkey(avain, page, authenticator, no_autofill):
     enrol(page, avain)
     sign_out(page, avain)
     options: list[dict[str, Any]] = []
-    page.on(
-        "response",
-        lambda r: options.append(r.json()) if path_of(r.url) == "/passkeys/login/options" else None,
-    )
+
+    def keep_options(route: Any) -> None:
+        # read as it passes, not after the page has moved on (its body is gone by then)
+        answer = route.fetch()
+        options.append(answer.json())
+        route.fulfill(response=answer)
+
+    page.route("**/passkeys/login/options", keep_options)
 
     passkey_button_sign_in(page, avain, EMAIL.upper())
     expect_signed_in(page, avain)
