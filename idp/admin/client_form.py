@@ -55,6 +55,7 @@ def spec_from_form(form: MultiDict[str, str]) -> ClientSpec:
         subject_type=form.get("subject_type", "public"),
         scope=" ".join(form.get("scope", "").split()) or "openid",
         id_token_signed_response_alg=form.get("id_token_signed_response_alg", "RS256"),
+        access_token_signed_response_alg=form.get("access_token_signed_response_alg") or None,
         jwks=jwks,
         first_party="first_party" in form,
         client_id=form.get("client_id", "").strip() or None,
@@ -75,6 +76,7 @@ def values_of(spec: ClientSpec) -> dict[str, Any]:
         "subject_type": spec.subject_type,
         "scope": spec.scope,
         "id_token_signed_response_alg": spec.id_token_signed_response_alg,
+        "access_token_signed_response_alg": spec.access_token_signed_response_alg or "",
         "jwks": json.dumps(spec.jwks, indent=2) if spec.jwks else "",
         "first_party": spec.first_party,
     }
@@ -94,6 +96,7 @@ def form_values(form: MultiDict[str, str]) -> dict[str, Any]:
         "subject_type": form.get("subject_type", ""),
         "scope": form.get("scope", "")[:MAX_FIELD],
         "id_token_signed_response_alg": form.get("id_token_signed_response_alg", ""),
+        "access_token_signed_response_alg": form.get("access_token_signed_response_alg", ""),
         "jwks": form.get("jwks", "")[:MAX_FIELD],
         "first_party": "first_party" in form,
     }

@@ -80,6 +80,7 @@ def spec_of(client: Client) -> ClientSpec:
         subject_type=client.subject_type,
         scope=client.scope,
         id_token_signed_response_alg=client.id_token_signed_response_alg,
+        access_token_signed_response_alg=client.access_token_signed_response_alg,
         jwks=client.jwks,
         first_party=client.first_party,
         client_id=client.client_id,
@@ -163,6 +164,7 @@ def update_client(
     client.token_endpoint_auth_method = method
     client.subject_type = spec.subject_type
     client.id_token_signed_response_alg = spec.id_token_signed_response_alg
+    client.access_token_signed_response_alg = spec.access_token_signed_response_alg
     client.jwks = spec.jwks
     client.backchannel_logout_uri = spec.backchannel_logout_uri
     client.backchannel_logout_session_required = spec.backchannel_logout_session_required
@@ -270,6 +272,8 @@ def describe_client(client: Client) -> dict[str, Any]:
     never a secret or its hash) and what only an operator sets."""
     return {
         **describe(client),
+        # null: the server's access_token_signing_alg
+        "access_token_signed_response_alg": client.access_token_signed_response_alg,
         "first_party": client.first_party,
         "jwks": client.jwks,
         "has_secret": client.client_secret_hash is not None,
@@ -292,6 +296,7 @@ def spec_from_metadata(meta: dict[str, Any], client_id: str | None = None) -> Cl
         subject_type=meta.get("subject_type") or "public",
         scope=" ".join(str(meta.get("scope") or "openid").split()),
         id_token_signed_response_alg=meta.get("id_token_signed_response_alg") or "RS256",
+        access_token_signed_response_alg=meta.get("access_token_signed_response_alg") or None,
         jwks=meta.get("jwks"),
         first_party=bool(meta.get("first_party", False)),
         client_id=client_id,

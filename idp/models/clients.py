@@ -35,6 +35,8 @@ class Client(Base):
     subject_type: Mapped[str] = mapped_column(String(20), default="public")
     sector_identifier: Mapped[str | None] = mapped_column(String(255))
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(10), default="RS256")
+    #: RS256 or ES256 for this client's JWT access tokens; None: the server's setting
+    access_token_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     jwks_uri: Mapped[str | None] = mapped_column(Text)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)

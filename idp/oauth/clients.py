@@ -44,6 +44,8 @@ class ClientSpec:
     subject_type: str = "public"
     scope: str = " ".join(OIDC_SCOPES)
     id_token_signed_response_alg: str = "RS256"  # noqa: S105
+    #: its access tokens' algorithm; None follows the server's ``access_token_signing_alg``
+    access_token_signed_response_alg: str | None = None
     jwks: dict[str, Any] | None = None
     first_party: bool = False
     client_id: str | None = None
@@ -106,6 +108,8 @@ def validate(spec: ClientSpec, outbound: OutboundPolicy | None = None) -> Client
             raise ClientError("Pairwise clients need their redirect URIs on one host.")
     if spec.id_token_signed_response_alg not in {"RS256", "ES256"}:
         raise ClientError("id_token_signed_response_alg must be RS256 or ES256.")
+    if spec.access_token_signed_response_alg not in {None, "RS256", "ES256"}:
+        raise ClientError("access_token_signed_response_alg must be RS256 or ES256.")
     spec.scope = " ".join(s for s in spec.scope.split() if s in SUPPORTED_SCOPES) or "openid"
     return spec
 
@@ -153,6 +157,7 @@ def create(
         token_endpoint_auth_method=spec.token_endpoint_auth_method,
         subject_type=spec.subject_type,
         id_token_signed_response_alg=spec.id_token_signed_response_alg,
+        access_token_signed_response_alg=spec.access_token_signed_response_alg,
         jwks=spec.jwks,
         backchannel_logout_uri=spec.backchannel_logout_uri,
         backchannel_logout_session_required=spec.backchannel_logout_session_required,
@@ -180,6 +185,11 @@ def describe(client: Client) -> dict[str, Any]:
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "subject_type": client.subject_type,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        **(
+            {"access_token_signed_response_alg": client.access_token_signed_response_alg}
+            if client.access_token_signed_response_alg
+            else {}
+        ),
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "backchannel_logout_session_required": client.backchannel_logout_session_required,
         "client_id_issued_at": int(client.created_at.timestamp()),

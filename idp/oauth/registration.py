@@ -51,6 +51,7 @@ STRING_FIELDS = frozenset(
         "subject_type",
         "sector_identifier_uri",
         "id_token_signed_response_alg",
+        "access_token_signed_response_alg",
         "userinfo_signed_response_alg",
         "initiate_login_uri",
         "jwks_uri",
@@ -155,6 +156,7 @@ def register_client(session: Session, s: Settings, request: Request) -> tuple[di
                 if name not in WRITE_SCOPES
             ),
             id_token_signed_response_alg=_get(meta, "id_token_signed_response_alg", "RS256"),
+            access_token_signed_response_alg=meta.get("access_token_signed_response_alg"),
             jwks=meta.get("jwks"),
         )
         client, secret = create(session, spec, policy_from(s))

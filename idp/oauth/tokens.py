@@ -104,7 +104,8 @@ def issue(
             at_claims["acr"] = ctx.acr
         if ctx.amr:
             at_claims["amr"] = ctx.amr
-    access_token = signing.sign(session, s.access_token_signing_alg, at_claims, typ="at+jwt")
+    alg = client.access_token_signed_response_alg or s.access_token_signing_alg
+    access_token = signing.sign(session, alg, at_claims, typ="at+jwt")
     token: dict[str, Any] = {
         "access_token": access_token,
         "token_type": "Bearer",

@@ -12,6 +12,7 @@ from joserfc.jwk import KeySet
 
 from idp.config import ConfigError, load_settings
 from tests.conftest import authorize_params, exchange, follow_to_code
+from tests.oauth.test_client_access_token_alg import _client_credentials, _header
 
 
 @pytest.fixture
@@ -47,6 +48,17 @@ def test_client_credentials_tokens_too(client, make_client):
     )
     keys = KeySet.import_key_set(client.get("/jwks.json").json)
     assert jwt.decode(resp.json["access_token"], keys).header["alg"] == "ES256"
+
+
+def test_a_client_may_keep_rs256_where_the_server_signs_es256(app, client, make_client):
+    pinned, secret = make_client(
+        grant_types=["client_credentials"], access_token_signed_response_alg="RS256"
+    )
+    other, other_secret = make_client(grant_types=["client_credentials"])
+    token = _client_credentials(client, pinned.client_id, secret)["access_token"]
+    assert _header(token)["alg"] == "RS256"
+    token = _client_credentials(client, other.client_id, other_secret)["access_token"]
+    assert _header(token)["alg"] == "ES256"
 
 
 @pytest.mark.parametrize("value", ["HS256", "none", "rs256", ""])

@@ -27,7 +27,10 @@ from idp.models import AdminApiClient, Role, Token
 from idp.oauth import admin_scopes, tokens
 
 log = logging.getLogger(__name__)
-ALGORITHMS = ["RS256"]  # what access tokens are signed with (idp.oauth.tokens.issue)
+# what access tokens are signed with (idp.oauth.tokens.issue: the server's setting or the
+# client's); each key verifies only its own algorithm, so naming both lets no RSA key pass
+# for an EC one or the reverse
+ALGORITHMS = ["RS256", "ES256"]
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ METADATA: dict[str, Any] = {
     "subject_type": {"type": "string", "enum": ["public", "pairwise"]},
     "scope": {"type": "string", "maxLength": 2000},
     "id_token_signed_response_alg": {"type": "string", "enum": ["RS256", "ES256"]},
+    # null: the server's access_token_signing_alg
+    "access_token_signed_response_alg": nullable({"type": "string", "enum": ["RS256", "ES256"]}),
     "jwks": nullable({"type": "object"}),
     "first_party": {"type": "boolean"},
 }
@@ -54,6 +56,7 @@ CLIENT = obj(
         "token_endpoint_auth_method": {"type": "string"},
         "subject_type": {"type": "string"},
         "id_token_signed_response_alg": {"type": "string"},
+        "access_token_signed_response_alg": nullable({"type": "string"}),
         "backchannel_logout_uri": nullable({"type": "string"}),
         "backchannel_logout_session_required": {"type": "boolean"},
         "client_id_issued_at": {"type": "integer"},

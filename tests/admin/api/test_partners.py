@@ -10,6 +10,7 @@ from idp.db import new_session
 from idp.models import AdminAuditEntry, Client, hash_secret
 from tests.admin.api.client import API, bearer
 from tests.admin.api.test_auth import problem
+from tests.oauth.test_client_access_token_alg import _header, _stored_alg
 
 NEW = {
     "client_id": "garage",
@@ -153,3 +154,32 @@ def test_a_privacy_token_sees_the_catalogue_without_agreements(client, api_token
     value, _ = api_token("privacy")
     cat = client.get(f"{API}/catalogue", headers=bearer(value)).json
     assert "agreements" not in cat and cat["notices"]
+
+
+def test_the_access_token_algorithm_is_set_and_cleared(app, client, api_token):
+    value, _ = api_token("partners")
+    h = bearer(value)
+    new = {
+        "client_id": "garage",
+        "client_name": "Korjaamo Virtanen",
+        "redirect_uris": ["https://garage.example/cb"],
+        "grant_types": ["client_credentials"],
+        "access_token_signed_response_alg": "ES256",
+    }
+    resp = client.post(f"{API}/clients", json=new, headers=h)
+    assert resp.status_code == 201, resp.json
+    assert resp.json["client"]["access_token_signed_response_alg"] == "ES256"
+    token = _client_credentials(client, "garage", resp.json["client_secret"])
+    assert _header(token.json["access_token"])["alg"] == "ES256"
+    resp = client.patch(f"{API}/clients/garage", json={"client_name": "Korjaamo V."}, headers=h)
+    assert resp.json["client"]["access_token_signed_response_alg"] == "ES256"  # kept
+    resp = client.patch(
+        f"{API}/clients/garage", json={"access_token_signed_response_alg": None}, headers=h
+    )
+    assert resp.status_code == 200, resp.json
+    assert resp.json["client"]["access_token_signed_response_alg"] is None
+    assert _stored_alg(app, "garage") is None
+    resp = client.patch(
+        f"{API}/clients/garage", json={"access_token_signed_response_alg": "HS256"}, headers=h
+    )
+    assert resp.status_code == 422
