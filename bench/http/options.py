@@ -98,6 +98,13 @@ def parser() -> argparse.ArgumentParser:
         "or a first-party client",
     )
     p.add_argument(
+        "--access-token-alg",
+        choices=["RS256", "ES256"],
+        default="ES256",
+        help="the client's access_token_signed_response_alg (default ES256: the garage "
+        "presents its access tokens to Avain's userinfo only, which takes ES256)",
+    )
+    p.add_argument(
         "--pg-url",
         default=os.environ.get("BENCH_PG_URL")
         or os.environ.get("IDP_TEST_DATABASE_URL")

@@ -152,7 +152,7 @@ def bench_case(
             result["upgrade_s"] = round(time.perf_counter() - t0, 1)
             app = _app(env)
             try:
-                setup = seed.client_and_customer(app, args.client)
+                setup = seed.client_and_customer(app, args.client, args.access_token_alg)
                 print(f"  seeding {customers:,} customers and {tokens:,} tokens ...", flush=True)
                 engine = app.extensions["avain.engine"]
                 result["seed"] = seed.bulk(engine, customers, tokens, setup.client_id)

@@ -86,7 +86,7 @@ def login_emails(customers: int, n: int = 64) -> list[str]:
     return [customer_email(k * customers // n) for k in range(min(n, customers))]
 
 
-def client_and_customer(app: Flask, client_kind: str) -> Setup:
+def client_and_customer(app: Flask, client_kind: str, access_token_alg: str | None = None) -> Setup:
     """The bench's confidential client (authorization code, refresh, client credentials)
     and the bench customer, through ``clients.create`` and ``accounts.register``.
 
@@ -105,6 +105,7 @@ def client_and_customer(app: Flask, client_kind: str) -> Setup:
             redirect_uris=[REDIRECT_URI],
             grant_types=["authorization_code", "refresh_token", "client_credentials"],
             first_party=first_party,
+            access_token_signed_response_alg=access_token_alg,
         )
         client, secret = create(s, spec, policy_from(app.config["AVAIN"]))
         s.commit()
