@@ -46,11 +46,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # The app's parts are imported when an app is built, not when ``idp`` is: importing
     # ``idp.models`` (Alembic, the CLI) must not load every blueprint and its libraries.
     # Nothing below imports ``idp`` itself, so these are no way round a cycle.
-    from idp import cache, db, errors, i18n, intake, metrics, security
+    from idp import cache, db, documents, errors, i18n, intake, metrics, security
     from idp.extensions import csrf, login_manager
 
     db.init_app(app, settings.database_url)
     cache.init_app(app)
+    # discovery and the JWKS from memory; inside the metrics timer, which counts them too
+    app.wsgi_app = documents.KeptDocuments(app.wsgi_app, app.extensions["avain.cache"])  # type: ignore[method-assign]
     metrics.init_app(app)  # /metrics with a token; its after_request hook runs last
     if settings.redis_url:
         from idp import redis_store

@@ -54,11 +54,15 @@ class ProcessCache:
         self._generation: int | None = None
         self._next_check = 0.0
         self._lock = threading.Lock()
+        #: moves whenever the copies are dropped: what is derived from them and kept
+        #: elsewhere (:mod:`idp.documents`) is stale when it was made under another version
+        self.version = 0
         _every_cache.add(self)
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+            self.version += 1
 
     def _check(self, session: Session) -> None:
         """Drop every copy if the counter moved; at most once per ``check_seconds``."""
@@ -72,6 +76,8 @@ class ProcessCache:
         with self._lock:
             if generation != self._generation:
                 self._values.clear()
+                if self._generation is not None:  # (the first reading dropped nothing)
+                    self.version += 1
                 self._generation = generation
             self._next_check = now + self.check_seconds
 

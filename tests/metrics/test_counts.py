@@ -114,6 +114,24 @@ def test_userinfo_is_counted_under_its_endpoint(client, make_user, make_client):
     assert moved(before, after, f"{LATENCY}_bucket", endpoint="oauth.userinfo", le="+Inf") == 2
 
 
+def test_documents_answered_from_memory_are_counted_too(client):
+    """Discovery and the JWKS are answered before Flask after the first time
+    (idp.documents): each still counts, under its endpoint, 304s apart."""
+    before = scrape(client)
+    for _ in range(3):
+        etag = client.get("/jwks.json").headers["ETag"]
+    assert client.get("/jwks.json", headers={"If-None-Match": etag}).status_code == 304
+    assert client.head("/.well-known/openid-configuration").status_code == 200
+    after = scrape(client)
+
+    jwks = {"endpoint": "oauth.jwks", "method": "GET"}
+    assert moved(before, after, REQUESTS, **jwks, status="200") == 3
+    assert moved(before, after, REQUESTS, **jwks, status="304") == 1
+    assert moved(before, after, f"{LATENCY}_count", endpoint="oauth.jwks") == 4
+    discovery = {"endpoint": "oauth.openid_configuration", "method": "HEAD", "status": "200"}
+    assert moved(before, after, REQUESTS, **discovery) == 1
+
+
 def test_paths_and_methods_nobody_routes_share_one_label(client):
     """A client choosing paths and methods must not make new series: one label for all."""
     before = scrape(client)
