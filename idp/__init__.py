@@ -58,6 +58,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from idp import redis_store
 
         app.extensions["avain.redis"] = redis_store.connect(settings.redis_url)
+    from idp.session_cookie import SessionInterface
+
+    app.session_interface = SessionInterface()
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

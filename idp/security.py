@@ -53,23 +53,42 @@ def _refuse_nul() -> None:
             abort(400, description=lazy_gettext("The JSON body contains a lone surrogate."))
 
 
+_FORM_ACTION = "X-Avain-Form-Action"  # a form_post answer's target, for its CSP
+_NO_STORE_PAGES = frozenset({"auth", "account", "oauth"})
+
+
 def init_app(app: Flask) -> None:
     settings: Settings = app.config["AVAIN"]
-    https = settings.issuer_is_https
     app.before_request(_refuse_nul)
+    # what every answer carries unless its view set its own: made once, added in one pass
+    # over the answer's headers (Werkzeug's setdefault raises and catches an exception
+    # for each header it does not find)
+    defaults = [
+        ("Content-Security-Policy", CSP.format(extra="").strip()),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
+    if settings.issuer_is_https:
+        defaults.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
 
     @app.after_request
     def _headers(resp: Response) -> Response:
-        # form_post responses submit to the client's redirect URI: allow that one target.
-        extra = resp.headers.pop("X-Avain-Form-Action", "")
-        resp.headers.setdefault("Content-Security-Policy", CSP.format(extra=extra).strip())
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        if https:
-            resp.headers.setdefault(
-                "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
-            )
-        if request.blueprint in {"auth", "account", "oauth"} and resp.mimetype == "text/html":
-            resp.headers.setdefault("Cache-Control", "no-store")
+        headers = resp.headers
+        present = {name.lower() for name, _ in headers.items()}
+        missing = [(n, v) for n, v in defaults if n.lower() not in present]
+        if _FORM_ACTION.lower() in present:
+            # form_post responses submit to the client's redirect URI: allow that target
+            extra = headers.pop(_FORM_ACTION, "")
+            missing = [
+                (n, CSP.format(extra=extra).strip() if n == "Content-Security-Policy" else v)
+                for n, v in missing
+            ]
+        if (
+            "cache-control" not in present
+            and request.blueprint in _NO_STORE_PAGES
+            and resp.mimetype == "text/html"
+        ):
+            missing.append(("Cache-Control", "no-store"))
+        headers.extend(missing)
         return resp
