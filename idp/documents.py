@@ -85,6 +85,11 @@ class _Kept:
             environ[ANSWERED] = (self.endpoint, method, status)
 
 
+def _no_write(_data: bytes) -> None:
+    """WSGI's ``write`` for an app that asks for it: Flask never does."""
+    raise RuntimeError("the documents' views return their body")
+
+
 def _same_for_anyone(headers: list[tuple[str, str]]) -> bool:
     """No cookie set, and varying (RFC 9110 §12.5.5) at most by request headers that a
     kept answer is never given for (Flask names Cookie once a hook looked at the session;
@@ -121,37 +126,43 @@ class KeptDocuments:
         if path not in PATHS or not _plain(environ):
             return self.app(environ, start_response)
         kept = self._kept.get(path)
-        if (
-            kept is not None
-            and kept.version == self.cache.version
-            and time.monotonic() < kept.until
-        ):
+        if kept is not None and kept.fresh(self.cache.version):
             return kept.answer(environ, start_response)
         return self._through(path, environ, start_response)
 
     def _through(
         self, path: str, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
-        """The app's answer, kept when it is a full 200 to a GET."""
-        if environ["REQUEST_METHOD"] != "GET" or environ.get("HTTP_IF_NONE_MATCH"):
-            return self.app(environ, start_response)
+        """The app's answer to the plain GET this request comes down to, kept when it is a
+        full 200, and this request's own answer made from it as for a kept one (a HEAD's
+        without the body, a 304 for a matching ``If-None-Match``). So a client that always
+        asks conditionally renews the copy too. An answer that is not kept goes out as the
+        app gave it, a HEAD's without the body: ``If-None-Match`` changes only a 200."""
+        plain = dict(environ, REQUEST_METHOD="GET")
+        plain.pop("HTTP_IF_NONE_MATCH", None)
         until = time.monotonic() + self.cache.check_seconds
         version = self.cache.version
         seen: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             seen.update(status=status, headers=list(headers))
-            return start_response(status, headers, exc_info)
+            return _no_write
 
-        result = self.app(environ, capture)
+        result = self.app(plain, capture)
         try:
             body = b"".join(result)
         finally:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        self._keep(path, seen, body, environ, until, version)
-        return [body]
+        kept = self._keep(path, seen, body, plain, until, version)
+        if kept is not None:
+            return kept.answer(environ, start_response)
+        if ANSWERED in plain:  # /metrics is on: the label, with this request's method
+            endpoint, _, status = plain[ANSWERED]
+            environ[ANSWERED] = (endpoint, environ["REQUEST_METHOD"], status)
+        start_response(seen["status"], seen["headers"])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
     def _keep(
         self,
@@ -161,10 +172,10 @@ class KeptDocuments:
         environ: WSGIEnvironment,
         until: float,
         version: int,
-    ) -> None:
+    ) -> _Kept | None:
         given: list[tuple[str, str]] = seen.get("headers", [])
         if seen.get("status") != _KEEPABLE_STATUS or not _same_for_anyone(given):
-            return
+            return None
         headers = [(n, v) for n, v in given if n.lower() != "date"]
         etag = next((unquote_etag(v)[0] for n, v in headers if n.lower() == "etag"), None)
         not_modified = list(headers)
@@ -183,3 +194,4 @@ class KeptDocuments:
         )
         with self._lock:
             self._kept[path] = kept
+        return kept

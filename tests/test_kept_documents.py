@@ -153,6 +153,26 @@ def test_a_copy_is_asked_for_again_after_cache_check_seconds(
     assert views["oauth.jwks"] == 2
 
 
+def test_conditional_and_head_requests_renew_an_expired_copy(
+    app: Flask, client: FlaskClient, views, monkeypatch
+):
+    """A JWKS fetcher that always sends If-None-Match (or HEAD) renews the copy too: the
+    app answers the plain GET behind it once, and the request gets its own answer."""
+    clock = [1000.0]
+    monkeypatch.setattr(documents.time, "monotonic", lambda: clock[0])
+    first = client.get("/jwks.json")
+    etag = first.headers["ETag"]
+    for how in ({"headers": {"If-None-Match": etag}}, {"method": "HEAD"}):
+        clock[0] += 61  # past cache_check_seconds
+        before = views["oauth.jwks"]
+        resp = client.open("/jwks.json", **how)
+        again = client.open("/jwks.json", **how)
+        from_app = client.open("/jwks.json?fresh=1", **how)
+        assert views["oauth.jwks"] == before + 2  # once behind the first, once for ?fresh
+        assert _answer(resp) == _answer(again) == _answer(from_app)
+        assert resp.status_code == (304 if "headers" in how else 200) and resp.get_data() == b""
+
+
 def test_an_answer_that_sets_a_cookie_or_varies_is_not_kept(app: Flask, client: FlaskClient):
     @app.after_request
     def _cookie(resp: Any) -> Any:
@@ -163,3 +183,9 @@ def test_an_answer_that_sets_a_cookie_or_varies_is_not_kept(app: Flask, client: 
     resp = client.get(DISCOVERY)
     assert "x=1" in resp.headers.get("Set-Cookie", "")  # made again by the app, not replayed
     assert DISCOVERY not in app.wsgi_app._kept  # type: ignore[attr-defined]
+    # what is not kept goes out as the app gave it; a HEAD's without the body
+    # (a client without the cookie the first answer set: this one's requests carry it)
+    head = app.test_client().head(DISCOVERY)
+    assert head.status_code == 200 and head.get_data() == b""
+    assert "x=1" in head.headers["Set-Cookie"]
+    assert head.headers["Content-Length"] == resp.headers["Content-Length"]
