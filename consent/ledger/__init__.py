@@ -40,6 +40,7 @@ from consent.ledger.log import checkpoint
 from consent.ledger.proving import Failure, InLatest, Unproven, prove_in_latest
 from consent.ledger.rate import RateLimit, TooFast
 from consent.ledger.reading import (
+    STATES_BY_CUSTOMER,
     Backlog,
     backlog,
     customer_rows,
@@ -48,6 +49,7 @@ from consent.ledger.reading import (
     leaf_hashes,
     queued,
     states,
+    states_of_rows,
 )
 from consent.ledger.sequencing import DRAIN_BATCH, sequence
 from consent.ledger.verification import Problem, Report, verify
@@ -55,6 +57,7 @@ from consent.proofs import consistency, inclusion
 
 __all__ = [
     "DRAIN_BATCH",
+    "STATES_BY_CUSTOMER",
     "LOG_KEY_NAME",
     "QUEUED",
     "CustomerKey",
@@ -89,6 +92,7 @@ __all__ = [
     "random_master",
     "sequence",
     "states",
+    "states_of_rows",
     "submit",
     "submit_changes",
     "submit_many",

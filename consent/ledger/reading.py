@@ -41,8 +41,14 @@ def states(
     details, and keeps one signature across the readers).
     """
     params = {"customer_id": customer_id, "recipient_id": recipient_id}
-    stmt = _BY_CUSTOMER[recipient_id is not None]
-    found = [as_event(r, customer_id, _pos(r)) for r in session.execute(stmt, params)]
+    stmt = STATES_BY_CUSTOMER[recipient_id is not None]
+    return states_of_rows(session.execute(stmt, params), customer_id)
+
+
+def states_of_rows(rows: Any, customer_id: str) -> dict[tuple[str, str], ConsentState]:
+    """The states of the rows :data:`STATES_BY_CUSTOMER` reads (by the columns' names), for
+    a caller that sends that statement its own way."""
+    found = [as_event(r, customer_id, _pos(r)) for r in rows]
     return {(k[1], k[2]): v for k, v in project(found).items()}
 
 
@@ -84,7 +90,8 @@ _SUBJECT_OF_CUSTOMER = (
     .where(CustomerKeyRow.customer_id == bindparam("customer_id"))
     .scalar_subquery()
 )
-_BY_CUSTOMER = {flag: _events_of(_SUBJECT_OF_CUSTOMER, flag) for flag in (False, True)}
+#: a customer's events, logged then queued (``customer_id``; with True, of ``recipient_id``)
+STATES_BY_CUSTOMER = {flag: _events_of(_SUBJECT_OF_CUSTOMER, flag) for flag in (False, True)}
 _BY_SUBJECT = {flag: _events_of(bindparam("subject"), flag) for flag in (False, True)}
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from consent import ledger
 from consent.model import Decision, LegalBasis
+from idp import direct
 from idp.db import aware, mark_written
 from idp.models import Disclosure, DisclosureChannel
 
@@ -78,8 +79,8 @@ def record(
             ground["consent_at"] = stamp(consent_at) if consent_at else None
             ground["consent_seq"] = consent_seq
         grounds.append(ground)
-    session.execute(
-        _INSERT,
+    _INSERT.execute(
+        session,
         {
             "user_id": user_id,
             "recipient_id": recipient_id,
@@ -93,7 +94,10 @@ def record(
     return True
 
 
-_INSERT = insert(cast(Table, Disclosure.__table__))
+_INSERT = direct.Statement(
+    insert(cast(Table, Disclosure.__table__)),
+    given=("user_id", "recipient_id", "channel", "claims", "grounds", "at"),
+)
 
 
 def of_customer(session: Session, user_id: str, limit: int | None = None) -> list[Disclosure]:

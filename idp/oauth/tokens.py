@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from idp import context, contributions, signing
+from idp import context, contributions, direct, signing
 from idp.db import aware, utcnow
 from idp.ledger import disclosures
 from idp.ledger.consents import release
@@ -137,16 +137,39 @@ def issue(
             issued + timedelta(seconds=s.refresh_token_lifetime) if refresh_token else None
         ),
     }
-    session.execute(_INSERT_TOKEN, row)
+    _INSERT_TOKEN.execute(session, row)
     if refresh_token:
         token["refresh_token"] = refresh_token
     return token
 
 
-# Core statements on the tables, built once: nothing in the session mirrors these rows,
-# and a statement made per request costs more CPU than its round trip
-_grants, _tokens, _sso = (cast(Table, m.__table__) for m in (Grant, Token, SsoSession))
-_INSERT_TOKEN = insert(_tokens)
+# Core statements on the tables, built once and sent direct (idp.direct): nothing in the
+# session mirrors these rows, and SQLAlchemy's execution of a statement costs more CPU than
+# its round trip
+_grants, _tokens, _sso, _users = (
+    cast(Table, m.__table__) for m in (Grant, Token, SsoSession, User)
+)
+_INSERT_TOKEN = direct.Statement(
+    insert(_tokens),
+    given=(
+        "grant_id",
+        "jti",
+        "access_token_hash",
+        "refresh_token_hash",
+        "client_id",
+        "user_id",
+        "sid",
+        "scope",
+        "grant_scope",
+        "claims_request",
+        "auth_time",
+        "acr",
+        "amr",
+        "issued_at",
+        "access_expires_at",
+        "refresh_expires_at",
+    ),
+)
 
 
 def id_token(
@@ -224,35 +247,41 @@ def find_for_introspection(session: Session, value: str, kind: str) -> Token | N
     """As the two above, with the grant's ``authorization_details`` (RFC 9396 §9.2) read in
     the same statement (:meth:`Token.authorization_details`)."""
     stmt = _DETAILED_BY_ACCESS if kind == "access_token" else _DETAILED_BY_REFRESH
-    found = session.execute(stmt, {"digest": digest(value)}).first()
-    if found is None:
+    row = stmt.execute(session, {"digest": digest(value)}).first()
+    if row is None:
         return None
-    token: Token = found[0]
-    user, details = found[1], found[2]
-    token.keep_user(user)
-    token.keep_details(details)
+    token: Token = _TOKEN.of(session, row)
+    token.keep_user(_USER.of(session, row, _TOKEN.width))
+    token.keep_details(row[-1])
     return token
 
 
-def _with_customer(session: Session, stmt: Any, hashed: str) -> Token | None:
+def _with_customer(session: Session, stmt: direct.Statement, hashed: str) -> Token | None:
     """The token and its customer (none for a client's own token) in one round trip; the
     token holds the customer for the request (:meth:`Token.get_user`)."""
-    found = session.execute(stmt, {"digest": hashed}).first()
-    if found is None:
+    row = stmt.execute(session, {"digest": hashed}).first()
+    if row is None:
         return None
-    token: Token = found[0]
-    token.keep_user(found[1])
+    token: Token = _TOKEN.of(session, row)
+    token.keep_user(_USER.of(session, row, _TOKEN.width))
     return token
 
 
-_TOKEN_AND_CUSTOMER = select(Token, User).outerjoin(User, User.id == Token.user_id)
-_BY_ACCESS = _TOKEN_AND_CUSTOMER.where(Token.access_token_hash == bindparam("digest"))
-_BY_REFRESH = _TOKEN_AND_CUSTOMER.where(Token.refresh_token_hash == bindparam("digest"))
-_DETAILED = _TOKEN_AND_CUSTOMER.add_columns(Grant.authorization_details).outerjoin(
-    Grant, Grant.id == Token.grant_id
+_TOKEN, _USER = direct.Entity(Token), direct.Entity(User)
+_TOKEN_AND_CUSTOMER = select(_tokens, _users).select_from(
+    _tokens.outerjoin(_users, _users.c.id == _tokens.c.user_id)
 )
-_DETAILED_BY_ACCESS = _DETAILED.where(Token.access_token_hash == bindparam("digest"))
-_DETAILED_BY_REFRESH = _DETAILED.where(Token.refresh_token_hash == bindparam("digest"))
+_BY_ACCESS, _BY_REFRESH = (
+    direct.Statement(_TOKEN_AND_CUSTOMER.where(column == bindparam("digest")))
+    for column in (_tokens.c.access_token_hash, _tokens.c.refresh_token_hash)
+)
+_DETAILED = _TOKEN_AND_CUSTOMER.add_columns(_grants.c.authorization_details).outerjoin_from(
+    _tokens, _grants, _grants.c.id == _tokens.c.grant_id
+)
+_DETAILED_BY_ACCESS, _DETAILED_BY_REFRESH = (
+    direct.Statement(_DETAILED.where(column == bindparam("digest")))
+    for column in (_tokens.c.access_token_hash, _tokens.c.refresh_token_hash)
+)
 
 
 def access_active(token: Token, now: datetime | None = None) -> bool:
@@ -308,28 +337,31 @@ def hold_grant(session: Session, grant_id: str, first_use: bool = False) -> Held
     flight is waited for.
     """
     stmt = _HOLD_FIRST_USE if first_use else _HOLD
-    row = session.execute(stmt, {"grant_id": grant_id, "now": utcnow()}).first()
+    row = stmt.execute(session, {"grant_id": grant_id, "now": utcnow()}).first()
     return Held(row[0]) if row is not None else None
 
 
 # RETURNING: what the tokens carry comes back with the lock, not with another SELECT
-_HOLD = (
+_HOLD_ANY = (
     update(_grants)
     .where(_grants.c.id == bindparam("grant_id"), _grants.c.revoked_at.is_(None))
     .values(used_at=bindparam("now"))
     .returning(_grants.c.authorization_details)
 )
-_HOLD_FIRST_USE = _HOLD.where(
-    or_(
-        _grants.c.sid.is_(None),
-        select(_sso.c.id)
-        .where(
-            _sso.c.id == _grants.c.sid,
-            _sso.c.revoked_at.is_(None),
-            _sso.c.expires_at > bindparam("now"),
+_HOLD = direct.Statement(_HOLD_ANY)
+_HOLD_FIRST_USE = direct.Statement(
+    _HOLD_ANY.where(
+        or_(
+            _grants.c.sid.is_(None),
+            select(_sso.c.id)
+            .where(
+                _sso.c.id == _grants.c.sid,
+                _sso.c.revoked_at.is_(None),
+                _sso.c.expires_at > bindparam("now"),
+            )
+            .with_for_update(read=True)
+            .exists(),
         )
-        .with_for_update(read=True)
-        .exists(),
     )
 )
 
@@ -338,14 +370,13 @@ def claim_refresh(session: Session, token: Token) -> bool:
     """Mark a refresh token used, atomically; False when another request used it first or it
     was revoked meanwhile. Called with the grant held (:func:`hold_grant`)."""
     now = utcnow()
-    result = session.execute(_CLAIM_REFRESH, {"token_id": token.id, "now": now})
-    claimed = bool(getattr(result, "rowcount", 0) == 1)
+    claimed = _CLAIM_REFRESH.execute(session, {"token_id": token.id, "now": now}).rowcount == 1
     if claimed:  # what the row now holds, without reading it back
         set_committed_value(token, "refresh_used_at", now)
     return claimed
 
 
-_CLAIM_REFRESH = (
+_CLAIM_REFRESH = direct.Statement(
     update(_tokens)
     .where(
         _tokens.c.id == bindparam("token_id"),
