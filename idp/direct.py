@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
@@ -151,7 +151,7 @@ def _run(conn: Connection, c: _Compiled, args: Any) -> Done:
     return Done(rows, rowcount)
 
 
-class Entity:
+class Entity(Generic[B]):
     """How an ORM class's columns sit in a row read directly: their attribute names in the
     table's order, to put a slice of the row back together as an instance."""
 
@@ -162,7 +162,7 @@ class Entity:
         self.width = len(self.keys)
         self.pk = self.keys.index(mapper.get_property_by_column(mapper.primary_key[0]).key)
 
-    def of(self, session: Session, row: tuple[Any, ...], start: int = 0) -> Any:
+    def of(self, session: Session, row: tuple[Any, ...], start: int = 0) -> B | None:
         """The instance of ``row[start:start + width]``, in ``session`` as if the ORM had
         loaded it (the one already there, if the session holds that row); None for the
         empty side of an outer join."""
@@ -170,7 +170,14 @@ class Entity:
         if values[self.pk] is None:
             return None
         key = self.cls.__mapper__.identity_key_from_primary_key((values[self.pk],))
-        held = session.identity_map.get(key)
+        held: B | None = session.identity_map.get(key)
         if held is not None:
             return held
         return loaded(session, self.cls, dict(zip(self.keys, values, strict=True)))
+
+    def found(self, session: Session, row: tuple[Any, ...], start: int = 0) -> B:
+        """As :meth:`of`, for the side of the row that the statement always has."""
+        instance = self.of(session, row, start)
+        if instance is None:
+            raise LookupError(f"the row holds no {self.cls.__name__}")
+        return instance

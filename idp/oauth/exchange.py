@@ -304,12 +304,15 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             raise InvalidGrantError(
                 "The handoff token has already been redeemed; it is single use."
             )
-        tokens.open_grant(session, grant_id, client.client_id, user.id, None, "openid")
-        session.flush()
-        session.execute(
-            update(Grant)
-            .where(Grant.id == grant_id)
-            .values(used_at=now, authorization_details=row.authorization_details)
+        tokens.open_grant(
+            session,
+            grant_id,
+            client.client_id,
+            user.id,
+            None,
+            "openid",
+            used_at=now,
+            authorization_details=row.authorization_details,
         )
         carried = tokens.GrantContext(
             grant_id=grant_id,

@@ -29,14 +29,14 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
 from joserfc.jwk import KeySet
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from consent.model import Agreement
-from idp import context, revocation, signing
+from idp import context, direct, revocation, signing
 from idp.db import aware, get_session, utcnow
 from idp.ledger.context import consent_context
-from idp.models import AuthorizationCode, Client, Grant, Token, User, digest
+from idp.models import AuthorizationCode, Client, Token, User, digest
 from idp.oauth import admin_scopes, rar, tokens
 from idp.oauth.claims import parse_claims_request
 from idp.oauth.interaction import hint_subject
@@ -177,50 +177,46 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         now = utcnow()
         grant_id = str(uuid.uuid4())
         scope = self.granted_scope if self.granted_scope is not None else request.scope or ""
+        session = get_session()
         tokens.open_grant(
-            get_session(),
+            session,
             grant_id,
             request.client.client_id,
             request.user.id,
             sso.id if sso else None,
             scope,
+            authorization_details=self.authorization_details,
         )
-        get_session().add(
-            AuthorizationCode(
-                code_hash=digest(code),
-                grant_id=grant_id,
-                client_id=request.client.client_id,
-                user_id=request.user.id,
-                sid=sso.id if sso else None,
-                redirect_uri=request.payload.redirect_uri,
-                scope=scope,
-                nonce=data.get("nonce"),
-                code_challenge=data["code_challenge"],
-                code_challenge_method="S256",
-                claims_request=parse_claims_request(data.get("claims")),
-                auth_time=sso.auth_time if sso else now,
-                acr=sso.acr if sso else None,
-                amr=sso.amr if sso else None,
-                created_at=now,
-                expires_at=now + timedelta(seconds=s.code_lifetime),
-                authorization_details=self.authorization_details,
-            )
+        _INSERT_CODE.execute(
+            session,
+            {
+                "code_hash": digest(code),
+                "grant_id": grant_id,
+                "client_id": request.client.client_id,
+                "user_id": request.user.id,
+                "sid": sso.id if sso else None,
+                "redirect_uri": request.payload.redirect_uri,
+                "scope": scope,
+                "nonce": data.get("nonce"),
+                "code_challenge": data["code_challenge"],
+                "code_challenge_method": "S256",
+                "claims_request": parse_claims_request(data.get("claims")),
+                "auth_time": sso.auth_time if sso else now,
+                "acr": sso.acr if sso else None,
+                "amr": sso.amr if sso else None,
+                "created_at": now,
+                "expires_at": now + timedelta(seconds=s.code_lifetime),
+                "authorization_details": self.authorization_details,
+            },
         )
-        get_session().flush()
-        if self.authorization_details:
-            get_session().execute(
-                update(Grant)
-                .where(Grant.id == grant_id)
-                .values(authorization_details=self.authorization_details)
-            )
 
     def query_authorization_code(self, code: str, client: Any) -> AuthorizationCode | None:
         session = get_session()
-        found = session.execute(_CODE_AND_CUSTOMER, {"hash": digest(code)}).first()
-        if found is None or found[0].client_id != client.client_id:
+        found = _CODE_AND_CUSTOMER.execute(session, {"hash": digest(code)}).first()
+        if found is None or found.client_id != client.client_id:
             return None
-        item: AuthorizationCode = found[0]
-        self.code_user = found[1]  # (authenticate_user)
+        item: AuthorizationCode = _CODE.found(session, found)
+        self.code_user = _USER.of(session, found, _CODE.width)  # (authenticate_user)
         if item.used_at is not None:
             revocation.revoke_grant(session, item.grant_id)
             return None
@@ -230,8 +226,8 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         if self.held is None:
             return None
         now = utcnow()
-        claimed = session.execute(_CLAIM_CODE, {"hash": item.code_hash, "now": now})
-        if getattr(claimed, "rowcount", 0) != 1:
+        claimed = _CLAIM_CODE.execute(session, {"hash": item.code_hash, "now": now})
+        if claimed.rowcount != 1:
             revocation.revoke_grant(session, item.grant_id)
             return None
         set_committed_value(item, "used_at", now)
@@ -251,14 +247,19 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
         return carried_context(self.request)
 
 
-# the code and its customer in one round trip; the code claimed by a Core UPDATE
-_CODE_AND_CUSTOMER = (
-    select(AuthorizationCode, User)
-    .outerjoin(User, User.id == AuthorizationCode.user_id)
-    .where(AuthorizationCode.code_hash == bindparam("hash"))
+# the code written, read with its customer in one round trip, and claimed, each by one
+# statement sent direct (idp.direct)
+_codes, _users = (cast(Table, m.__table__) for m in (AuthorizationCode, User))
+_CODE, _USER = direct.Entity(AuthorizationCode), direct.Entity(User)
+_INSERT_CODE = direct.Statement(
+    insert(_codes), given=tuple(c.name for c in _codes.c if c.name != "used_at")
 )
-_codes = cast(Table, AuthorizationCode.__table__)
-_CLAIM_CODE = (
+_CODE_AND_CUSTOMER = direct.Statement(
+    select(_codes, _users)
+    .select_from(_codes.outerjoin(_users, _users.c.id == _codes.c.user_id))
+    .where(_codes.c.code_hash == bindparam("hash"))
+)
+_CLAIM_CODE = direct.Statement(
     update(_codes)
     .where(_codes.c.code_hash == bindparam("hash"), _codes.c.used_at.is_(None))
     .values(used_at=bindparam("now"))

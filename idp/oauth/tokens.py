@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import context, contributions, direct, signing
-from idp.db import aware, utcnow
+from idp.db import aware, mark_written, utcnow
 from idp.ledger import disclosures
 from idp.ledger.consents import release
 from idp.ledger.context import consent_context
@@ -250,7 +250,7 @@ def find_for_introspection(session: Session, value: str, kind: str) -> Token | N
     row = stmt.execute(session, {"digest": digest(value)}).first()
     if row is None:
         return None
-    token: Token = _TOKEN.of(session, row)
+    token: Token = _TOKEN.found(session, row)
     token.keep_user(_USER.of(session, row, _TOKEN.width))
     token.keep_details(row[-1])
     return token
@@ -262,7 +262,7 @@ def _with_customer(session: Session, stmt: direct.Statement, hashed: str) -> Tok
     row = stmt.execute(session, {"digest": hashed}).first()
     if row is None:
         return None
-    token: Token = _TOKEN.of(session, row)
+    token: Token = _TOKEN.found(session, row)
     token.keep_user(_USER.of(session, row, _TOKEN.width))
     return token
 
@@ -304,19 +304,47 @@ def refresh_active(token: Token, now: datetime | None = None) -> bool:
 
 
 def open_grant(
-    session: Session, grant_id: str, client_id: str, user_id: str, sid: str | None, scope: str
+    session: Session,
+    grant_id: str,
+    client_id: str,
+    user_id: str,
+    sid: str | None,
+    scope: str,
+    *,
+    used_at: datetime | None = None,
+    authorization_details: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Record the grant an authorization code starts, before the code is handed out."""
-    session.add(
-        Grant(
-            id=grant_id,
-            client_id=client_id,
-            user_id=user_id,
-            sid=sid,
-            offline="offline_access" in scope.split(),
-            created_at=utcnow(),
-        )
+    """Record the grant an authorization code starts, before the code is handed out (or a
+    handoff's grant, ``used_at`` its redemption)."""
+    _INSERT_GRANT.execute(
+        session,
+        {
+            "id": grant_id,
+            "client_id": client_id,
+            "user_id": user_id,
+            "sid": sid,
+            "offline": "offline_access" in scope.split(),
+            "created_at": utcnow(),
+            "used_at": used_at,
+            "authorization_details": authorization_details,
+        },
     )
+    mark_written(session)
+
+
+_INSERT_GRANT = direct.Statement(
+    insert(_grants),
+    given=(
+        "id",
+        "client_id",
+        "user_id",
+        "sid",
+        "offline",
+        "created_at",
+        "used_at",
+        "authorization_details",
+    ),
+)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ import secrets
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from idp import direct
 from idp.db import aware, loaded, mark_written, utcnow
 from idp.models import SsoSession, User
 
@@ -54,7 +55,12 @@ def load_active(session: Session, sid: str) -> SsoSession | None:
     if not sid or len(sid) > 64:
         return None
     # the customer with it: every caller goes on to use ``sso.user``
-    sso = session.get(SsoSession, sid, options=_WITH_CUSTOMER)
+    sso = session.identity_map.get(_SSO.cls.__mapper__.identity_key_from_primary_key((sid,)))
+    if sso is None:
+        row = _WITH_CUSTOMER.execute(session, {"sid": sid}).first()
+        sso = _SSO.of(session, row) if row is not None else None
+        if sso is not None and "user" not in sso.__dict__:
+            set_committed_value(sso, "user", _USER.of(session, row, _SSO.width))
     now = utcnow()
     if sso is None or not sso.is_active_at(now):
         return None
@@ -63,7 +69,13 @@ def load_active(session: Session, sid: str) -> SsoSession | None:
     return sso
 
 
-_WITH_CUSTOMER = (joinedload(SsoSession.user),)
+_sso, _users = (cast(Table, m.__table__) for m in (SsoSession, User))
+_SSO, _USER = direct.Entity(SsoSession), direct.Entity(User)
+_WITH_CUSTOMER = direct.Statement(
+    select(_sso, _users)
+    .select_from(_sso.outerjoin(_users, _users.c.id == _sso.c.user_id))
+    .where(_sso.c.id == bindparam("sid"))
+)
 
 
 def revoke(session: Session, sso: SsoSession, when: datetime | None = None) -> None:
