@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from idp import context, instruments, signing
 from idp.db import commit, get_session, has_writes, without_transaction
+from idp.documents import conditional
 from idp.extensions import csrf
 from idp.oauth.clients import GRANT_TYPES
 from idp.oauth.discovery import metadata
@@ -77,7 +78,7 @@ def jwks() -> ResponseReturnValue:
     resp = Response(body, mimetype="application/json")
     resp.headers["Cache-Control"] = "public, max-age=300"
     resp.set_etag(etag)
-    return resp.make_conditional(request)
+    return conditional(resp)
 
 
 def _discovery_document() -> tuple[bytes, str]:
@@ -99,7 +100,7 @@ def openid_configuration() -> ResponseReturnValue:
     resp = Response(body, mimetype="application/json")
     resp.headers["Cache-Control"] = "public, max-age=3600"
     resp.set_etag(etag)
-    return resp.make_conditional(request)
+    return conditional(resp)
 
 
 @bp.route("/.well-known/oauth-authorization-server")

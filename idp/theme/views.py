@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, has_request_context, request, url_for
+from flask import Blueprint, Flask, Response, current_app, has_request_context, url_for
 
 from idp.config import Settings
+from idp.documents import conditional
 from idp.errors import NotFound
 from idp.theme.assets import Asset, Brand, build
 from idp.theme.model import ROOT, load_theme
@@ -32,8 +33,7 @@ def _serve(asset: Asset | None, digest: str | None) -> Response:
         resp.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
     else:
         resp.headers["Cache-Control"] = "no-cache"
-    resp.make_conditional(request)
-    return resp
+    return conditional(resp)
 
 
 @bp.route("/theme/avain-<digest>.css")
