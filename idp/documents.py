@@ -16,8 +16,6 @@ other request goes to the app, as does every request once the copy is older than
 before; one rotated by this process drops the copy at once (the cache's version moves).
 An answer that sets a cookie, varies by a request header a kept answer may be given for,
 or is not a 200 is never kept. A ``Date`` the app sent is sent fresh each time.
-
-:func:`conditional` is how the views answer these documents (and the theme's assets).
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import Response, request
 from werkzeug.http import http_date, parse_etags, remove_entity_headers, unquote_etag
 
 from idp.cache import ProcessCache
@@ -36,15 +33,6 @@ from idp.metrics import ANSWERED
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-
-def conditional(resp: Response) -> Response:
-    """Werkzeug's conditional answer to the request (304 for a matching ``If-None-Match``,
-    a range for ``Range``), without the ``Date`` it adds: the server sends its own (gunicorn
-    and Werkzeug's both do), and ``Date`` may appear once in an answer (RFC 9110 §5.3)."""
-    resp.make_conditional(request)
-    resp.headers.remove("Date")
-    return resp
 
 
 PATHS = frozenset(

@@ -11,8 +11,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from idp import context, instruments, signing
+from idp.conditional import conditional
 from idp.db import commit, get_session, has_writes, without_transaction
-from idp.documents import conditional
 from idp.extensions import csrf
 from idp.oauth.clients import GRANT_TYPES
 from idp.oauth.discovery import metadata

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, has_request_context, url_for
 
+from idp.conditional import conditional
 from idp.config import Settings
-from idp.documents import conditional
 from idp.errors import NotFound
 from idp.theme.assets import Asset, Brand, build
 from idp.theme.model import ROOT, load_theme
