@@ -18,7 +18,7 @@ from sqlalchemy import Table, any_, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from idp import context
+from idp import context, direct
 from idp.db import upsert, utcnow
 from idp.models import ReplayEntry
 from idp.redis_store import reachable
@@ -46,12 +46,12 @@ _ENTRIES = cast(Table, ReplayEntry.__table__)
 
 
 @functools.cache
-def _insert_statement(insert: Any) -> Any:
+def _insert_statement(insert: Any) -> direct.Statement:
     """Remember ``key`` until ``until``, unless it is remembered after ``now``; RETURNING
     says whether it was."""
     c = _ENTRIES.c
     until = bindparam("until", type_=c.expires_at.type)
-    return (
+    return direct.Statement(
         insert(_ENTRIES)
         .values(key=bindparam("key", type_=c.key.type), expires_at=until)
         .on_conflict_do_update(
@@ -73,8 +73,8 @@ class DbReplayCache:
 
     def first_use(self, key: str, until: datetime) -> bool:
         now = utcnow()
-        stmt = _insert_statement(upsert(self.session))
-        found = self.session.execute(stmt, {"key": _name(key), "until": until, "now": now})
+        stmt = _insert_statement(upsert(self.session))  # sent direct: every sign-in has one
+        found = stmt.execute(self.session, {"key": _name(key), "until": until, "now": now})
         first = found.first() is not None
         if next(_insertions) % PURGE_EVERY == 0:
             self.purge(now)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consent import ledger
 from consent.ledger.columns import EVENTS, INTAKE
 from consent.store import CustomerKeyRow
-from idp import context
+from idp import context, direct
 from idp.auth import passwords
 from idp.auth.plates import normalise_plate
 from idp.auth.throttle import LoginThrottle
@@ -43,11 +43,15 @@ def normalise_email(email: str) -> str:
 
 
 # lower(email) as ix_users_email_lower indexes it (tests/test_hot_path_plans.py)
-_BY_EMAIL = select(User).where(func.lower(User.email) == bindparam("email"))
+_USERS = cast(Table, User.__table__)
+_CUSTOMER = direct.Entity(User)
+# every password sign-in sends it: direct (idp.direct)
+_BY_EMAIL = direct.Statement(select(_USERS).where(func.lower(_USERS.c.email) == bindparam("email")))
 
 
 def find_by_email(session: Session, email: str) -> User | None:
-    return session.scalar(_BY_EMAIL, {"email": normalise_email(email)})
+    row = _BY_EMAIL.execute(session, {"email": normalise_email(email)}).first()
+    return _CUSTOMER.of(session, row) if row is not None else None
 
 
 def _checked(email: str, name: str, password: str) -> tuple[str, str]:

@@ -38,6 +38,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from idp import direct
 from idp.config import Settings
 from idp.db import mark_written
 from idp.models import Passkey, User
@@ -171,17 +172,19 @@ def counter_went_back(stored: int, received: int) -> bool:
     return (stored != 0 or received != 0) and received <= stored
 
 
-# the credential and its customer in one round trip: the sign-in needs both
-_WITH_CUSTOMER = (
-    select(Passkey, User)
-    .join(User, User.id == Passkey.user_id)
-    .where(Passkey.id == bindparam("id"))
+# the credential and its customer in one round trip: the sign-in needs both; it and the
+# passkey's use below are sent direct (idp.direct), as every passkey sign-in sends them
+_PASSKEYS, _USERS = (cast(Table, m.__table__) for m in (Passkey, User))
+_PASSKEY, _CUSTOMER = direct.Entity(Passkey), direct.Entity(User)
+_WITH_CUSTOMER = direct.Statement(
+    select(_PASSKEYS, _USERS)
+    .select_from(_PASSKEYS.join(_USERS, _USERS.c.id == _PASSKEYS.c.user_id))
+    .where(_PASSKEYS.c.id == bindparam("id"))
 )
 
 
-# the passkey's use, written by one prebuilt Core UPDATE rather than a flush of the unit of work
-_PASSKEYS = cast(Table, Passkey.__table__)
-_USED = (
+# the passkey's use, written by one prebuilt UPDATE rather than a flush of the unit of work
+_USED = direct.Statement(
     update(_PASSKEYS)
     .where(_PASSKEYS.c.id == bindparam("passkey"))
     .values(
@@ -196,10 +199,11 @@ def finish_authentication(
     session: Session, s: Settings, credential: str | dict[str, Any], challenge: bytes, now: datetime
 ) -> SignIn:
     data = _parse(credential)
-    found = session.execute(_WITH_CUSTOMER, {"id": data["id"]}).first()
+    found = _WITH_CUSTOMER.execute(session, {"id": data["id"]}).first()
     if found is None:
         raise PasskeyError("unknown_passkey")
-    passkey, user = found
+    passkey = _PASSKEY.found(session, found)
+    user = _CUSTOMER.found(session, found, _PASSKEY.width)
     if passkey.blocked_at is not None:
         raise PasskeyError("blocked")
     handle = (data.get("response") or {}).get("userHandle")
@@ -232,7 +236,7 @@ def finish_authentication(
         "last_used_at": now,
         "backed_up": verified.credential_backed_up,
     }
-    session.execute(_USED, {"passkey": passkey.id, **{f"new_{k}": v for k, v in used.items()}})
+    _USED.execute(session, {"passkey": passkey.id, **{f"new_{k}": v for k, v in used.items()}})
     mark_written(session)
     for attribute, value in used.items():  # as the row now stands: nothing left to flush
         set_committed_value(passkey, attribute, value)
