@@ -25,23 +25,11 @@ TOKEN_AND_CUSTOMER = select(_tokens, _users).select_from(
     _tokens.outerjoin(_users, _users.c.id == _tokens.c.user_id)
 )
 BY_JTI = TOKEN_AND_CUSTOMER.where(_tokens.c.jti == bindparam("jti"))
+# the columns the rows below leave to the database (NULL, or the id)
+LEFT = {"id", "sid", "acr", "revoked_at", "access_revoked_at", "refresh_used_at"}
+LEFT |= {"refresh_expires_at"}
 INSERT = direct.Statement(
-    insert(_tokens),
-    given=(
-        "grant_id",
-        "jti",
-        "access_token_hash",
-        "refresh_token_hash",
-        "client_id",
-        "user_id",
-        "scope",
-        "grant_scope",
-        "claims_request",
-        "amr",
-        "auth_time",
-        "issued_at",
-        "access_expires_at",
-    ),
+    insert(_tokens), given=tuple(c.name for c in _tokens.c if c.name not in LEFT)
 )
 
 

@@ -149,25 +149,13 @@ def issue(
 _grants, _tokens, _sso, _users = (
     cast(Table, m.__table__) for m in (Grant, Token, SsoSession, User)
 )
+# every column but the id and the three a token's later life sets
 _INSERT_TOKEN = direct.Statement(
     insert(_tokens),
-    given=(
-        "grant_id",
-        "jti",
-        "access_token_hash",
-        "refresh_token_hash",
-        "client_id",
-        "user_id",
-        "sid",
-        "scope",
-        "grant_scope",
-        "claims_request",
-        "auth_time",
-        "acr",
-        "amr",
-        "issued_at",
-        "access_expires_at",
-        "refresh_expires_at",
+    given=tuple(
+        c.name
+        for c in _tokens.c
+        if c.name not in ("id", "refresh_used_at", "revoked_at", "access_revoked_at")
     ),
 )
 
