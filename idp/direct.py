@@ -4,9 +4,9 @@ SQLAlchemy's execution of a statement (the execution context, the cursor result 
 metadata, the ORM's loading) costs two to four times the CPU of the round trip itself:
 on PostgreSQL a token and its customer read through the ORM cost 0.40 ms, the same
 compiled Core statement 0.25 ms, and the same SQL on the driver's cursor 0.11 ms (issue
-14; ``bench/README.md``). The few statements every token, userinfo and introspection
-request sends are therefore compiled by SQLAlchemy once per dialect, here, and run on the
-driver's cursor of the session's own connection:
+14; ``bench/README.md``). The few statements every token, userinfo, introspection and
+sign-in request sends are therefore compiled by SQLAlchemy once per dialect, here, and run
+on the driver's cursor of the session's own connection:
 
 * the same SQL SQLAlchemy would send, with its parameters put through the same type
   processors (a time as SQLite stores it, JSON as text), and the values that come back
@@ -157,6 +157,8 @@ class Entity(Generic[B]):
 
     def __init__(self, cls: type[B]) -> None:
         mapper = cls.__mapper__
+        if len(mapper.primary_key) != 1:
+            raise ValueError(f"{cls.__name__}: only a single-column primary key is read back")
         self.cls = cls
         self.keys = tuple(mapper.get_property_by_column(col).key for col in mapper.local_table.c)
         self.width = len(self.keys)

@@ -11,8 +11,8 @@ from typing import Any, cast
 
 import pytest
 from flask import Flask
-from sqlalchemy import Table, bindparam, event, exc, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import String, Table, bindparam, event, exc, insert, select, text, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from idp import direct
 from idp.db import aware, new_session
@@ -237,3 +237,16 @@ def test_a_lost_connection_is_invalidated_and_the_next_session_reconnects(app: F
             assert direct.Statement(BY_JTI).execute(fresh, {"jti": "x"}).first() is None
         finally:
             fresh.close()
+
+
+def test_an_entity_of_a_composite_key_is_refused() -> None:
+    class Other(DeclarativeBase):
+        pass
+
+    class Pair(Other):
+        __tablename__ = "pairs"
+        left: Mapped[str] = mapped_column(String(8), primary_key=True)
+        right: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+    with pytest.raises(ValueError, match="single-column primary key"):
+        direct.Entity(Pair)  # type: ignore[type-var]
