@@ -38,7 +38,7 @@ B = TypeVar("B", bound=Base)
 #: the tables whose rows workers keep: a change to any of them moves the counter
 WATCHED: tuple[type[Any], ...] = (Client, SigningKey, InstanceSecret)
 COUNTER = "config"
-_WATCHED_TABLES = frozenset(cls.__table__ for cls in WATCHED)
+WATCHED_TABLES = frozenset(cls.__table__ for cls in WATCHED)
 MAX_ENTRIES = 10_000
 _CHANGED = "avain.cache_changed"  # in Session.info: this transaction moved the counter
 
@@ -184,7 +184,7 @@ def _statement_change(state: ORMExecuteState) -> None:
     mapper = state.bind_mapper
     if (mapper is not None and issubclass(mapper.class_, WATCHED)) or getattr(
         state.statement, "table", None
-    ) in _WATCHED_TABLES:
+    ) in WATCHED_TABLES:
         _move_counter(state.session)
 
 

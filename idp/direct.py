@@ -20,7 +20,9 @@ on the driver's cursor of the session's own connection:
   and a lost connection is invalidated, as SQLAlchemy does.
 
 What it does not do, and refuses at compile time: defaults computed in Python (every
-value is given), lists expanded into ``IN`` and other parameters rendered at execution.
+value is given), lists expanded into ``IN`` and other parameters rendered at execution,
+and writes to a table the workers keep in memory (:data:`idp.cache.WATCHED`): the
+session's events are what tell the other workers that such a row changed.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement, Executable
 
+from idp import cache
 from idp.db import Base, loaded
 
 B = TypeVar("B", bound=Base)
@@ -90,6 +93,8 @@ class Statement:
 def _compile(statement: Executable, dialect: Dialect, given: tuple[str, ...] | None) -> _Compiled:
     if not isinstance(statement, ClauseElement):
         raise TypeError("a Core statement is needed")
+    if getattr(statement, "table", None) in cache.WATCHED_TABLES:
+        raise ValueError("a write to a table the workers keep in memory goes through the session")
     compiled: Any = statement.compile(
         dialect=dialect, column_keys=list(given) if given is not None else None
     )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from idp import direct
 from idp.db import aware, new_session
-from idp.models import Grant, Token, User
+from idp.models import Client, Grant, Token, User
 from tests.conftest import CI, PG_URL
 
 _tokens, _users, _grants = (cast(Table, m.__table__) for m in (Token, User, Grant))
@@ -250,3 +250,12 @@ def test_an_entity_of_a_composite_key_is_refused() -> None:
 
     with pytest.raises(ValueError, match="single-column primary key"):
         direct.Entity(Pair)  # type: ignore[type-var]
+
+
+def test_a_write_to_a_table_the_workers_keep_is_refused(session: Session) -> None:
+    """Such writes go through the session, whose events move the cache's counter
+    (:mod:`idp.cache`); sent direct, other workers would keep the old row."""
+    clients = cast(Table, Client.__table__)
+    rename = update(clients).where(clients.c.client_id == "x").values(name=bindparam("name"))
+    with pytest.raises(ValueError, match="keep in memory"):
+        direct.Statement(rename).execute(session, {"name": "y"})
