@@ -14,6 +14,7 @@ from typing import TypeAlias
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import force_locale, gettext as _
 from flask_babel.speaklater import LazyString
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
@@ -207,6 +208,13 @@ def init_app(app: Flask) -> None:
             if name == "Allow":  # RFC 9110 §15.5.6: a 405 names the methods there are
                 resp.headers[name] = value
         return resp
+
+    @app.errorhandler(InsecureTransportError)
+    def _insecure(exc: InsecureTransportError) -> Response:
+        """Authlib refuses an OAuth request to a plain-http address that is not this host's
+        own loopback: behind a proxy that did not say ``X-Forwarded-Proto: https``, or with
+        a forged ``Host``. The client's request is at fault, not the server."""
+        return _render(400, "invalid_request", _("OAuth 2.0 requests must use HTTPS."))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

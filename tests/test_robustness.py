@@ -429,3 +429,18 @@ def test_a_nul_is_refused_however_it_is_written(client, how):
 def test_the_text_percent_00_is_no_nul(client):
     resp = client.post("/token", data={"grant_type": "x%00"})  # sent as x%2500
     assert resp.status_code == 400 and resp.json["error"] == "unsupported_grant_type"
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_a_forged_host_over_plain_http_is_the_clients_error(client, method, path):
+    """Authlib refuses OAuth over http to a host other than loopback: with a forged ``Host``
+    that was a 500 on the Authlib endpoints (a 4xx now: the request is wrong); the pages
+    answer as they would over https."""
+    data = {"client_id": "x", "grant_type": "client_credentials", "token": "x"}
+    headers = {"Host": "attacker.example", "Authorization": "Bearer x"}
+    if method == "GET":
+        resp = client.get(path, query_string=data, headers=headers)
+    else:
+        resp = client.post(path, data=data, headers=headers)
+    assert resp.status_code < 500, (path, resp.status_code, resp.data[:300])
+    assert b"Traceback" not in resp.data
