@@ -128,15 +128,30 @@ def db_current() -> None:
 # -- serving --------------------------------------------------------------------------
 
 
+def _bind(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, int]:
+    from idp import serving
+
+    try:
+        return serving.split_bind(value)
+    except serving.ServeError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command()
-@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+@click.option(
+    "--bind",
+    default="127.0.0.1:5000",
+    show_default=True,
+    callback=_bind,
+    help="host:port to listen on ([::1]:5000 for IPv6, :5000 for every address).",
+)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option(
     "--threads",
     default=4,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Threads per worker; 1 runs gunicorn's sync workers (no keep-alive).",
+    help="Threads per worker running the app (Granian's blocking threads).",
 )
 @click.option(
     "--access-log/--no-access-log",
@@ -144,8 +159,8 @@ def db_current() -> None:
     show_default=True,
     help="One line per request on stdout; off when a proxy in front logs them.",
 )
-def serve(bind: str, workers: int, threads: int, access_log: bool) -> None:
-    """Serve Avain under gunicorn (migrate first with `idp db upgrade`)."""
+def serve(bind: tuple[str, int], workers: int, threads: int, access_log: bool) -> None:
+    """Serve Avain under Granian (migrate first with `idp db upgrade`)."""
     from idp import serving
 
     serving.exec_with_malloc_tuned()  # Argon2id's memory given back (idp/serving.py)

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Callable
 from typing import TypeAlias
 
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import force_locale, gettext as _
 from flask_babel.speaklater import LazyString
-from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 PREFIX = "avain"
 
 # No ``*_created`` series: the multiprocess mode has none, and a scrape should read the same
-# under gunicorn and without it. (A process-wide switch of the library; Avain is its user.)
+# under `idp serve` and without it. (A process-wide switch of the library; Avain is its user.)
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 # In this process's memory: what a scrape shows when there is no multiprocess directory.

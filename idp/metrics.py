@@ -10,7 +10,7 @@ network a scraper's address changes with each deployment. A token holds wherever
 runs, Prometheus sends it natively (``authorization`` in a scrape config), and an operator
 can rotate it. Keeping /metrics off the internet at the proxy is still good practice.
 
-A scrape shows the counters of :mod:`idp.instruments`, added up over every gunicorn worker
+A scrape shows the counters of :mod:`idp.instruments`, added up over every worker
 when ``PROMETHEUS_MULTIPROC_DIR`` is set (:mod:`idp.serving`), else this process's; and
 gauges read from the database at scrape time, each one statement over a table or an index
 that holds only the backlog: the consent intake's queue, the age of its oldest event (how

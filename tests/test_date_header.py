@@ -1,21 +1,19 @@
 """One ``Date`` per answer (RFC 9110 §6.6.1 names it once; §5.3: a field that is not a list
 must not repeat). The server adds it; Werkzeug's conditional answers added a second, the
 app's own, to the discovery document, the JWKS and the theme's assets. Checked on the app
-and on a real ``idp serve`` (gunicorn), for answers from the app and from the worker's kept
+and on a real ``idp serve`` (Granian), for answers from the app and from the worker's kept
 copy (:mod:`idp.documents`), 200 and 304 alike."""
 
 from __future__ import annotations
 
 import http.client
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
 from bench.http import server as srv
-from bench.ledger.environment import ROOT
+from tests.served import served_fixture
 
 DOCUMENTS = ("/.well-known/openid-configuration", "/jwks.json")
 
@@ -31,15 +29,7 @@ def test_the_app_leaves_the_date_to_the_server(client: FlaskClient) -> None:
         assert again.status_code == 304 and "Date" not in again.headers, path
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[srv.Server]:
-    tmp: Path = tmp_path_factory.mktemp("served")
-    port = srv.free_port()
-    env = srv.environment(f"sqlite:///{tmp / 'avain.db'}", tmp, port)
-    env["IDP_PURPOSES_FILE"] = str(ROOT / "config" / "purposes.toml")
-    srv.idp(env, "db", "upgrade")
-    with srv.serve(env, port, 1, tmp, ("--no-access-log",)) as server:
-        yield server
+served = served_fixture()
 
 
 def _dates(server: srv.Server, path: str, headers: dict[str, str]) -> tuple[int, list[str], str]:

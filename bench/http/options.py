@@ -65,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--concurrency", type=int, default=32, help="connections of the latency run (default 32)"
     )
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    p.add_argument("--workers", type=int, default=2, help="idp serve workers (default 2)")
     p.add_argument(
         "--soak",
         type=int,

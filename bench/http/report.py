@@ -18,7 +18,7 @@ def table(case: dict[str, Any], how: dict[str, int]) -> str:
     load = max(case["loadavg_at_start"][0], case["loadavg_at_end"][0])
     head = (
         f"\n{BACKENDS[case['backend']]}, {case['customers']:,} customers, "
-        f"{case['tokens']:,} issued tokens; {how['workers']} gunicorn workers; CPU ms at "
+        f"{case['tokens']:,} issued tokens; {how['workers']} workers; CPU ms at "
         f"{how['cpu_concurrency']} connection(s), the rest at {at}; load average "
         f"{case['loadavg_at_start'][0]:.1f} -> {case['loadavg_at_end'][0]:.1f} on {cores} "
         f"cores; idle server {case['idle_server_cpu_ms_per_s']} ms CPU/s\n"

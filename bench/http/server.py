@@ -1,9 +1,9 @@
-"""The real server: ``idp db upgrade`` and ``idp serve`` (gunicorn, the operator's
+"""The real server: ``idp db upgrade`` and ``idp serve`` (Granian, the operator's
 command) as subprocesses on a free port, with their settings in the environment, and the
 CPU time its processes used, read from ``/proc``.
 
-CPU is ``utime + stime`` of the gunicorn master and of every live worker (its children),
-plus ``cutime + cstime`` of the master, so a worker that died and was replaced during a run
+CPU is ``utime + stime`` of the main process and of every live worker (its children),
+plus ``cutime + cstime`` of the main process, so a worker that died and was replaced during a run
 is still counted. PostgreSQL's own processes are not included (as in the issue).
 """
 

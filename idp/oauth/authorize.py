@@ -39,7 +39,7 @@ from idp.subjects import subject
 bp = Blueprint("flow", __name__)
 
 MAX_PARAM_LENGTH = 4096
-MAX_GET_LENGTH = 4000  # a request line gunicorn takes (limit_request_line defaults to 4094)
+MAX_GET_LENGTH = 4000  # a request line every common server and proxy takes (gunicorn: 4094)
 OWNED_KEY = "interactions"
 
 

@@ -1,7 +1,7 @@
 """The `idp` command, run in this process with Click's CliRunner and its own environment.
 
 One test (`idp serve`) starts the installed `idp` entry point as a real process: it checks
-the console script and gunicorn; the others need no process start-up (about 2 s each).
+the console script and Granian; the others need no process start-up (about 2 s each).
 """
 
 from __future__ import annotations
@@ -201,8 +201,9 @@ def test_seed_prints_how_to_log_in_and_is_idempotent(env):
     assert first == second
 
 
-def test_serve_runs_gunicorn_and_answers(env):
-    """The one real-process test: the installed `idp` script, then gunicorn serving."""
+def test_serve_runs_granian_and_answers(env):
+    """The one real-process test: the installed `idp` script, then Granian serving, and a
+    graceful stop on SIGTERM."""
     import time
     import urllib.request
 
@@ -243,9 +244,19 @@ def test_serve_runs_gunicorn_and_answers(env):
         url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
         with urllib.request.urlopen(url, timeout=5) as r:
             assert json.load(r)["issuer"] == f"http://localhost:{port}"
-    finally:
         proc.terminate()
+        assert proc.wait(timeout=30) == 0, proc.stdout.read()
+    finally:
+        proc.kill()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("bind", ["localhost", "127.0.0.1:http", "127.0.0.1:70000", ":"])
+def test_serve_refuses_a_bind_without_a_port(env, bind):
+    # refused before anything starts (or the process re-executes itself: serving.py)
+    result = idp(env, "serve", "--bind", bind, check=False)
+    assert result.returncode == 2
+    assert "give host:port" in result.stderr, result.stderr
 
 
 def test_ledger_verify_and_purposes(env, new_database):

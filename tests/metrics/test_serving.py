@@ -1,5 +1,5 @@
 """Where `idp serve` has its workers keep their counts (:func:`idp.serving.metrics_directory`);
-the whole server is in test_gunicorn.py."""
+the whole server is in test_workers.py."""
 
 from __future__ import annotations
 

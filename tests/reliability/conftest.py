@@ -1,5 +1,5 @@
 """Reliability fixtures: a fresh PostgreSQL database, seeded through the `idp` command, served
-by a real gunicorn (`idp serve`, several workers) on a free loopback port.
+by a real Granian (`idp serve`, several workers) on a free loopback port.
 
 These tests need PostgreSQL (IDP_TEST_DATABASE_URL, the server's base URL): without it they
 skip, except under CI=true, where a missing database is a failure.
@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import _drop_pg_database, _fresh_pg_database
 from tests.live_server import free_port
 from tests.reliability.client import PASSWORD, Rp
-from tests.reliability.server import Gunicorn, avain_env, idp_ok
+from tests.reliability.server import ServedAvain, avain_env, idp_ok
 
 CI = os.environ.get("CI") == "true"
 PG_URL = os.environ.get("IDP_TEST_DATABASE_URL", "")
@@ -29,7 +29,7 @@ CUSTOMERS = 3
 
 @dataclass
 class Avain:
-    server: Gunicorn
+    server: ServedAvain
     env: dict[str, str | None]
     admin_url: str
     database_url: str
@@ -101,14 +101,14 @@ def avain(
         )
     churn = _client(env, "churn-rp")
     keep = _client(env, "keep-rp", "--first-party")
-    server = Gunicorn.start(env, port, WORKERS, tmp_path / "gunicorn.log")
+    server = ServedAvain.start(env, port, WORKERS, tmp_path / "serve.log")
     try:
         yield Avain(server, env, pg_admin_url, fresh_database, churn, keep, emails)
     finally:
         server.stop()
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
-            print(f"--- end of the gunicorn log ({server.log_path}) ---\n{server.tail()}")
+            print(f"--- end of the server log ({server.log_path}) ---\n{server.tail()}")
 
 
 @pytest.hookimpl(wrapper=True)

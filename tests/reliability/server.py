@@ -1,4 +1,4 @@
-"""A real `idp serve` (gunicorn, several workers) on a free loopback port, and the two faults.
+"""A real `idp serve` (Granian, several workers) on a free loopback port, and the two faults.
 
 The server runs in its own process group so that teardown can always stop the master and
 every worker, whatever state a test left them in.
@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +57,7 @@ def idp_ok(env: dict[str, str | None], *args: str, stdin: str | None = None) -> 
 
 
 @dataclass
-class Gunicorn:
+class ServedAvain:
     """`idp serve` in its own process group; ``log`` collects its output."""
 
     proc: subprocess.Popen[bytes]
@@ -66,16 +65,13 @@ class Gunicorn:
     workers: int
     log_path: Path
     log: IO[bytes]
-    run_dir: tempfile.TemporaryDirectory[str]
 
     @classmethod
-    def start(cls, env: dict[str, str | None], port: int, workers: int, log_path: Path) -> Gunicorn:
+    def start(
+        cls, env: dict[str, str | None], port: int, workers: int, log_path: Path
+    ) -> ServedAvain:
         full = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
         full.update({k: v for k, v in env.items() if v is not None})
-        # gunicorn's control socket goes to $XDG_RUNTIME_DIR/gunicorn.ctl (else one per user,
-        # in ~/.gunicorn): give this server its own, so it never meets another gunicorn's
-        run_dir = tempfile.TemporaryDirectory(prefix="avain-gunicorn-")
-        full["XDG_RUNTIME_DIR"] = run_dir.name
         log = log_path.open("wb")
         proc = subprocess.Popen(
             [
@@ -95,7 +91,7 @@ class Gunicorn:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        server = cls(proc, f"http://127.0.0.1:{port}", workers, log_path, log, run_dir)
+        server = cls(proc, f"http://127.0.0.1:{port}", workers, log_path, log)
         try:
             server.wait_ready()
         except BaseException:
@@ -164,13 +160,12 @@ class Gunicorn:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=STOP_TIMEOUT)
         self.log.close()
-        self.run_dir.cleanup()
 
 
 # -- faults ---------------------------------------------------------------------------
 
 
-def kill_worker(server: Gunicorn) -> tuple[int, float]:
+def kill_worker(server: ServedAvain) -> tuple[int, float]:
     """kill -9 the worker that is busiest right now (most likely mid-request); its pid and
     the time.time() of the kill."""
 

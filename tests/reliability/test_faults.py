@@ -1,4 +1,4 @@
-"""Faults under load on a real gunicorn and PostgreSQL: nothing acknowledged is lost, and the
+"""Faults under load on a real `idp serve` and PostgreSQL: nothing acknowledged is lost, and the
 server recovers by itself.
 
 Each test starts `idp serve` with several workers, runs a bounded load of customers who sign
@@ -34,7 +34,7 @@ from tests.reliability.client import (
 from tests.reliability.conftest import Avain
 from tests.reliability.server import cut_database_connections, kill_worker, run_idp
 
-# one worker runs these in turn under pytest-xdist (make test): each starts a 3-worker gunicorn
+# one worker runs these in turn under pytest-xdist (make test): each starts a 3-worker `idp serve`
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("reliability")]
 
 PARKED = 2  # refresh tokens per customer issued before the fault and left alone until after
@@ -103,7 +103,7 @@ class WorkerKill(Fault):
         """The master replaces the worker by itself."""
         respawn = self.server.wait_workers(self.before)
         self.seen["respawn_s"] = round(respawn, 3) if respawn is not None else "never"
-        assert respawn is not None, "gunicorn did not replace the killed worker"
+        assert respawn is not None, "the server did not replace the killed worker"
 
 
 class DatabaseCut(Fault):
@@ -196,7 +196,7 @@ def _load_with_fault(
 
 def _check_recovered(avain: Avain, load: Load, customer: Customer) -> None:
     """Nothing was restarted: the same master, all its workers, and a whole flow works."""
-    assert avain.server.proc.poll() is None, "the gunicorn master died"
+    assert avain.server.proc.poll() is None, "the server's main process died"
     assert len(avain.server.worker_pids()) == avain.server.workers
     try:
         load.cycle(customer)

@@ -1,4 +1,4 @@
-"""Under `idp serve` (gunicorn, two workers, SQLite) each worker counts into its own file in
+"""Under `idp serve` (Granian, two workers, SQLite) each worker counts into its own file in
 a directory the server made for the purpose, a scrape (answered by one worker) adds up
 all of them, a worker that ends leaves its counts in the totals, and the directory goes
 when the server stops."""
@@ -17,7 +17,7 @@ from prometheus_client.mmap_dict import MmapedDict
 
 from tests.live_server import free_port
 from tests.metrics.conftest import BEARER, TOKEN, Scrape
-from tests.reliability.server import Gunicorn, avain_env, idp_ok
+from tests.reliability.server import ServedAvain, avain_env, idp_ok
 
 WORKERS = 2
 DISCOVERY = "/.well-known/openid-configuration"
@@ -53,7 +53,7 @@ def test_a_scrape_adds_up_every_worker(tmp_path, monkeypatch):
     temp = tmp_path / "tmp"  # where the server makes its metrics directory
     temp.mkdir()
     env |= {"IDP_METRICS_TOKEN": TOKEN, "TMPDIR": str(temp)}
-    server = Gunicorn.start(env, port, WORKERS, tmp_path / "gunicorn.log")
+    server = ServedAvain.start(env, port, WORKERS, tmp_path / "serve.log")
     try:
         (directory,) = temp.glob("avain-metrics-*")
         workers = set(server.worker_pids())
