@@ -7,6 +7,7 @@ with ``commit()`` and which is rolled back and closed at teardown.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -15,7 +16,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 NAMING_CONVENTION = {
@@ -25,6 +26,8 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
@@ -171,7 +174,15 @@ def commit() -> None:
 
 
 def _close_session(_exc: BaseException | None) -> None:
+    """The request's end: whatever it did not commit is rolled back. When the connection
+    was lost meanwhile there is nothing left to roll back, and the answer already made
+    stands (it was a 500 made in the teardown)."""
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.rollback()
+    except SQLAlchemyError as exc:
+        log.warning("rollback at the end of a request failed: %s", exc)
+    finally:
         session.close()

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import force_locale, gettext as _
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError, SQLAlchemyError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -154,6 +155,21 @@ def _forget_body() -> None:
     request._cached_data = b""
 
 
+def _without_the_database() -> None:
+    """Before the page that says the database is unavailable: the request's transaction
+    is dead, so it is rolled back (nothing of the request is written), and the page shows
+    nobody signed in, so that rendering it needs no statement (the header would load the
+    customer)."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        try:
+            session.rollback()
+        except SQLAlchemyError:  # the connection is gone; it is invalidated and left behind
+            log.warning("rollback after a lost database failed on %s", request.path)
+        session.close()
+    g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(IdpError)
     def _idp_error(exc: IdpError) -> Response:
@@ -215,6 +231,28 @@ def init_app(app: Flask) -> None:
         own loopback: behind a proxy that did not say ``X-Forwarded-Proto: https``, or with
         a forged ``Host``. The client's request is at fault, not the server."""
         return _render(400, "invalid_request", _("OAuth 2.0 requests must use HTTPS."))
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError) -> Response:
+        """The database went away or refused for now (a lost connection, a restart, a
+        deadlock, SQLite's lock timeout): nothing was done, so the client may retry (503
+        ``temporarily_unavailable`` with ``Retry-After``). Any other database error is a
+        fault of ours."""
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+            return _unexpected(exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.orig)
+        _without_the_database()
+        return _unavailable(Unavailable("database"))
+
+    @app.errorhandler(PendingRollbackError)
+    def _transaction_lost(exc: PendingRollbackError) -> Response:
+        """An earlier statement of this request failed and was caught where a missing
+        detail is no reason to fail (the page's language: idp/i18n.py); its transaction is
+        gone, so the request cannot go on. After a lost connection that is a 503 like the
+        one above; logged as an error, since a caught error of another kind leads here too."""
+        log.error("transaction lost on %s %s: %s", request.method, request.path, exc)
+        _without_the_database()
+        return _unavailable(Unavailable("database"))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

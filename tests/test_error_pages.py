@@ -193,3 +193,28 @@ def test_a_fresh_csrf_token_is_served_to_the_page(client: FlaskClient) -> None:
         "/passkeys/login/options", json={}, headers={"X-CSRFToken": token.json["csrf_token"]}
     )
     assert resp.status_code == 200, resp.data[:200]
+
+
+def test_a_lost_database_is_a_503_to_retry_not_a_500(app, client):
+    """A statement that fails because the database went away (OperationalError, or the dead
+    transaction a caught one leaves) answers 503 ``temporarily_unavailable`` with
+    ``Retry-After``; any other database error stays a 500. (tests/reliability cuts the
+    connections of a real server under load, on the protocol's endpoints too.)"""
+    from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
+
+    raised = {
+        "gone": OperationalError("SELECT 1", {}, Exception("server closed the connection")),
+        "pending": PendingRollbackError("Can't reconnect until invalid transaction is rolled back"),
+        "integrity": IntegrityError("INSERT", {}, Exception("duplicate key")),
+    }
+
+    @app.route("/test-only/database/<kind>")
+    def _fails(kind: str) -> str:
+        raise raised[kind]
+
+    for kind in ("gone", "pending"):
+        page = client.get(f"/test-only/database/{kind}")
+        assert page.status_code == 503, (kind, page.data[:300])
+        assert page.headers["Retry-After"] == "30"
+        assert b"Traceback" not in page.data
+    assert client.get("/test-only/database/integrity").status_code == 500

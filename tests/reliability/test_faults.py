@@ -189,6 +189,8 @@ def _load_with_fault(
         cycles_failed=sum(c.cycles_failed for c in customers),
     )
     assert first_ok is not None, "no request succeeded after the fault"
+    # a request the fault cut off is refused as "try again" (503), never as a server fault
+    assert not [c for c in failures if c.detail == "500"], figures.values["failures"]
     assert first_ok - moment < SANITY_LIMIT
     assert load.cycles_ok() > before, "no whole flow succeeded under load after the fault"
     return load
