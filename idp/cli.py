@@ -166,9 +166,9 @@ def serve(bind: tuple[str, int], workers: int, threads: int, access_log: bool) -
     serving.exec_with_malloc_tuned()  # Argon2id's memory given back (idp/serving.py)
     try:
         settings = load_settings()
-        with serving.metrics_directory(bool(settings.metrics_token)) as metrics_dir:
+        with serving.metrics_directory(bool(settings.metrics_token)):
             _app()  # validate configuration before forking workers, metrics directory set
-            serving.run(bind, workers, metrics_dir, threads=threads, access_log=access_log)
+            serving.run(bind, workers, threads=threads, access_log=access_log)
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from None
     except serving.ServeError as exc:

@@ -174,9 +174,13 @@ def commit() -> None:
 
 
 def _close_session(_exc: BaseException | None) -> None:
-    """The request's end: whatever it did not commit is rolled back. When the connection
-    was lost meanwhile there is nothing left to roll back, and the answer already made
-    stands (it was a 500 made in the teardown)."""
+    end_session()
+
+
+def end_session() -> None:
+    """The request's session ends: whatever it did not commit is rolled back. When the
+    connection was lost meanwhile there is nothing left to roll back, and the answer made
+    stands (at the teardown this was a 500 made after the answer)."""
     session = g.pop("db_session", None)
     if session is None:
         return

@@ -16,10 +16,11 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from flask_babel import force_locale, gettext as _
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
+from idp.db import end_session
 from idp.error_pages import http_description, retry_target, title_for
 
 log = logging.getLogger(__name__)
@@ -160,13 +161,7 @@ def _without_the_database() -> None:
     is dead, so it is rolled back (nothing of the request is written), and the page shows
     nobody signed in, so that rendering it needs no statement (the header would load the
     customer)."""
-    session = g.pop("db_session", None)
-    if session is not None:
-        try:
-            session.rollback()
-        except SQLAlchemyError:  # the connection is gone; it is invalidated and left behind
-            log.warning("rollback after a lost database failed on %s", request.path)
-        session.close()
+    end_session()
     g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
 
 

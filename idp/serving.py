@@ -111,13 +111,7 @@ def _clear(path: Path) -> None:
             entry.unlink()
 
 
-def run(
-    bind: tuple[str, int],
-    workers: int,
-    metrics_dir: str | None,
-    threads: int = 4,
-    access_log: bool = True,
-) -> None:
+def run(bind: tuple[str, int], workers: int, threads: int = 4, access_log: bool = True) -> None:
     """Serve until Granian is told to stop: ``workers`` processes of ``threads`` threads
     each running the app, a line per request on stdout unless ``access_log`` is off.
 
