@@ -22,7 +22,6 @@ from idp.oauth.grants import (
 )
 from idp.oauth.oidc import AvainOpenIDCode, AvainOpenIDToken
 from idp.oauth.pkce import RequireS256
-from idp.oauth.userinfo import userinfo_endpoint
 
 
 class AvainAuthorizationServer(AuthorizationServer):
@@ -66,7 +65,6 @@ def create_server(app: Any) -> AvainAuthorizationServer:
     server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
-    server.register_endpoint(userinfo_endpoint())
     return server
 
 

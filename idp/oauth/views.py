@@ -17,6 +17,7 @@ from idp.extensions import csrf
 from idp.oauth.clients import GRANT_TYPES
 from idp.oauth.discovery import metadata
 from idp.oauth.registration import register_client
+from idp.oauth.userinfo import userinfo_response
 
 bp = Blueprint("oauth", __name__)
 csrf.exempt(bp)
@@ -64,10 +65,11 @@ def introspect() -> ResponseReturnValue:
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> ResponseReturnValue:
-    """OIDC Core §5.3 on Authlib's UserInfoEndpoint (:mod:`idp.oauth.userinfo`)."""
-    without_transaction()  # two reads and the disclosure log's row
-    resp: Response = _server().create_endpoint_response("userinfo")
-    if has_writes(get_session()):  # the disclosure log's row, when a customer claim left
+    """OIDC Core §5.3 (:mod:`idp.oauth.userinfo`)."""
+    session = get_session()
+    without_transaction(session)  # two reads and the disclosure log's row
+    resp = userinfo_response(session, request)
+    if has_writes(session):  # the disclosure log's row, when a customer claim left
         commit()  # (idp.ledger.disclosures); otherwise a read that commits nothing
     return _no_store(resp)
 

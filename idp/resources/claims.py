@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from authlib.integrations.flask_oauth2.requests import FlaskJsonRequest
 from authlib.oauth2.rfc6749 import OAuth2Error
-from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -22,35 +20,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from idp.contributions import ConflictingWrite, InvalidPurchase, record, tire_purchase
 from idp.db import commit, get_session, utcnow
 from idp.extensions import csrf
-from idp.models import Token
-from idp.oauth.tokens import access_active
-from idp.oauth.userinfo import REALM, AccessTokens, BearerTokens, InsufficientScope
+from idp.oauth.userinfo import bearer_token, customer_token
 
 bp = Blueprint("claims", __name__)
 csrf.exempt(bp)
-
-
-class WriteTokens(AccessTokens):
-    """A live customer token whose scope includes the write scope asked for."""
-
-    def validate_token(self, token: Token | None, scopes: Any, request: Any) -> None:
-        """RFC 6750 §3.1: unknown, expired, revoked or customer-less is ``invalid_token``;
-        a live token without the scope is ``insufficient_scope`` (403)."""
-        if token is None or not access_active(token) or not token.user_id:
-            raise InvalidTokenError("The access token is invalid or expired.", realm=self.realm)
-        if token.get_user() is None or token.get_client() is None:
-            raise InvalidTokenError("The access token is invalid or expired.", realm=self.realm)
-        if self.scope_insufficient(token.get_scope(), scopes):
-            raise InsufficientScope(
-                f"The token lacks the {' '.join(scopes)} scope: ask for it at /authorize.",
-                realm=self.realm,
-            )
-
-
-def _protector() -> BearerTokens:
-    protector = BearerTokens()
-    protector.register_token_validator(WriteTokens(realm=REALM))
-    return protector
 
 
 def _json(
@@ -70,9 +43,9 @@ def _invalid(description: str, status: int = 400) -> Response:
 
 @bp.route("/claims/tire_purchase", methods=["POST"])
 def tire_purchase_write() -> ResponseReturnValue:
-    try:
-        token: Token = _protector().validate_request(
-            scopes=[tire_purchase.WRITE_SCOPE], request=FlaskJsonRequest(request)
+    try:  # a live customer token with the write scope
+        token, _, _ = customer_token(
+            get_session(), bearer_token(request), tire_purchase.WRITE_SCOPE
         )
     except OAuth2Error as exc:
         return _json(dict(exc.get_body()), exc.status_code or 401, exc.get_headers())
@@ -94,7 +67,7 @@ def tire_purchase_write() -> ResponseReturnValue:
         purchase = tire_purchase.parse(data, utcnow())
     except InvalidPurchase as exc:
         return _invalid(exc.description)
-    user_id = token.user_id or ""  # WriteTokens refuses a token without a customer
+    user_id = token.user_id or ""  # customer_token refuses a token without a customer
     try:
         _, created = record(
             get_session(),

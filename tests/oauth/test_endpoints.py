@@ -122,6 +122,61 @@ def test_userinfo_challenges_where_authlib_sends_none(client, issued, make_user,
     assert 'error="insufficient_scope"' in resp.headers["WWW-Authenticate"]
 
 
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        ({"headers": {"Authorization": "bearer {t}"}}, 200),  # the scheme is case-blind
+        ({"headers": {"Authorization": "Bearer   {t}  "}}, 200),
+        ({"headers": {"Authorization": "Bearer"}}, 401),
+        ({"headers": {"Authorization": "Bearer "}}, 401),
+        ({"headers": {"Authorization": "Token {t}"}}, 401),
+        ({"query_string": {"access_token": "{t}"}}, 401),  # RFC 6750 §2.3: not taken
+        ({"method": "POST", "json": {"access_token": "{t}"}}, 401),  # §2.2: a form only
+        ({"method": "POST", "data": {"access_token": " {t} "}}, 200),
+        (
+            {
+                "headers": {"Authorization": "Basic eDp5"},
+                "method": "POST",
+                "data": {"access_token": "{t}"},
+            },
+            200,
+        ),
+    ],
+)
+def test_userinfo_takes_the_token_where_rfc6750_puts_it(client, issued, how, expected):
+    _, _, user, token = issued
+
+    def filled(value):
+        if isinstance(value, dict):
+            return {k: filled(v) for k, v in value.items()}
+        return value.replace("{t}", token["access_token"]) if isinstance(value, str) else value
+
+    how = filled(how)
+    resp = client.open("/userinfo", method=how.pop("method", "GET"), **how)
+    assert resp.status_code == expected, resp.json
+    if expected == 200:
+        assert resp.json["email"] == user.email
+    else:
+        assert resp.json["error"] == "missing_token"
+        assert resp.headers["WWW-Authenticate"] == 'Bearer realm="avain"'
+
+
+def test_userinfo_refuses_tokens_that_name_no_live_customer(client, issued, make_client):
+    """A client's own token (client credentials), a revoked one and a refresh token
+    presented as an access token: ``invalid_token`` with the challenge, no claims."""
+    rp, secret, _, token = issued
+    cc, cc_secret = make_client(grant_types=["client_credentials"], redirect_uris=[])
+    own = client.post(
+        "/token", data={"grant_type": "client_credentials"}, auth=(cc.client_id, cc_secret)
+    ).json["access_token"]
+    client.post("/revoke", data={"token": token["access_token"]}, auth=(rp.client_id, secret))
+    for value in (own, token["access_token"], token["refresh_token"]):
+        resp = client.get("/userinfo", headers={"Authorization": f"Bearer {value}"})
+        assert resp.status_code == 401 and resp.json["error"] == "invalid_token"
+        assert 'error="invalid_token"' in resp.headers["WWW-Authenticate"]
+        assert set(resp.json) == {"error", "error_description"}
+
+
 def test_userinfo_by_post_form(client, issued):
     _, _, user, token = issued
     resp = client.post("/userinfo", data={"access_token": token["access_token"]})
