@@ -134,9 +134,15 @@ def without_transaction(session: Session | None = None) -> None:
     session = session or get_session()
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        session.info[_AUTOCOMMIT] = True
 
 
 _WROTE = "avain.wrote"
+_AUTOCOMMIT = "avain.autocommit"
+#: what a session's ``info`` may hold when a commit has nothing to do after its statements
+#: committed themselves; any other mark (events queued for the sequencer or the outbox, a
+#: cached table changed) waits on the hooks a commit runs
+_NOTHING_WAITS = frozenset({_WROTE, _AUTOCOMMIT})
 
 
 def mark_written(session: Session) -> None:
@@ -155,6 +161,7 @@ def has_writes(session: Session) -> bool:
 @event.listens_for(Session, "after_rollback")
 def _transaction_ended(session: Session) -> None:
     session.info.pop(_WROTE, None)
+    session.info.pop(_AUTOCOMMIT, None)
 
 
 def loaded(session: Session, cls: type[B], values: dict[str, Any]) -> B:
@@ -169,8 +176,20 @@ def loaded(session: Session, cls: type[B], values: dict[str, Any]) -> B:
 
 
 def commit() -> None:
-    """The request boundary: make the request's changes durable."""
-    get_session().commit()
+    """The request boundary: make the request's changes durable.
+
+    Under :func:`without_transaction` every statement was committed as it ran; when the
+    ORM holds nothing either and no commit hook waits, the session's commit would only
+    walk its own machinery (a twentieth of a userinfo request), so it is left out.
+    """
+    session = get_session()
+    if (
+        session.info.get(_AUTOCOMMIT)
+        and session.info.keys() <= _NOTHING_WAITS
+        and not (session.new or session.dirty or session.deleted)
+    ):
+        return
+    session.commit()
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -178,15 +197,14 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 def end_session() -> None:
-    """The request's session ends: whatever it did not commit is rolled back. When the
-    connection was lost meanwhile there is nothing left to roll back, and the answer made
-    stands (at the teardown this was a 500 made after the answer)."""
+    """The request's session ends: closing it rolls back whatever it did not commit and
+    gives the connection back. When the connection was lost meanwhile there is nothing left
+    to roll back, and the answer made stands (at the teardown this was a 500 made after
+    the answer)."""
     session = g.pop("db_session", None)
     if session is None:
         return
     try:
-        session.rollback()
+        session.close()
     except SQLAlchemyError as exc:
         log.warning("rollback at the end of a request failed: %s", exc)
-    finally:
-        session.close()
