@@ -139,10 +139,12 @@ def without_transaction(session: Session | None = None) -> None:
 
 _WROTE = "avain.wrote"
 _AUTOCOMMIT = "avain.autocommit"
+#: in a session's ``info``: rows read ahead for a later step of the request, no mark
+KEPT_READS = "avain.kept_reads"
 #: what a session's ``info`` may hold when a commit has nothing to do after its statements
 #: committed themselves; any other mark (events queued for the sequencer or the outbox, a
 #: cached table changed) waits on the hooks a commit runs
-_NOTHING_WAITS = frozenset({_WROTE, _AUTOCOMMIT})
+_NOTHING_WAITS = frozenset({_WROTE, _AUTOCOMMIT, KEPT_READS})
 
 
 def mark_written(session: Session) -> None:
@@ -162,6 +164,7 @@ def has_writes(session: Session) -> bool:
 def _transaction_ended(session: Session) -> None:
     session.info.pop(_WROTE, None)
     session.info.pop(_AUTOCOMMIT, None)
+    session.info.pop(KEPT_READS, None)
 
 
 def loaded(session: Session, cls: type[B], values: dict[str, Any]) -> B:

@@ -37,8 +37,10 @@ BUDGET: dict[str, tuple[int, int]] = {
     # transaction (idp.db.without_transaction): no BEGIN, no COMMIT
     "client_credentials": (1, 0),  # the token's row; the client and key are in memory
     "refresh": (4, 1),  # token and customer in one; the grant held; the old token; the new
-    "userinfo": (3, 0),  # token and customer, consent state (one statement), disclosure
-    "introspection": (3, 0),  # token, customer and grant in one; consent state; disclosure
+    # token and customer with the consent events for the client (PostgreSQL's LATERAL;
+    # SQLite reads the events in a statement of their own); the disclosure
+    "userinfo": (2, 0),
+    "introspection": (2, 0),  # as userinfo, the grant's details joined on too
     # signed in, consent already given: straight to the code. The SSO session with its
     # customer, the consent state, the code and the grant (the passkey check only when a
     # phishing-resistant acr is asked for)
@@ -139,11 +141,18 @@ PATHS = {
 }
 
 
-def _within_budget(name: str, seen: Statements) -> None:
+#: on SQLite, paths that read the consent events apart from the token (no LATERAL join)
+SQLITE_EXTRA = {"userinfo": 1, "introspection": 1}
+
+
+def _within_budget(name: str, seen: Statements, backend: str = "postgresql") -> None:
     spent = (len(seen.sql), seen.commits)
+    budget = BUDGET[name]
+    if backend == "sqlite":
+        budget = (budget[0] + SQLITE_EXTRA.get(name, 0), budget[1])
     listing = "\n".join(f"  {s.split(chr(10))[0][:160]}" for s in seen.sql)
-    assert spent == BUDGET[name], (
-        f"{name}: {spent[0]} statements and {spent[1]} commits, budget {BUDGET[name]}. "
+    assert spent == budget, (
+        f"{name}: {spent[0]} statements and {spent[1]} commits, budget {budget}. "
         f"If the change is meant, set the budget in {__name__} and say why in the commit.\n"
         + listing
     )
@@ -152,7 +161,7 @@ def _within_budget(name: str, seen: Statements) -> None:
 @pytest.mark.parametrize("name", list(PATHS))
 def test_each_hot_path_keeps_its_statement_budget(paths: Paths, name: str) -> None:
     seen, _ = paths.count(lambda: PATHS[name](paths))
-    _within_budget(name, seen)
+    _within_budget(name, seen, paths.app.extensions["avain.engine"].dialect.name)
 
 
 def test_authorize_and_token_for_a_signed_in_customer(paths: Paths) -> None:

@@ -40,6 +40,7 @@ from consent.ledger.log import checkpoint
 from consent.ledger.proving import Failure, InLatest, Unproven, prove_in_latest
 from consent.ledger.rate import RateLimit, TooFast
 from consent.ledger.reading import (
+    EVENT_COLUMNS,
     STATES_BY_CUSTOMER,
     Backlog,
     backlog,
@@ -48,6 +49,7 @@ from consent.ledger.reading import (
     latest_checkpoint,
     leaf_hashes,
     queued,
+    recipient_events,
     states,
     states_of_rows,
 )
@@ -57,6 +59,7 @@ from consent.proofs import consistency, inclusion
 
 __all__ = [
     "DRAIN_BATCH",
+    "EVENT_COLUMNS",
     "STATES_BY_CUSTOMER",
     "LOG_KEY_NAME",
     "QUEUED",
@@ -92,6 +95,7 @@ __all__ = [
     "random_master",
     "sequence",
     "states",
+    "recipient_events",
     "states_of_rows",
     "submit",
     "submit_changes",

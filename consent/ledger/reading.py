@@ -72,17 +72,40 @@ def events(
 def _events_of(subject: Any, of_recipient: bool) -> Any:
     """The statement of a subject's events, logged then queued (one recipient's, or all);
     built once, as it runs on every release of claims."""
+    recipient: Any = bindparam("recipient_id") if of_recipient else None
+    both = _both(subject, recipient).subquery()
+    return select(both).order_by(both.c.queued, both.c.pos)
+
+
+def _both(subject: Any, recipient: Any | None) -> Any:
+    """The log's rows and the intake's, in the columns :data:`EVENT_COLUMNS` names."""
     logged = select(
         literal(0).label("queued"), EventRow.seq.label("pos"), *_event_columns(EventRow)
     ).where(EventRow.subject == subject)
     waiting = select(literal(1), IntakeRow.id, *_event_columns(IntakeRow)).where(
         IntakeRow.subject == subject
     )
-    if of_recipient:
-        logged = logged.where(EventRow.recipient_id == bindparam("recipient_id"))
-        waiting = waiting.where(IntakeRow.recipient_id == bindparam("recipient_id"))
-    both = union_all(logged, waiting).subquery()
-    return select(both).order_by(both.c.queued, both.c.pos)
+    if recipient is not None:
+        logged = logged.where(EventRow.recipient_id == recipient)
+        waiting = waiting.where(IntakeRow.recipient_id == recipient)
+    return union_all(logged, waiting)
+
+
+#: the columns of the rows :data:`STATES_BY_CUSTOMER` reads, in order
+EVENT_COLUMNS = ("queued", "pos", *EVENT_FIELDS)
+
+
+def recipient_events(customer_id: Any, recipient_id: Any) -> Any:
+    """The rows of ``STATES_BY_CUSTOMER[True]``, unordered, with the customer and the
+    recipient given as SQL expressions: for a caller that reads them in the same statement
+    as the row that names both (a ``LATERAL`` join; order by ``queued``, then ``pos``)."""
+    subject = (
+        select(CustomerKeyRow.subject)
+        .where(CustomerKeyRow.customer_id == customer_id)
+        .correlate_except(CustomerKeyRow)  # the caller's row, not a table of its own
+        .scalar_subquery()
+    )
+    return _both(subject, recipient_id)
 
 
 _SUBJECT_OF_CUSTOMER = (

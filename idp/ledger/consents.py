@@ -43,6 +43,7 @@ from consent.model import (
     ReleaseRequest,
 )
 from idp import direct
+from idp.db import KEPT_READS
 from idp.errors import IdpError
 from idp.events import signals
 from idp.models import Client, User
@@ -108,14 +109,30 @@ def states_for(
     session: Session, ctx: Context, user: User, client: Client
 ) -> dict[str, ConsentState]:
     """The customer's states for this client's purposes: ``ledger.states``, its one
-    statement sent direct (it runs on every release of claims)."""
-    rows = _STATES_OF_RECIPIENT.execute(
-        session, {"customer_id": user.id, "recipient_id": client.client_id}
-    ).rows
+    statement sent direct (it runs on every release of claims), or the rows
+    :func:`keep_rows` kept for the pair."""
+    kept = session.info.get(KEPT_READS, {}).pop((_CONSENT_ROWS, user.id, client.client_id), None)
+    rows = (
+        kept
+        if kept is not None
+        else _STATES_OF_RECIPIENT.execute(
+            session, {"customer_id": user.id, "recipient_id": client.client_id}
+        ).rows
+    )
     return {purpose: state for (_, purpose), state in ledger.states_of_rows(rows, user.id).items()}
 
 
 _STATES_OF_RECIPIENT = direct.Statement(ledger.STATES_BY_CUSTOMER[True])
+_CONSENT_ROWS = "consent rows"
+
+
+def keep_rows(session: Session, customer_id: str, recipient_id: str, rows: list[Any]) -> None:
+    """The customer's events for the recipient, as ``ledger.STATES_BY_CUSTOMER[True]``
+    reads them, read by the caller in another statement of its own (the token lookup of
+    userinfo and introspection, on PostgreSQL): the next :func:`states_for` of the pair
+    in this session takes them instead of a round trip, once. Only for a caller whose
+    release follows at once, with no consent written between."""
+    session.info.setdefault(KEPT_READS, {})[_CONSENT_ROWS, customer_id, recipient_id] = rows
 
 
 @dataclass(frozen=True)

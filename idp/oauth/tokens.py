@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from authlib.oidc.core.util import create_half_hash
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from consent import ledger
 from idp import context, contributions, direct, signing
 from idp.db import aware, mark_written, utcnow
 from idp.ledger import disclosures
-from idp.ledger.consents import release
+from idp.ledger.consents import keep_rows, release
 from idp.ledger.context import consent_context
 from idp.models import (
     AuthorizationCode,
@@ -223,7 +225,11 @@ def released_claims(
     return values
 
 
-def find_by_access_token(session: Session, value: str) -> Token | None:
+def find_by_access_token(session: Session, value: str, with_consent: bool = False) -> Token | None:
+    """``with_consent``: the caller releases claims to the token's client next (userinfo);
+    on PostgreSQL the customer's events for that client are read in the same statement."""
+    if with_consent and _lateral(session):
+        return _with_customer(session, _BY_ACCESS_WITH_EVENTS, digest(value), events=True)
     return _with_customer(session, _BY_ACCESS, digest(value))
 
 
@@ -233,26 +239,48 @@ def find_by_refresh_token(session: Session, value: str) -> Token | None:
 
 def find_for_introspection(session: Session, value: str, kind: str) -> Token | None:
     """As the two above, with the grant's ``authorization_details`` (RFC 9396 §9.2) read in
-    the same statement (:meth:`Token.authorization_details`)."""
-    stmt = _DETAILED_BY_ACCESS if kind == "access_token" else _DETAILED_BY_REFRESH
-    row = stmt.execute(session, {"digest": digest(value)}).first()
-    if row is None:
+    the same statement (:meth:`Token.authorization_details`), and on PostgreSQL the
+    customer's events for the token's client (introspection releases claims to it)."""
+    access = kind == "access_token"
+    if _lateral(session):
+        stmt = _DETAILED_WITH_EVENTS[access]
+    else:
+        stmt = _DETAILED_BY_ACCESS if access else _DETAILED_BY_REFRESH
+    rows = stmt.execute(session, {"digest": digest(value)}).rows
+    if not rows:
         return None
-    token: Token = _TOKEN.found(session, row)
-    token.keep_user(_USER.of(session, row, _TOKEN.width))
-    token.keep_details(row[-1])
+    token = _token_of(session, rows, events=stmt in _DETAILED_WITH_EVENTS.values())
+    token.keep_details(rows[0][_TOKEN.width + _USER.width])
     return token
 
 
-def _with_customer(session: Session, stmt: direct.Statement, hashed: str) -> Token | None:
+def _with_customer(
+    session: Session, stmt: direct.Statement, hashed: str, events: bool = False
+) -> Token | None:
     """The token and its customer (none for a client's own token) in one round trip; the
     token holds the customer for the request (:meth:`Token.get_user`)."""
-    row = stmt.execute(session, {"digest": hashed}).first()
-    if row is None:
-        return None
-    token: Token = _TOKEN.found(session, row)
-    token.keep_user(_USER.of(session, row, _TOKEN.width))
+    rows = stmt.execute(session, {"digest": hashed}).rows
+    return _token_of(session, rows, events) if rows else None
+
+
+def _token_of(session: Session, rows: list[Any], events: bool) -> Token:
+    """The token of the first row; with ``events``, each row's last columns are one of the
+    customer's consent events for the token's client (or NULLs when there is none), kept
+    for the release that follows (:func:`idp.ledger.consents.keep_rows`)."""
+    first = rows[0]
+    token: Token = _TOKEN.found(session, first)
+    token.keep_user(_USER.of(session, first, _TOKEN.width))
+    if events and token.user_id:
+        tail = -len(ledger.EVENT_COLUMNS)
+        found = [_EVENT_ROW(r[tail:]) for r in rows if r[tail] is not None]
+        keep_rows(session, token.user_id, token.client_id, found)
     return token
+
+
+def _lateral(session: Session) -> bool:
+    """Whether the database joins a subquery on the row before it (``LATERAL``)."""
+    bind = session.get_bind()
+    return bind.dialect.name == "postgresql"
 
 
 _TOKEN, _USER = direct.Entity(Token), direct.Entity(User)
@@ -270,6 +298,31 @@ _DETAILED_BY_ACCESS, _DETAILED_BY_REFRESH = (
     direct.Statement(_DETAILED.where(column == bindparam("digest")))
     for column in (_tokens.c.access_token_hash, _tokens.c.refresh_token_hash)
 )
+
+
+def _with_events(stmt: Any) -> Any:
+    """``stmt`` (a token's row) with the customer's consent events for the token's client
+    joined on (PostgreSQL's ``LATERAL``), one row per event, in the ledger's order."""
+    events = ledger.recipient_events(_tokens.c.user_id, _tokens.c.client_id).lateral("events")
+    columns = [events.c[name] for name in ledger.EVENT_COLUMNS]
+    return (
+        stmt.add_columns(*columns)
+        .outerjoin_from(_tokens, events, true())
+        .order_by(events.c.queued, events.c.pos)
+    )
+
+
+_EVENT_ROW = namedtuple("_EVENT_ROW", ledger.EVENT_COLUMNS)._make  # type: ignore[attr-defined]
+_BY_ACCESS_WITH_EVENTS = direct.Statement(
+    _with_events(_TOKEN_AND_CUSTOMER.where(_tokens.c.access_token_hash == bindparam("digest")))
+)
+_DETAILED_WITH_EVENTS = {
+    access: direct.Statement(_with_events(_DETAILED.where(column == bindparam("digest"))))
+    for access, column in (
+        (True, _tokens.c.access_token_hash),
+        (False, _tokens.c.refresh_token_hash),
+    )
+}
 
 
 def access_active(token: Token, now: datetime | None = None) -> bool:

@@ -72,11 +72,15 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-def customer_token(session: Session, token_string: str, scope: str) -> tuple[Token, User, Client]:
+def customer_token(
+    session: Session, token_string: str, scope: str, releases: bool = False
+) -> tuple[Token, User, Client]:
     """The live access token of a customer, its customer and its client. Unknown, expired,
     revoked, of a client alone (client credentials), or of a customer or client gone:
-    ``invalid_token``; live but without ``scope``: ``insufficient_scope`` (RFC 6750 §3.1)."""
-    token = tokens.find_by_access_token(session, token_string)
+    ``invalid_token``; live but without ``scope``: ``insufficient_scope`` (RFC 6750 §3.1).
+    ``releases``: the caller releases claims to the client next (the consent events are
+    read with the token)."""
+    token = tokens.find_by_access_token(session, token_string, with_consent=releases)
     if token is None or not tokens.access_active(token) or not token.user_id:
         raise InvalidTokenError("The access token is invalid or expired.", realm=REALM)
     user = token.get_user()
@@ -103,7 +107,7 @@ def user_info(session: Session, token: Token, user: User, client: Client) -> dic
 def userinfo_response(session: Session, request: Request) -> Response:
     """The UserInfo answer (JSON), or the token's fault as RFC 6750 says."""
     try:
-        token, user, client = customer_token(session, bearer_token(request), "openid")
+        token, user, client = customer_token(session, bearer_token(request), "openid", True)
     except OAuth2Error as error:
         return error_response(error)
     body = user_info(session, token, user, client)
