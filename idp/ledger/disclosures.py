@@ -95,7 +95,7 @@ def record(
 
 
 _INSERT = direct.Statement(
-    insert(cast(Table, Disclosure.__table__)),
+    insert(cast(Table, Disclosure.__table__)).inline(),  # no RETURNING of the new id
     given=("user_id", "recipient_id", "channel", "claims", "grounds", "at"),
 )
 

@@ -252,7 +252,7 @@ class AuthorizationCodeGrant(TokenIssuingMixin, grants.AuthorizationCodeGrant):
 _codes, _users = (cast(Table, m.__table__) for m in (AuthorizationCode, User))
 _CODE, _USER = direct.Entity(AuthorizationCode), direct.Entity(User)
 _INSERT_CODE = direct.Statement(
-    insert(_codes), given=tuple(c.name for c in _codes.c if c.name != "used_at")
+    insert(_codes).inline(), given=tuple(c.name for c in _codes.c if c.name != "used_at")
 )
 _CODE_AND_CUSTOMER = direct.Statement(
     select(_codes, _users)

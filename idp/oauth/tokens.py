@@ -153,7 +153,7 @@ _grants, _tokens, _sso, _users = (
 )
 # every column but the id and the three a token's later life sets
 _INSERT_TOKEN = direct.Statement(
-    insert(_tokens),
+    insert(_tokens).inline(),  # no RETURNING of the new id: nothing reads it
     given=tuple(
         c.name
         for c in _tokens.c
@@ -374,7 +374,7 @@ def open_grant(
 
 
 _INSERT_GRANT = direct.Statement(
-    insert(_grants),
+    insert(_grants).inline(),
     given=(
         "id",
         "client_id",
