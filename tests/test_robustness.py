@@ -444,3 +444,27 @@ def test_a_forged_host_over_plain_http_is_the_clients_error(client, method, path
         resp = client.post(path, data=data, headers=headers)
     assert resp.status_code < 500, (path, resp.status_code, resp.data[:300])
     assert b"Traceback" not in resp.data
+    if path in OAUTH_OVER_TLS:
+        assert resp.status_code == 400 and resp.json["error"] == "invalid_request", path
+        assert "HTTPS" in resp.json["error_description"]
+
+
+#: the endpoints that take OAuth credentials (RFC 6749 §1.6, RFC 6750 §5.3: TLS only)
+OAUTH_OVER_TLS = {"/token", "/userinfo", "/introspect", "/revoke", "/claims/tire_purchase"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/userinfo"), ("POST", "/claims/tire_purchase")]
+)
+def test_a_bearer_token_over_plain_http_to_another_host_is_refused(client, method, path):
+    """RFC 6750 §5.3: the resources that take bearer tokens answer only over TLS (or on
+    loopback), as Authlib's token endpoint does: a 400 saying so, before any token is
+    looked at."""
+    headers = {"Host": "attacker.example", "Authorization": "Bearer x"}
+    resp = client.open(path, method=method, headers=headers, json={})
+    assert resp.status_code == 400 and resp.json["error"] == "invalid_request"
+    assert "HTTPS" in resp.json["error_description"]
+    over_tls = client.open(
+        path, method=method, headers=headers, json={}, base_url="https://attacker.example"
+    )
+    assert over_tls.status_code == 401 and over_tls.json["error"] == "invalid_token"

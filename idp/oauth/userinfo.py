@@ -22,7 +22,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from authlib.common.security import is_secure_transport
 from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Request, Response
 from sqlalchemy.orm import Session
@@ -56,7 +58,10 @@ class InsufficientScope(InvalidTokenError):
 
 def bearer_token(request: Request) -> str:
     """The token of RFC 6750 §2.1 (header) or §2.2 (form body); :class:`MissingToken`
-    if there is none."""
+    if there is none. Over plain http to an address other than loopback (RFC 6750 §5.3
+    asks for TLS), Authlib's ``InsecureTransportError``, as the token endpoint answers."""
+    if request.scheme != "https" and not is_secure_transport(request.host_url):
+        raise InsecureTransportError()
     token = ""
     parts = (request.headers.get("Authorization") or "").split(None, 1)
     if len(parts) == 2 and parts[0].lower() == "bearer":
@@ -108,6 +113,8 @@ def userinfo_response(session: Session, request: Request) -> Response:
     """The UserInfo answer (JSON), or the token's fault as RFC 6750 says."""
     try:
         token, user, client = customer_token(session, bearer_token(request), "openid", True)
+    except InsecureTransportError:
+        raise  # the app's answer to it (idp.errors), as at the token endpoint
     except OAuth2Error as error:
         return error_response(error)
     body = user_info(session, token, user, client)

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -47,6 +48,8 @@ def tire_purchase_write() -> ResponseReturnValue:
         token, _, _ = customer_token(
             get_session(), bearer_token(request), tire_purchase.WRITE_SCOPE
         )
+    except InsecureTransportError:
+        raise  # the app's answer to it (idp.errors), as at the token endpoint
     except OAuth2Error as exc:
         return _json(dict(exc.get_body()), exc.status_code or 401, exc.get_headers())
     if request.mimetype != "application/json":
