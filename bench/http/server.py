@@ -126,11 +126,16 @@ def _wait_ready(server: Server, workers: int, timeout: float = 120.0) -> None:
 
 @contextmanager
 def serve(
-    env: dict[str, str], port: int, workers: int, tmp: Path, extra: tuple[str, ...] = ()
+    env: dict[str, str],
+    port: int,
+    workers: int,
+    tmp: Path,
+    extra: tuple[str, ...] = (),
+    root: Path = ROOT,
 ) -> Iterator[Server]:
     """``idp serve --bind 127.0.0.1:PORT --workers N`` and ``extra`` options, stopped
     (SIGTERM, then SIGKILL) on the way out; its access log goes to a file, as it would to
-    an operator's log."""
+    an operator's log. ``root``: the tree whose code is served (``bench.http.pair``)."""
     log = tmp / f"serve-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -146,7 +151,7 @@ def serve(
                 *extra,
             ],
             env=env,
-            cwd=ROOT,
+            cwd=root,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
